@@ -1,0 +1,137 @@
+package formats
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseDate(t *testing.T) {
+	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
+		return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+	}
+	tests := []struct {
+		name string
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"rfc5322", "Tue, 1 Jul 2003 10:52:37 +0200", utc(2003, 7, 1, 8, 52, 37), true},
+		{"no weekday", "1 Jul 2003 10:52:37 +0200", utc(2003, 7, 1, 8, 52, 37), true},
+		{"minus zero", "Tue, 1 Jul 2003 10:52:37 -0000", utc(2003, 7, 1, 10, 52, 37), true},
+		{"obsolete EST", "Fri, 21 Nov 1997 09:55:06 EST", utc(1997, 11, 21, 14, 55, 6), true},
+		{"two-digit year 97", "21 Nov 97 09:55:06 GMT", utc(1997, 11, 21, 9, 55, 6), true},
+		{"two-digit year 03", "21 Nov 03 09:55:06 GMT", utc(2003, 11, 21, 9, 55, 6), true},
+		{"comment", "Thu, 13 Feb 1969 23:32:54 -0330 (Newfoundland Time)", time.Time{}, false},
+		{"comment 2", "Thu, 13 Feb 2020 23:32:54 -0330 (Newfoundland Time)", utc(2020, 2, 14, 3, 2, 54), true},
+		{"zone then comment", "Mon, 7 Jun 2010 10:00:00 +0000 (UTC)", utc(2010, 6, 7, 10, 0, 0), true},
+		{"no seconds", "Mon, 7 Jun 2010 10:00 +0000", utc(2010, 6, 7, 10, 0, 0), true},
+		{"ctime", "Sat Jan  3 01:05:34 1996", utc(1996, 1, 3, 1, 5, 34), true},
+		{"ctime zero padded", "Fri Aug 24 11:55:47 2018", utc(2018, 8, 24, 11, 55, 47), true},
+		{"ctime with zone", "Fri Jul  8 12:08:34 PDT 2011", utc(2011, 7, 8, 19, 8, 34), true},
+		{"imap style", " 5-Jan-2024 14:03:22 +0100", utc(2024, 1, 5, 13, 3, 22), true},
+		{"military zone", "Mon, 7 Jun 2010 10:00:00 Z", utc(2010, 6, 7, 10, 0, 0), true},
+		{"full month", "7 June 2010 10:00:00 +0000", utc(2010, 6, 7, 10, 0, 0), true},
+		{"impossible day", "Tue, 35 Aug 2007 10:56:21 +0900", time.Time{}, false},
+		{"garbage", "yesterday", time.Time{}, false},
+		{"empty", "", time.Time{}, false},
+		{"no time", "Tue, 1 Jul 2003", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseDate(tt.in, time.UTC)
+		if ok != tt.ok || (ok && !got.Equal(tt.want)) {
+			t.Errorf("%s: ParseDate(%q) = %v, %v; want %v, %v", tt.name, tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestCRLFWriter(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"lf", "a\nb\n", "a\r\nb\r\n"},
+		{"crlf kept", "a\r\nb\r\n", "a\r\nb\r\n"},
+		{"bare cr", "a\rb\r", "a\r\nb\r\n"},
+		{"no final newline", "a\nb", "a\r\nb\r\n"},
+		{"mixed", "a\r\n\nb\r\rc", "a\r\n\r\nb\r\n\r\nc\r\n"},
+	}
+	for _, tt := range tests {
+		// Write byte by byte and all at once: both must agree.
+		for _, chunk := range []int{1, 1 << 20} {
+			var out bytes.Buffer
+			w := NewCRLFWriter(&out)
+			for in := []byte(tt.in); len(in) > 0; {
+				n := min(chunk, len(in))
+				if _, err := w.Write(in[:n]); err != nil {
+					t.Fatal(err)
+				}
+				in = in[n:]
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.want || w.N() != int64(len(tt.want)) {
+				t.Errorf("%s (chunk %d): CRLF(%q) = %q (n=%d), want %q", tt.name, chunk, tt.in, out.String(), w.N(), tt.want)
+			}
+		}
+	}
+}
+
+func TestSpoolSpillsToDisk(t *testing.T) {
+	s := NewSpool(t.TempDir(), 8)
+	defer s.Close()
+	for _, msg := range []string{"short", "much longer than eight bytes", "x"} {
+		if err := s.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		for _, part := range strings.SplitAfter(msg, " ") {
+			if _, err := s.Write([]byte(part)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 2 { // Open may be called more than once
+			r, err := s.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(r)
+			r.Close()
+			if string(got) != msg || s.Size() != int64(len(msg)) {
+				t.Errorf("spool of %q gave %q (size %d)", msg, got, s.Size())
+			}
+		}
+	}
+}
+
+func TestParseHeader(t *testing.T) {
+	raw := "Received: from a by b;\r\n\tTue, 1 Jul 2003 10:52:37 +0200\r\nReceived: from c; Mon, 30 Jun 2003 10:00:00 +0000\r\n" +
+		"Date: Mon, 30 Jun 2003 09:00:00 +0000\r\nSubject: folded\r\n  twice\r\n\r\nFrom body: not a header\r\n"
+	h := ParseHeader([]byte(raw))
+	if len(h) != 4 {
+		t.Fatalf("ParseHeader found %d fields, want 4: %q", len(h), h)
+	}
+	if v, _ := h.Get("subject"); v != "folded twice" {
+		t.Errorf("Subject = %q, want %q", v, "folded twice")
+	}
+	if d, ok := h.ReceivedDate(); !ok || !d.Equal(time.Date(2003, 7, 1, 8, 52, 37, 0, time.UTC)) {
+		t.Errorf("ReceivedDate = %v, %v; want the top-most Received", d, ok)
+	}
+	if got, want := HeaderEnd([]byte(raw)), strings.Index(raw, "\r\n\r\n")+4; got != want {
+		t.Errorf("HeaderEnd = %d, want %d", got, want)
+	}
+	if HeaderEnd([]byte("Subject: x\r\n")) != -1 {
+		t.Errorf("HeaderEnd without blank line should be -1")
+	}
+}
+
+func TestIsHeaderLine(t *testing.T) {
+	for line, want := range map[string]bool{
+		"Subject: hi\n": true, "X-Foo:\r\n": true, "\tcontinued\n": true, "From me to you\n": false,
+		"\n": false, ":empty name\n": false, "Bad Name: x\n": false, "Name : obsolete space\n": true,
+	} {
+		if got := IsHeaderLine([]byte(line)); got != want {
+			t.Errorf("IsHeaderLine(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
