@@ -2,6 +2,7 @@ package formats
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -133,5 +134,54 @@ func TestIsHeaderLine(t *testing.T) {
 		if got := IsHeaderLine([]byte(line)); got != want {
 			t.Errorf("IsHeaderLine(%q) = %v, want %v", line, got, want)
 		}
+	}
+}
+
+// memReader yields fixed messages; it stands in for a real reader in the
+// tests of Summarize and Concat.
+type memReader struct {
+	boxes []*Mailbox
+	msgs  []*Message
+	i     int
+}
+
+func (r *memReader) Mailboxes(context.Context) ([]*Mailbox, error) { return r.boxes, nil }
+func (r *memReader) Next(ctx context.Context) (*Message, error) {
+	if r.i >= len(r.msgs) {
+		return nil, io.EOF
+	}
+	r.i++
+	return r.msgs[r.i-1], nil
+}
+func (r *memReader) Close() error { return nil }
+
+func TestSummarizeAndConcat(t *testing.T) {
+	inbox := &Mailbox{Account: "Local Folders", Path: Folder{"Inbox"}, Special: SpecialInbox}
+	empty := &Mailbox{Path: Folder{"Archive", "2019"}}
+	d := time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := &memReader{boxes: []*Mailbox{inbox}, msgs: []*Message{
+		{Mailbox: inbox, Flags: []string{`\Seen`, "$label1"}, Size: 10, Date: d, DateSource: DateReceived},
+		{Mailbox: inbox, Flags: []string{`\Flagged`}, Size: 5, Incomplete: "partial"},
+		{Mailbox: inbox, Skip: SkipDeleted, Size: 7},
+	}}
+	b := &memReader{boxes: []*Mailbox{empty}}
+	s, err := Summarize(context.Background(), Concat(a, b), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Folders) != 2 || s.Folders[1].Mailbox != empty || s.Folders[1].Messages != 0 {
+		t.Fatalf("folders = %+v, want Inbox and the empty Archive/2019", s.Folders)
+	}
+	in := s.Folders[0]
+	if in.Messages != 2 || in.Bytes != 15 || in.Read != 1 || in.Flagged != 1 || in.Incomplete != 1 ||
+		in.SkippedTotal() != 1 || in.Skipped[SkipDeleted] != 1 || in.Keywords["$label1"] != 1 ||
+		in.Dates[DateReceived] != 1 || in.Dates["none"] != 1 {
+		t.Errorf("inbox summary = %+v", in)
+	}
+	if s.Totals.Messages != 2 || s.Totals.SkippedTotal() != 1 {
+		t.Errorf("totals = %+v, want 2 messages and 1 skipped", s.Totals)
+	}
+	if got := inbox.DisplayPath(); got != "Local Folders/Inbox" {
+		t.Errorf("DisplayPath = %q", got)
 	}
 }
