@@ -185,3 +185,35 @@ func TestSummarizeAndConcat(t *testing.T) {
 		t.Errorf("DisplayPath = %q", got)
 	}
 }
+
+func TestSelector(t *testing.T) {
+	box := func(account string, p ...string) *Mailbox { return &Mailbox{Account: account, Path: Folder(p)} }
+	inbox := box("Local Folders", "Inbox")
+	arch := box("Local Folders", "Archives", "2019")
+	pop := box("pop.example.com", "Sent")
+	tests := []struct {
+		name             string
+		include, exclude []string
+		want             map[*Mailbox]bool
+	}{
+		{"everything", nil, nil, map[*Mailbox]bool{inbox: true, arch: true, pop: true}},
+		{"subtree by parent", []string{"Archives"}, nil, map[*Mailbox]bool{inbox: false, arch: true, pop: false}},
+		{"with account", []string{"Local Folders/*"}, nil, map[*Mailbox]bool{inbox: true, arch: true, pop: false}},
+		{"exclude wins", []string{"*"}, []string{"Archives/2019"}, map[*Mailbox]bool{inbox: true, arch: false, pop: true}},
+		{"glob", []string{"pop.*"}, nil, map[*Mailbox]bool{inbox: false, arch: false, pop: true}},
+	}
+	for _, tt := range tests {
+		s, err := NewSelector(tt.include, tt.exclude)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b, want := range tt.want {
+			if got := s.Selected(b); got != want {
+				t.Errorf("%s: Selected(%q) = %v, want %v", tt.name, b.DisplayPath(), got, want)
+			}
+		}
+	}
+	if _, err := NewSelector([]string{"[bad"}, nil); err == nil {
+		t.Errorf("NewSelector accepted a malformed pattern")
+	}
+}
