@@ -1,15 +1,24 @@
 // Package mbox reads mbox files of every common variant (mboxo, mboxrd,
-// mboxcl, mboxcl2): the Splitter turns one file into messages (FORMATS.md
-// 4.4), and Reader presents one mbox file as one mailbox of the common
-// message stream, with flags from mutt/Dovecot-style Status headers.
+// mboxcl, mboxcl2; FORMATS.md section 4). It owns how an mbox file is split
+// into messages, how ">From " quoting is undone, and how the mutt/Dovecot
+// status headers become IMAP flags.
+//
+// The Splitter is the shared core: it turns one mbox stream into messages
+// with their From_ line, header and exact CRLF bytes. Other readers
+// (Thunderbird) build on it. Reader presents one mbox file as one mailbox of
+// the common message stream (formats.Reader).
+//
+// Where a message begins (FORMATS.md 4.4, Thunderbird's rule in
+// MboxMsgInputStream.cpp IsReallyReallyFromLine): a line starting "From " is
+// a separator only when the lines after it look like header fields. A
+// preceding blank line (or the start of the file) is expected; without one
+// the line still separates, with a warning, as Python and old Thunderbird
+// would have split there too. A "From " line after a blank line that is not
+// followed by header fields is body text (also with a warning): this is the
+// unescaped "From Russia with love" of a body, not a new message.
 package mbox
 
 import (
-	"context"
-	"errors"
-	"io"
-	"time"
-
 	"mailferry/formats"
 )
 
@@ -17,6 +26,14 @@ import (
 type Variant int
 
 // The variants a Splitter knows.
+//
+// Auto applies the FORMATS.md 4.3 heuristic: a file is mboxrd when it has a
+// line matching "^>>+From " or a From_ line as Thunderbird 128+ writes it,
+// else mboxo. Since mboxo and mboxrd only differ on "^>>+From " lines, and
+// the presence of such a line is what makes the heuristic say mboxrd, the
+// heuristic unquotes exactly like MboxRD on every line, read in one pass.
+// Splitter.Variant reports what the evidence said. Users who know their file
+// is mboxo (and has original ">>From " lines) choose MboxO.
 const (
 	Auto    Variant = iota // decide per file (FORMATS.md 4.3 heuristic)
 	MboxO                  // remove one '>' only from "^>From "
@@ -25,91 +42,37 @@ const (
 	Raw                    // no unquoting at all
 )
 
+var variantNames = [...]string{"auto", "mboxo", "mboxrd", "mboxcl2", "raw"}
+
+// String returns the name used by --mbox-variant.
+func (v Variant) String() string {
+	if v < 0 || int(v) >= len(variantNames) {
+		return "unknown"
+	}
+	return variantNames[v]
+}
+
+// ParseVariant parses a --mbox-variant value ("auto", "mboxo", "mboxrd",
+// "mboxcl2", "raw"; "mboxcl" means mboxo quoting with Content-Length
+// ignored, so it maps to MboxO).
+func ParseVariant(s string) (Variant, bool) {
+	if s == "mboxcl" {
+		return MboxO, true
+	}
+	for i, n := range variantNames {
+		if n == s {
+			return Variant(i), true
+		}
+	}
+	return Auto, false
+}
+
 // SplitOptions configure a Splitter.
 type SplitOptions struct {
 	formats.Options // Warn, TempDir, MemLimit
 	Variant         Variant
 	// StripFields are header fields removed from the message bytes
 	// (case-insensitive), e.g. X-Mozilla-Status, X-Mozilla-Status2,
-	// X-Mozilla-Keys.
+	// X-Mozilla-Keys. Entry.Header still has them.
 	StripFields []string
 }
-
-// Entry is one message as split from an mbox file.
-type Entry struct {
-	// Pos holds File, Line and Offset of the From_ line (or of the first
-	// byte), and the 1-based Index.
-	Pos formats.Pos
-	// FromLine is the From_ line without line ending; "" if the message had
-	// none.
-	FromLine string
-	// Header holds all header fields as found (stripped ones included).
-	Header formats.Header
-	// Size is the exact size of the bytes Open yields.
-	Size int64
-	// Open yields the message: CRLF, final CRLF, unquoted, StripFields
-	// removed. It is valid until the next call to Next.
-	Open func() (io.ReadCloser, error)
-}
-
-// Splitter splits one mbox stream into messages.
-type Splitter struct {
-	file string
-	opts SplitOptions
-	r    io.Reader
-}
-
-// NewSplitter returns a Splitter reading r; file names the source in
-// positions and warnings.
-func NewSplitter(r io.Reader, file string, opts SplitOptions) *Splitter {
-	return &Splitter{file: file, opts: opts, r: r}
-}
-
-// Next returns the next message, or io.EOF at the end.
-func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return nil, errors.New("mbox: not implemented yet")
-}
-
-// Close releases the spool. It does not close the underlying reader.
-func (s *Splitter) Close() error { return nil }
-
-// ParseFromLine splits "From sender date..." into sender and date; a date
-// without a zone is in loc.
-func ParseFromLine(line string, loc *time.Location) (sender string, t time.Time, ok bool) {
-	return "", time.Time{}, false
-}
-
-// ReaderOptions configure a Reader.
-type ReaderOptions struct {
-	SplitOptions
-	// Location is the zone of From_ line dates that carry none; nil means
-	// UTC.
-	Location *time.Location
-}
-
-// Reader reads one mbox file as one mailbox and implements formats.Reader.
-type Reader struct{}
-
-// Open opens the mbox file at path as the mailbox box (nil: one named after
-// the file).
-func Open(path string, box *formats.Mailbox, opts ReaderOptions) (*Reader, error) {
-	return nil, errors.New("mbox: not implemented yet")
-}
-
-// Mailboxes returns the one mailbox.
-func (r *Reader) Mailboxes(ctx context.Context) ([]*formats.Mailbox, error) {
-	return nil, errors.New("mbox: not implemented yet")
-}
-
-// Next returns the next message, or io.EOF.
-func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
-	return nil, errors.New("mbox: not implemented yet")
-}
-
-// Close closes the file.
-func (r *Reader) Close() error { return nil }
-
-var _ formats.Reader = (*Reader)(nil)
