@@ -3,6 +3,7 @@ package mbox
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ type ReaderOptions struct {
 
 // Reader reads one mbox file as one mailbox and implements formats.Reader.
 type Reader struct {
-	f     *os.File
+	f     *os.File // nil for NewReader
 	box   *formats.Mailbox
 	split *Splitter
 	opts  ReaderOptions
@@ -72,8 +73,17 @@ func Open(path string, box *formats.Mailbox, opts ReaderOptions) (*Reader, error
 		f.Close()
 		return nil, fmt.Errorf("open mbox %s: is a directory", path)
 	}
+	r := NewReader(f, path, box, st.ModTime(), opts)
+	r.f = f
+	return r, nil
+}
+
+// NewReader reads the mbox stream src as the mailbox box (nil means
+// MailboxFor(name)); name is the file name in positions. mtime is the last
+// resort for dates (zero: none). Close does not close src.
+func NewReader(src io.Reader, name string, box *formats.Mailbox, mtime time.Time, opts ReaderOptions) *Reader {
 	if box == nil {
-		box = MailboxFor(path)
+		box = MailboxFor(name)
 	}
 	if opts.DateOrder == nil {
 		opts.DateOrder = DefaultDateOrder
@@ -86,13 +96,12 @@ func Open(path string, box *formats.Mailbox, opts ReaderOptions) (*Reader, error
 		so.StripFields = append(append([]string(nil), so.StripFields...), StatusFields...)
 	}
 	return &Reader{
-		f:     f,
 		box:   box,
-		split: NewSplitter(f, path, so),
+		split: NewSplitter(src, name, so),
 		opts:  opts,
-		mtime: st.ModTime(),
+		mtime: mtime,
 		now:   time.Now(),
-	}, nil
+	}
 }
 
 // MailboxFor returns the mailbox a lone mbox file stands for: its name
@@ -175,8 +184,10 @@ func isFolderData(h formats.Header) bool {
 // Close closes the file.
 func (r *Reader) Close() error {
 	err := r.split.Close()
-	if cerr := r.f.Close(); err == nil {
-		err = cerr
+	if r.f != nil {
+		if cerr := r.f.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }

@@ -102,6 +102,12 @@ type Splitter struct {
 // *os.File), MboxCL2 uses it to check Content-Length values that point past
 // the read buffer; Next never moves r's position except by reading.
 func NewSplitter(r io.Reader, file string, opts SplitOptions) *Splitter {
+	return newSplitter(r, file, opts, bufSize)
+}
+
+// newSplitter is NewSplitter with a chosen buffer size, so that tests can
+// reach the long-line and lookahead limits with small inputs.
+func newSplitter(r io.Reader, file string, opts SplitOptions, size int) *Splitter {
 	limit := opts.MemLimit
 	if limit <= 0 {
 		limit = formats.DefaultMemLimit
@@ -110,7 +116,7 @@ func NewSplitter(r io.Reader, file string, opts SplitOptions) *Splitter {
 		src:   r,
 		file:  file,
 		opts:  opts,
-		buf:   make([]byte, bufSize),
+		buf:   make([]byte, size),
 		line:  1,
 		limit: limit,
 		other: '\r',
@@ -252,7 +258,8 @@ func (s *Splitter) resetMessage() error {
 // to the first separator is reported by a warning with its byte range and
 // skipped, never silently dropped.
 func (s *Splitter) begin() {
-	s.fill()
+	for s.w < len(s.buf) && s.fill() { // enough to see the first line ending
+	}
 	s.detectLineEndings()
 	var what []string
 	if bytes.HasPrefix(s.buf[s.r:s.w], utf8BOM) {
