@@ -1,0 +1,555 @@
+// Package eml reads folders of .eml files (FORMATS.md 3) as a
+// formats.Reader: a directory tree in which every directory is a folder
+// and every .eml file (any case of the extension) one message. It only
+// reads the source.
+//
+// Choices a careful user should know:
+//   - Folder paths are the directories relative to the root. The root's own
+//     messages go into a folder named after the root directory ("Export"
+//     for Export/*.eml), so that pointing at a single folder of .eml files
+//     keeps its name; the root is only a mailbox when it holds files.
+//     Every subdirectory is a mailbox, empty ones too (exporters write one
+//     directory per folder). MailMate's "Name.mailbox" directories are
+//     called "Name". Dot-files and dot-directories are ignored.
+//   - EML files carry no flag state. They are nearly always archives the
+//     user has read (exports, saved messages), so every message is given
+//     \Seen by default, as FORMATS.md 3 suggests; Config.Unread gives none.
+//   - Each file is cleaned as FORMATS.md 3 says: a leading UTF-8 BOM, a
+//     leading mbox "From " line (some exporters write one; its date is
+//     kept as a fallback) and trailing NUL bytes are removed, and line
+//     endings become CRLF. Nothing else is changed.
+//   - The received date is the Date: header, else the top-most Received:
+//     header, else the From_ line's date, else the file's modification
+//     time. DateSource says which.
+//   - Files that are not imported are still reported, as skipped messages,
+//     so that the counts add up: empty files (formats.SkipEmpty), .eml
+//     files that do not start with a header field (formats.SkipNotMail),
+//     Outlook .msg files (SkipOutlookMsg), and every other file
+//     (SkipNotEML). A file without any extension that plainly is a message
+//     (a header block with a From:, Date:, Subject:, Message-ID: or
+//     Received: field, then a blank line) is read as one, as exports and
+//     MH-style folders name them that way. Thumbs.db and desktop.ini are
+//     ignored. A file that cannot be read is skipped as SkipUnreadable
+//     with a warning saying why.
+package eml
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"mailferry/formats"
+	"mailferry/formats/mbox"
+)
+
+// Reasons for skipping files, besides formats.SkipEmpty and
+// formats.SkipNotMail.
+const (
+	SkipOutlookMsg = "Outlook .msg is not supported"
+	SkipNotEML     = "not an .eml file"
+	SkipUnreadable = "file could not be read"
+)
+
+// headPeek is how much of a file is looked at for its header.
+const headPeek = 64 << 10
+
+// maxDepth bounds the directory walk; symbolic links are not followed.
+const maxDepth = 32
+
+// Config holds the options of OpenWith.
+type Config struct {
+	formats.Options
+	// Unread, when true, gives messages no flags; by default they get
+	// \Seen (see the package comment).
+	Unread bool
+}
+
+// Reader reads one EML tree. It is not safe for concurrent use.
+type Reader struct {
+	cfg     Config
+	folders []*folder
+	boxes   []*formats.Mailbox
+	fi, mi  int
+	ld      *loader
+	closed  bool
+}
+
+type folder struct {
+	box   *formats.Mailbox
+	files []file
+}
+
+type kind int
+
+const (
+	kindEML   kind = iota // *.eml
+	kindBare              // no extension: read when it is plainly mail
+	kindMsg               // *.msg
+	kindOther             // anything else
+)
+
+type file struct {
+	path  string
+	kind  kind
+	size  int64
+	mtime time.Time
+}
+
+// Open reads the EML tree at source (a directory, or a single .eml file)
+// with the default flags. See OpenWith.
+func Open(source string, opts formats.Options) (*Reader, error) {
+	return OpenWith(source, Config{Options: opts})
+}
+
+// OpenWith reads the EML tree at source. It lists every folder and file
+// up front (without reading the files), so Mailboxes is complete. It fails
+// when source cannot be read or a directory in it cannot be listed.
+func OpenWith(source string, cfg Config) (*Reader, error) {
+	st, err := os.Stat(source)
+	if err != nil {
+		return nil, fmt.Errorf("open eml folder: %w", err)
+	}
+	r := &Reader{cfg: cfg, ld: newLoader(cfg.TempDir, cfg.MemLimit)}
+	if !st.IsDir() {
+		// A single file: a folder named after its directory.
+		abs, err := filepath.Abs(source)
+		if err != nil {
+			return nil, fmt.Errorf("open eml file: %w", err)
+		}
+		dir := filepath.Dir(abs)
+		f := r.addFolder(formats.Folder{folderName(filepath.Base(dir))}, dir)
+		f.files = append(f.files, file{path: source, kind: kindOf(source), size: st.Size(), mtime: st.ModTime()})
+	} else if err := r.walk(source, nil, 0); err != nil {
+		return nil, err
+	}
+	for _, f := range r.folders {
+		r.boxes = append(r.boxes, f.box)
+	}
+	return r, nil
+}
+
+func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
+	f := &folder{box: &formats.Mailbox{Path: path, Special: special(path), Store: "eml", Location: dir}}
+	r.folders = append(r.folders, f)
+	return f
+}
+
+// walk lists dir's files into a folder (at path; nil for the root) and
+// walks its subdirectories.
+func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read eml folder directory: %w", err)
+	}
+	var files []file
+	var subdirs []string
+	for _, e := range entries {
+		name := e.Name()
+		p := filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") || ignored(name) {
+			continue
+		}
+		if e.IsDir() {
+			subdirs = append(subdirs, name)
+			continue
+		}
+		st, err := os.Stat(p) // follows a symlinked file
+		if err != nil {
+			r.cfg.Warnf(formats.Pos{File: p}, "skipped: %v", err)
+			continue
+		}
+		switch {
+		case st.IsDir():
+			r.cfg.Warnf(formats.Pos{File: p}, "symbolic link to a directory not followed")
+			continue
+		case !st.Mode().IsRegular():
+			r.cfg.Warnf(formats.Pos{File: p}, "skipped: not a regular file")
+			continue
+		}
+		files = append(files, file{path: p, kind: kindOf(name), size: st.Size(), mtime: st.ModTime()})
+	}
+	switch {
+	case path != nil:
+		r.addFolder(path, dir).files = files
+	case len(files) > 0:
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("read eml folder directory: %w", err)
+		}
+		r.addFolder(formats.Folder{folderName(filepath.Base(abs))}, dir).files = files
+	}
+	for _, name := range subdirs {
+		sub := filepath.Join(dir, name)
+		if depth+1 >= maxDepth {
+			r.cfg.Warnf(formats.Pos{File: sub}, "directory nested deeper than %d levels not read", maxDepth)
+			continue
+		}
+		if err := r.walk(sub, append(slices.Clone(path), folderName(name)), depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ignored names files that operating systems leave in folders.
+func ignored(name string) bool {
+	switch strings.ToLower(name) {
+	case "thumbs.db", "desktop.ini", "ehthumbs.db":
+		return true
+	}
+	return false
+}
+
+func folderName(dir string) string {
+	if n, ok := strings.CutSuffix(dir, ".mailbox"); ok && n != "" {
+		return n // MailMate (FORMATS.md 3)
+	}
+	return dir
+}
+
+func kindOf(name string) kind {
+	switch ext := filepath.Ext(name); {
+	case strings.EqualFold(ext, ".eml"):
+		return kindEML
+	case strings.EqualFold(ext, ".msg"):
+		return kindMsg
+	case ext == "":
+		return kindBare
+	}
+	return kindOther
+}
+
+// special derives a folder's role from a top-level folder's name.
+func special(path formats.Folder) formats.Special {
+	if len(path) != 1 {
+		return formats.SpecialNone
+	}
+	switch strings.ToLower(path[0]) {
+	case "inbox":
+		return formats.SpecialInbox
+	case "sent", "sent items", "sent messages", "sent mail":
+		return formats.SpecialSent
+	case "drafts", "draft":
+		return formats.SpecialDrafts
+	case "trash", "deleted items", "deleted messages", "bin":
+		return formats.SpecialTrash
+	case "junk", "spam", "junk e-mail", "junk email":
+		return formats.SpecialJunk
+	case "archive", "archives":
+		return formats.SpecialArchive
+	case "templates":
+		return formats.SpecialTemplates
+	}
+	return formats.SpecialNone
+}
+
+// Detect reports whether path is an .eml file that starts like a message,
+// or a directory with such a file within a few levels. Files in
+// directories named cur, new or tmp do not count: those are maildirs
+// (Thunderbird's maildir store names its files *.eml).
+func Detect(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	if !st.IsDir() {
+		return kindOf(path) == kindEML && fileLooksLikeMail(path)
+	}
+	budget := 2000 // entries looked at, so that a huge tree costs little
+	found := false
+	var visit func(dir string, depth int)
+	visit = func(dir string, depth int) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if found || budget <= 0 {
+				return
+			}
+			budget--
+			name := e.Name()
+			switch {
+			case strings.HasPrefix(name, "."):
+			case e.IsDir():
+				if depth < 3 && name != "cur" && name != "new" && name != "tmp" {
+					visit(filepath.Join(dir, name), depth+1)
+				}
+			case e.Type().IsRegular() && kindOf(name) == kindEML:
+				found = fileLooksLikeMail(filepath.Join(dir, name))
+			}
+		}
+	}
+	visit(path, 0)
+	return found
+}
+
+func fileLooksLikeMail(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, _ := io.ReadFull(f, head)
+	head = bytes.TrimPrefix(head[:n], bom)
+	if line, ok := fromLine(head); ok {
+		head = head[len(line):]
+	}
+	return startsWithHeader(head)
+}
+
+// Mailboxes returns every folder, empty ones too, in walk order.
+func (r *Reader) Mailboxes(ctx context.Context) ([]*formats.Mailbox, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return r.boxes, nil
+}
+
+// Next returns the next message, folder by folder in name order, or
+// io.EOF. Skipped files come with Skip set and no Open.
+func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.closed {
+		return nil, errors.New("eml: Next on a closed reader")
+	}
+	for r.fi < len(r.folders) {
+		f := r.folders[r.fi]
+		if r.mi >= len(f.files) {
+			r.fi++
+			r.mi = 0
+			continue
+		}
+		r.mi++
+		return r.message(f, &f.files[r.mi-1], r.mi), nil
+	}
+	return nil, io.EOF
+}
+
+func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
+	m := &formats.Message{Mailbox: f.box, Pos: formats.Pos{File: fe.path, Index: index}}
+	switch {
+	case fe.kind == kindMsg:
+		m.Skip = SkipOutlookMsg
+		return m
+	case fe.kind == kindOther:
+		m.Skip = SkipNotEML
+		return m
+	case fe.size == 0:
+		m.Skip = formats.SkipEmpty
+		return m
+	}
+	res, err := r.loadFile(fe.path, fe.kind == kindBare)
+	switch {
+	case err != nil:
+		r.cfg.Warnf(m.Pos, "read message: %v", err)
+		m.Skip = SkipUnreadable
+		return m
+	case res.skip != "":
+		m.Skip = res.skip
+		if fe.kind == kindBare {
+			m.Skip = SkipNotEML
+		}
+		return m
+	}
+	if res.nuls > 0 {
+		r.cfg.Warnf(m.Pos, "removed %d trailing NUL bytes", res.nuls)
+	}
+	if !r.cfg.Unread {
+		m.Flags = []string{`\Seen`}
+	}
+	m.Size = r.ld.spool.Size()
+	m.Open = r.ld.spool.Open
+	m.Date, m.DateSource = receivedDate(res, fe.mtime)
+	return m
+}
+
+func (r *Reader) loadFile(path string, strict bool) (loadResult, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer fh.Close()
+	return r.ld.load(fh, strict)
+}
+
+// receivedDate applies the fallback chain of the package comment.
+func receivedDate(res loadResult, mtime time.Time) (time.Time, formats.DateSource) {
+	if t, ok := res.header.Date(); ok && plausible(t) {
+		return t, formats.DateHeader
+	}
+	if t, ok := res.header.ReceivedDate(); ok && plausible(t) {
+		return t, formats.DateReceived
+	}
+	if !res.fromDate.IsZero() && plausible(res.fromDate) {
+		return res.fromDate, formats.DateFromLine
+	}
+	if plausible(mtime) && mtime.Unix() > 0 {
+		return mtime, formats.DateFileMtime
+	}
+	return time.Time{}, formats.DateUnknown
+}
+
+// plausible rejects dates in the future (a broken clock or header).
+func plausible(t time.Time) bool { return !t.After(time.Now().Add(24 * time.Hour)) }
+
+// Close releases the spool. Next fails afterwards.
+func (r *Reader) Close() error {
+	r.closed = true
+	return r.ld.spool.Close()
+}
+
+// loader cleans one file's bytes into a spool.
+type loader struct {
+	spool *formats.Spool
+	crlf  *formats.CRLFWriter
+	nul   nulTrimmer
+	br    *bufio.Reader
+}
+
+func newLoader(tempDir string, memLimit int) *loader {
+	l := &loader{spool: formats.NewSpool(tempDir, memLimit), br: bufio.NewReaderSize(nil, headPeek)}
+	l.crlf = formats.NewCRLFWriter(l.spool)
+	return l
+}
+
+type loadResult struct {
+	header   formats.Header
+	fromDate time.Time
+	nuls     int    // trailing NULs removed
+	skip     string // why the file is not a message
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// load reads src into the spool: without a leading BOM, a leading From_
+// line and trailing NULs, with CRLF line endings. With strict (files
+// without an extension), the file must plainly be a message (see
+// plainlyMail).
+func (l *loader) load(src io.Reader, strict bool) (loadResult, error) {
+	var res loadResult
+	if err := l.spool.Reset(); err != nil {
+		return res, fmt.Errorf("reset spool: %w", err)
+	}
+	l.br.Reset(src)
+	head, err := l.br.Peek(headPeek)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return res, err
+	}
+	if bytes.HasPrefix(head, bom) {
+		_, _ = l.br.Discard(len(bom))
+		head = head[len(bom):]
+	}
+	if line, ok := fromLine(head); ok {
+		// IETNG #419: older exports start with the mbox From_ line.
+		if _, t, ok := mbox.ParseFromLine(string(line), nil); ok {
+			res.fromDate = t
+		}
+		_, _ = l.br.Discard(len(line))
+		head = head[len(line):]
+	}
+	switch {
+	case len(bytes.TrimRight(head, "\x00")) == 0:
+		res.skip = formats.SkipEmpty
+		return res, nil
+	case !startsWithHeader(head), strict && !plainlyMail(head):
+		res.skip = formats.SkipNotMail
+		return res, nil
+	}
+	res.header = formats.ParseHeader(head)
+	l.crlf.Reset(l.spool)
+	l.nul = nulTrimmer{w: l.crlf}
+	if _, err := io.Copy(&l.nul, l.br); err != nil {
+		return res, err
+	}
+	if err := l.crlf.Close(); err != nil {
+		return res, err
+	}
+	res.nuls = l.nul.pending
+	return res, nil
+}
+
+// fromLine returns the first line of b, with its line ending, when it is
+// an mbox From_ line ("From " and not a "From :" header field).
+func fromLine(b []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(b, []byte("From ")) {
+		return nil, false
+	}
+	end := bytes.IndexByte(b, '\n')
+	if end < 0 {
+		return nil, false // nothing after it: not a message anyway
+	}
+	line := b[:end+1]
+	if formats.IsHeaderLine(line) {
+		return nil, false
+	}
+	return line, true
+}
+
+// startsWithHeader reports whether b begins with a header field: the
+// least a file must have to be a message.
+func startsWithHeader(b []byte) bool {
+	line := b
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		line = b[:i]
+	}
+	return len(line) > 0 && line[0] != ' ' && line[0] != '\t' && formats.IsHeaderLine(line)
+}
+
+// plainlyMail reports whether b holds a whole header block (ending in a
+// blank line) with a field every message has.
+func plainlyMail(b []byte) bool {
+	if formats.HeaderEnd(b) < 0 {
+		return false
+	}
+	h := formats.ParseHeader(b)
+	for _, name := range []string{"From", "Date", "Subject", "Message-ID", "Received"} {
+		if _, ok := h.Get(name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// nulTrimmer passes bytes on but holds back a run of NULs until a
+// non-NUL byte follows, so that trailing NULs (padding left by some
+// copies and exporters) are dropped. pending counts the held NULs.
+type nulTrimmer struct {
+	w       io.Writer
+	pending int
+}
+
+func (n *nulTrimmer) Write(p []byte) (int, error) {
+	last := len(p) - 1
+	for last >= 0 && p[last] == 0 {
+		last--
+	}
+	if last < 0 {
+		n.pending += len(p)
+		return len(p), nil
+	}
+	var zeros [512]byte
+	for n.pending > 0 {
+		k := min(n.pending, len(zeros))
+		if _, err := n.w.Write(zeros[:k]); err != nil {
+			return 0, err
+		}
+		n.pending -= k
+	}
+	if _, err := n.w.Write(p[:last+1]); err != nil {
+		return 0, err
+	}
+	n.pending = len(p) - 1 - last
+	return len(p), nil
+}
