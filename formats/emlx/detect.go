@@ -11,8 +11,8 @@ import (
 // reads, looking at content, not only names: an .emlx file that starts
 // with a byte count; ~/Library/Mail or a V<n> directory; a .mbox
 // directory with Messages/ inside (at any depth) or an exported mbox file
-// beside table_of_contents; a directory with .emlx files (directly or in
-// Messages/). It reads little: a few directory levels and file heads.
+// beside table_of_contents; a directory with .emlx files (directly, in
+// Messages/, or in a subdirectory of either kind). It reads little: a few directory levels and file heads.
 func Detect(path string) bool {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -39,7 +39,10 @@ func Detect(path string) bool {
 	}
 	for _, e := range entries {
 		p := filepath.Join(path, e.Name())
-		if e.IsDir() && isMboxDir(e.Name()) && mboxBundle(p) {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if isMboxDir(e.Name()) && mboxBundle(p) || dirHasEmlx(p) || dirHasEmlx(filepath.Join(p, "Messages")) {
 			return true
 		}
 	}
