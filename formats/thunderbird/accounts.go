@@ -1,0 +1,314 @@
+package thunderbird
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Account is one mail account of a profile: a server entry of prefs.js, or
+// a directory under Mail/ or ImapMail/ that prefs.js does not mention.
+type Account struct {
+	// Key is the server key in prefs.js ("server2"); "" for directories
+	// found only on disk.
+	Key string `json:"key,omitempty"`
+	// AccountKey is the account using the server ("account1"), if any.
+	AccountKey string `json:"account,omitempty"`
+	// Type is the server type: "none" (Local Folders), "pop3", "imap",
+	// "rss", "nntp", "movemail"…; "" when unknown.
+	Type string `json:"type"`
+	// Name is the display name: the name pref, else the host name, else
+	// the directory name. Mailbox.Account carries it.
+	Name     string `json:"name"`
+	Hostname string `json:"hostname,omitempty"`
+	UserName string `json:"user,omitempty"`
+	Port     string `json:"port,omitempty"`
+	// Dir is the account's store directory; "" when none was found.
+	Dir string `json:"dir,omitempty"`
+	// DirFrom says how Dir was found: "directory-rel", "directory",
+	// "fallback" (prefs pointed elsewhere, e.g. another machine), "disk"
+	// (not in prefs.js), or "" (not found).
+	DirFrom string `json:"dir_from,omitempty"`
+	// Maildir is set when the account uses Thunderbird's maildir store.
+	Maildir bool `json:"maildir,omitempty"`
+	// DeferredTo is the account key whose Inbox receives this POP3
+	// account's mail ("Global Inbox").
+	DeferredTo string `json:"deferred_to,omitempty"`
+	// IMAPCache is set for ImapMail/ directories: an offline cache of an
+	// IMAP account, read best effort.
+	IMAPCache bool `json:"imap_cache,omitempty"`
+	// Skip says why the account's folders are not read (RSS, news);
+	// "" means they are.
+	Skip string `json:"skip,omitempty"`
+	// Note says what the user should know ("imap offline cache (best
+	// effort)", "not in prefs.js").
+	Note string `json:"note,omitempty"`
+	// Profile is the profile directory.
+	Profile string `json:"profile,omitempty"`
+}
+
+// Account notes and skip reasons.
+const (
+	NoteIMAPCache   = "imap offline cache (best effort)"
+	NoteNotInPrefs  = "not in prefs.js (left over from an old account or a copied profile)"
+	SkipRSS         = "RSS feeds, not mail"
+	SkipNews        = "newsgroups, not mail"
+	maildirStoreID  = "@mozilla.org/msgstore/maildirstore;1"
+	profDirKey      = "[ProfD]"
+	mailDirName     = "Mail"
+	imapMailDirName = "ImapMail"
+)
+
+// ReadAccounts returns the accounts of the profile in dir: the servers of
+// prefs.js in the order of mail.accountmanager.accounts (then Local
+// Folders, then servers no account uses), then every directory under Mail/
+// and ImapMail/ that no server claims. Problems (a prefs.js line that does
+// not parse, a directory from another machine) are returned as warnings.
+// A missing prefs.js is not an error: the directories are still listed.
+func ReadAccounts(dir string) ([]*Account, []string, error) {
+	var warns []string
+	prefs := Prefs{}
+	data, err := os.ReadFile(filepath.Join(dir, "prefs.js"))
+	switch {
+	case err == nil:
+		var problems []string
+		prefs, problems = ParsePrefs(data)
+		warns = append(warns, problems...)
+	case errors.Is(err, fs.ErrNotExist):
+		warns = append(warns, fmt.Sprintf("%s: no prefs.js; accounts are taken from the directories under Mail/ and ImapMail/", dir))
+	default:
+		return nil, nil, fmt.Errorf("read prefs.js: %w", err)
+	}
+	accts, w := AccountsFromPrefs(dir, prefs, isDir)
+	warns = append(warns, w...)
+	claimed := map[string]bool{}
+	for _, a := range accts {
+		if a.Dir != "" {
+			claimed[filepath.Clean(a.Dir)] = true
+		}
+	}
+	for _, root := range []string{mailDirName, imapMailDirName} {
+		ents, err := os.ReadDir(filepath.Join(dir, root))
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			d := filepath.Join(dir, root, e.Name())
+			if claimed[d] || !isDir(d) || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			a := &Account{Name: e.Name(), Dir: d, DirFrom: "disk", Note: NoteNotInPrefs, Profile: dir}
+			if root == imapMailDirName {
+				a.Type, a.IMAPCache, a.Hostname = "imap", true, e.Name()
+				a.Note = NoteIMAPCache + "; " + NoteNotInPrefs
+			} else if e.Name() == "Local Folders" {
+				a.Type = "none"
+			}
+			accts = append(accts, a)
+		}
+	}
+	uniqueNames(accts)
+	return accts, warns, nil
+}
+
+// AccountsFromPrefs resolves the servers of prefs into accounts of the
+// profile in profile; exists tells whether a directory exists (isDir, or a
+// fake in tests). It does not look for unlisted directories.
+func AccountsFromPrefs(profile string, prefs Prefs, exists func(string) bool) ([]*Account, []string) {
+	var warns []string
+	var keys []string
+	seen := map[string]bool{}
+	serverOf := map[string]string{} // server key → account key
+	add := func(server, account string) {
+		if server == "" || seen[server] {
+			return
+		}
+		if _, ok := prefs["mail.server."+server+".type"]; !ok {
+			if _, ok := prefs["mail.server."+server+".hostname"]; !ok {
+				return
+			}
+		}
+		seen[server] = true
+		keys = append(keys, server)
+		if account != "" {
+			serverOf[server] = account
+		}
+	}
+	for _, acct := range splitList(prefs["mail.accountmanager.accounts"]) {
+		add(prefs["mail.account."+acct+".server"], acct)
+	}
+	add(prefs["mail.accountmanager.localfoldersserver"], "")
+	var orphans []string
+	for name := range prefs {
+		if s, ok := strings.CutPrefix(name, "mail.server."); ok {
+			if key, field, ok := strings.Cut(s, "."); ok && field == "type" && !seen[key] {
+				orphans = append(orphans, key)
+			}
+		}
+	}
+	sort.Strings(orphans)
+	for _, key := range orphans {
+		add(key, "")
+	}
+	defaultStore := prefs["mail.serverDefaultStoreContractID"]
+	var out []*Account
+	for _, key := range keys {
+		get := func(f string) string { return prefs["mail.server."+key+"."+f] }
+		a := &Account{
+			Key:        key,
+			AccountKey: serverOf[key],
+			Type:       get("type"),
+			Hostname:   get("hostname"),
+			UserName:   get("userName"),
+			Port:       get("port"),
+			DeferredTo: get("deferred_to_account"),
+			Profile:    profile,
+		}
+		a.Name = get("name")
+		if a.Name == "" {
+			a.Name = a.Hostname
+		}
+		store := get("storeContractID")
+		if store == "" {
+			store = defaultStore
+		}
+		a.Maildir = store == maildirStoreID
+		var notes []string
+		if a.AccountKey == "" && key != prefs["mail.accountmanager.localfoldersserver"] {
+			notes = append(notes, "no account in prefs.js uses this server")
+		}
+		switch a.Type {
+		case "rss":
+			a.Skip = SkipRSS
+		case "nntp":
+			a.Skip = SkipNews
+		case "imap":
+			a.IMAPCache = true
+			notes = append(notes, NoteIMAPCache)
+		}
+		if a.DeferredTo != "" {
+			notes = append(notes, "mail goes to the Inbox of "+a.DeferredTo)
+		}
+		dir, from, warn := resolveServerDir(profile, a, get("directory-rel"), get("directory"), exists)
+		a.Dir, a.DirFrom = dir, from
+		if warn != "" {
+			warns = append(warns, warn)
+		}
+		if a.Name == "" && a.Dir != "" {
+			a.Name = filepath.Base(a.Dir)
+		}
+		if a.Name == "" {
+			a.Name = key
+		}
+		a.Note = strings.Join(notes, "; ")
+		out = append(out, a)
+	}
+	return out, warns
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// resolveServerDir finds a server's store directory: directory-rel
+// ("[ProfD]Mail/x", / or \) first, then directory (an absolute native
+// path), then, when those point elsewhere (a profile copied from another
+// machine), the same Mail/… or ImapMail/… tail inside this profile, then
+// Mail/<hostname> or ImapMail/<hostname> (FORMATS.md 1.2).
+func resolveServerDir(profile string, a *Account, rel, abs string, exists func(string) bool) (dir, from, warn string) {
+	if r, ok := strings.CutPrefix(rel, profDirKey); ok {
+		d := filepath.Join(profile, filepath.FromSlash(strings.ReplaceAll(r, `\`, "/")))
+		if exists(d) {
+			return d, "directory-rel", ""
+		}
+	}
+	if abs != "" && filepath.IsAbs(abs) && exists(abs) {
+		return abs, "directory", ""
+	}
+	stated := abs
+	if stated == "" {
+		stated = rel
+	}
+	var tries []string
+	for _, p := range []string{rel, abs} {
+		if t := mailTail(p); t != "" {
+			tries = append(tries, filepath.Join(profile, filepath.FromSlash(t)))
+		}
+	}
+	root, host := mailDirName, a.Hostname
+	if a.Type == "imap" {
+		root = imapMailDirName
+	}
+	if a.Type == "none" {
+		host = "Local Folders"
+	}
+	if host != "" {
+		tries = append(tries, filepath.Join(profile, root, host))
+	}
+	for _, d := range tries {
+		if exists(d) {
+			if stated == "" {
+				return d, "fallback", ""
+			}
+			return d, "fallback", fmt.Sprintf("account %q: its directory %q does not exist here (profile copied from another machine?); using %s", a.displayKey(), stated, d)
+		}
+	}
+	if a.Type == "rss" || a.Type == "nntp" {
+		return "", "", ""
+	}
+	return "", "", fmt.Sprintf("account %q: no mail directory found (prefs.js says %q)", a.displayKey(), stated)
+}
+
+func (a *Account) displayKey() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	if a.Hostname != "" {
+		return a.Hostname
+	}
+	return a.Key
+}
+
+// mailTail returns the part of a store path from its last "Mail" or
+// "ImapMail" element on ("Mail/pop.example.com"), written with /.
+func mailTail(p string) string {
+	p = strings.ReplaceAll(p, `\`, "/")
+	p = strings.TrimPrefix(p, profDirKey)
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	for i := len(parts) - 2; i >= 0; i-- {
+		if parts[i] == mailDirName || parts[i] == imapMailDirName {
+			return strings.Join(parts[i:], "/")
+		}
+	}
+	return ""
+}
+
+// uniqueNames makes account display names unique by adding the directory
+// name (or server key) to later duplicates.
+func uniqueNames(accts []*Account) {
+	seen := map[string]int{}
+	for _, a := range accts {
+		seen[a.Name]++
+	}
+	used := map[string]bool{}
+	for _, a := range accts {
+		if seen[a.Name] > 1 && used[a.Name] {
+			suffix := a.Key
+			if a.Dir != "" {
+				suffix = filepath.Base(filepath.Dir(a.Dir)) + "/" + filepath.Base(a.Dir)
+			}
+			a.Name = fmt.Sprintf("%s (%s)", a.Name, suffix)
+		}
+		used[a.Name] = true
+	}
+}
