@@ -416,10 +416,11 @@ type loader struct {
 	crlf  *formats.CRLFWriter
 	nul   nulTrimmer
 	br    *bufio.Reader
+	buf   []byte
 }
 
 func newLoader(tempDir string, memLimit int) *loader {
-	l := &loader{spool: formats.NewSpool(tempDir, memLimit), br: bufio.NewReaderSize(nil, headPeek)}
+	l := &loader{spool: formats.NewSpool(tempDir, memLimit), br: bufio.NewReaderSize(nil, headPeek), buf: make([]byte, 32<<10)}
 	l.crlf = formats.NewCRLFWriter(l.spool)
 	return l
 }
@@ -470,7 +471,9 @@ func (l *loader) load(src io.Reader, strict bool) (loadResult, error) {
 	res.header = formats.ParseHeader(head)
 	l.crlf.Reset(l.spool)
 	l.nul = nulTrimmer{w: l.crlf}
-	if _, err := io.Copy(&l.nul, l.br); err != nil {
+	// Plain wrappers so that CopyBuffer uses the loader's buffer instead of
+	// allocating one per message (bufio.Reader.WriteTo would).
+	if _, err := io.CopyBuffer(&l.nul, struct{ io.Reader }{l.br}, l.buf); err != nil {
 		return res, err
 	}
 	if err := l.crlf.Close(); err != nil {

@@ -80,6 +80,7 @@ type Reader struct {
 	spool   *formats.Spool
 	crlf    *formats.CRLFWriter
 	br      *bufio.Reader
+	copyBuf []byte
 	closed  bool
 }
 
@@ -130,6 +131,7 @@ func Open(source string, opts formats.Options) (*Reader, error) {
 	r.spool = formats.NewSpool(opts.TempDir, opts.MemLimit)
 	r.crlf = formats.NewCRLFWriter(r.spool)
 	r.br = bufio.NewReaderSize(nil, headPeek)
+	r.copyBuf = make([]byte, 32<<10)
 	return r, nil
 }
 
@@ -496,7 +498,9 @@ func (r *Reader) load(path string) (formats.Header, error) {
 	}
 	h := formats.ParseHeader(head)
 	r.crlf.Reset(r.spool)
-	if _, err := io.Copy(r.crlf, r.br); err != nil {
+	// Plain wrappers so that CopyBuffer uses the reader's buffer instead of
+	// allocating one per message (bufio.Reader.WriteTo would).
+	if _, err := io.CopyBuffer(struct{ io.Writer }{r.crlf}, struct{ io.Reader }{r.br}, r.copyBuf); err != nil {
 		return nil, err
 	}
 	if err := r.crlf.Close(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mailferry/internal/testutil"
 )
@@ -203,5 +204,22 @@ func FuzzParseName(f *testing.F) {
 			t.Errorf("ParseName(%q) = %q, %q; reparsed %q, %q, %v", name, base, flags, b2, f2, ok2)
 		}
 		MapFlags(flags, &Keywords{})
+	})
+}
+
+// FuzzDecodeMUTF7: no panic; a decoded name is valid UTF-8; a rejected
+// one comes back unchanged.
+func FuzzDecodeMUTF7(f *testing.F) {
+	for _, s := range []string{"Entw&APw-rfe", "&-", "&ZeVnLIqe-", "&2D3eAA-", "a&", "&AEE-", "Grüße", "&2D0-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := DecodeMUTF7(s)
+		if !ok && got != s {
+			t.Errorf("DecodeMUTF7(%q) = %q, false; want the input back", s, got)
+		}
+		if ok && !utf8.ValidString(got) {
+			t.Errorf("DecodeMUTF7(%q) = %q: not UTF-8", s, got)
+		}
 	})
 }
