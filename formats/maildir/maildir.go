@@ -33,6 +33,9 @@
 //     one that does not start with a header field is skipped as
 //     formats.SkipNotMail; one that cannot be read is skipped as
 //     SkipUnreadable with a warning saying why. All are counted.
+//   - A live server may rename files while we read. new/ is listed before
+//     cur/ and a base name found in both is read once, from cur/; a file
+//     gone since listing is looked up again by its base name.
 package maildir
 
 import (
@@ -99,6 +102,7 @@ type file struct {
 	sub   string // "cur", "new" or "" (beside them)
 	mtime time.Time
 	size  int64
+	moved bool // relocated once after a rename
 }
 
 // Open reads the store at source, a directory. It walks the directory tree
@@ -324,7 +328,10 @@ func (r *Reader) list(f *folder) error {
 		f.kw = &kw
 	}
 	loose := 0
-	for _, sub := range []string{"cur", "new", ""} {
+	// new/ before cur/: a live server only moves files from new/ to cur/,
+	// so a file moved while we list is seen twice (and read once, below),
+	// never missed.
+	for _, sub := range []string{"new", "cur", ""} {
 		dir := filepath.Join(f.dir, sub)
 		entries, err := os.ReadDir(dir)
 		if err != nil {
@@ -359,10 +366,57 @@ func (r *Reader) list(f *folder) error {
 			f.files = append(f.files, file{path: p, name: name, sub: sub, mtime: st.ModTime(), size: st.Size()})
 		}
 	}
+	f.files = r.dropMoved(f, f.files)
 	if loose > 0 {
 		r.opts.Warnf(formats.Pos{File: f.dir}, "%d message file(s) lie outside cur/ and new/; reading them as messages of %s (notmuch indexes such files, Dovecot does not)", loose, f.box.Path)
 	}
 	return nil
+}
+
+// dropMoved removes the new/ entries whose base name is also in cur/: the
+// same message, moved by a live server while we listed.
+func (r *Reader) dropMoved(f *folder, files []file) []file {
+	inCur := map[string]bool{}
+	for _, fe := range files {
+		if fe.sub == "cur" {
+			base, _, _ := ParseName(fe.name)
+			inCur[base] = true
+		}
+	}
+	out := files[:0]
+	for _, fe := range files {
+		if base, _, _ := ParseName(fe.name); fe.sub == "new" && inCur[base] {
+			r.opts.Warnf(formats.Pos{File: fe.path}, "also in cur/ (moved while listing %s); read once, from cur/", f.box.Path)
+			continue
+		}
+		out = append(out, fe)
+	}
+	return out
+}
+
+// relocate finds a message file that disappeared since it was listed: a
+// live server renames files when it moves them to cur/ or changes their
+// flags, keeping the base name. It reports whether fe now names the file.
+func relocate(f *folder, fe *file) bool {
+	base, _, _ := ParseName(fe.name)
+	for _, sub := range []string{"cur", "new"} {
+		entries, err := os.ReadDir(filepath.Join(f.dir, sub))
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if b, _, _ := ParseName(e.Name()); b == base && e.Name() != fe.name && !strings.HasPrefix(e.Name(), ".") {
+				p := filepath.Join(f.dir, sub, e.Name())
+				st, err := os.Stat(p)
+				if err != nil || !st.Mode().IsRegular() {
+					continue
+				}
+				fe.path, fe.name, fe.sub, fe.mtime, fe.size = p, e.Name(), sub, st.ModTime(), st.Size()
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Mailboxes returns every folder found, empty ones too, the root first.
@@ -373,7 +427,7 @@ func (r *Reader) Mailboxes(ctx context.Context) ([]*formats.Mailbox, error) {
 	return r.boxes, nil
 }
 
-// Next returns the next message, folder by folder (cur/, then new/, then
+// Next returns the next message, folder by folder (new/, then cur/, then
 // files beside them, each in name order), or io.EOF. Skipped messages
 // (deleted, empty, not mail, unreadable) come with Skip set and no Open.
 func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
@@ -427,6 +481,11 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 		return m
 	}
 	h, err := r.load(fe.path)
+	if errors.Is(err, fs.ErrNotExist) && !fe.moved && relocate(f, fe) {
+		fe.moved = true
+		r.opts.Warnf(pos, "renamed while reading (a live maildir?); reading %s", fe.name)
+		return r.message(f, fe, index)
+	}
 	switch {
 	case err != nil:
 		r.opts.Warnf(pos, "read message: %v", err)

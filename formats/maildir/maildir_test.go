@@ -406,3 +406,49 @@ func TestCancelledMailboxes(t *testing.T) {
 		t.Errorf("Mailboxes(cancelled) = %v", err)
 	}
 }
+
+// TestLiveMaildir: a server moving files while we read must not lose them.
+func TestLiveMaildir(t *testing.T) {
+	dir := t.TempDir()
+	mt := time.Date(2020, 3, 2, 12, 0, 0, 0, time.UTC)
+	writeMsg(t, dir+"/new/1583150400.a", "moved", "", mt)
+	writeMsg(t, dir+"/cur/1583150500.b:2,S", "reflagged", "", mt.Add(time.Hour))
+	writeMsg(t, dir+"/new/1583150600.c", "twice", "", mt.Add(2*time.Hour))
+	if err := copyFile(dir+"/new/1583150600.c", dir+"/cur/1583150600.c:2,"); err != nil {
+		t.Fatal(err)
+	}
+	var warns []formats.Warning
+	r := openFn(dir, &warns)(t)
+	// After Open listed the files, the server moves one and reflags another.
+	if err := os.Rename(dir+"/new/1583150400.a", dir+"/cur/1583150400.a:2,S"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dir+"/cur/1583150500.b:2,S", dir+"/cur/1583150500.b:2,RS"); err != nil {
+		t.Fatal(err)
+	}
+	_, msgs := formatstest.Collect(t, r)
+	got := bySubject(t, msgs)
+	if len(msgs) != 3 {
+		t.Errorf("read %d messages, want 3 (each once): %v", len(msgs), keys(got))
+	}
+	if m := got["moved"]; !slices.Equal(m.Flags, []string{`\Seen`}) {
+		t.Errorf("moved: flags %q, want \\Seen from its new name", m.Flags)
+	}
+	if m := got["reflagged"]; !slices.Equal(m.Flags, []string{`\Answered`, `\Seen`}) {
+		t.Errorf("reflagged: flags %q, want \\Answered \\Seen", m.Flags)
+	}
+	if m := got["twice"]; m.Message == nil || !strings.Contains(m.Pos.File, "/cur/") {
+		t.Errorf("twice: read from %v, want cur/", m.Pos)
+	}
+	if len(warns) != 3 {
+		t.Errorf("warnings %v, want 3 (one duplicate, two renames)", warns)
+	}
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644)
+}
