@@ -181,13 +181,13 @@ func TestReaderSkipsNonMail(t *testing.T) {
 		messages int
 		skipped  int
 	}{
-		{"folder-data.mbox", 3, 1},       // UW-IMAP's FOLDER INTERNAL DATA
-		{"consecutive-from.mbox", 2, 1},  // the empty message
-		{"empty.mbox", 0, 0},             // no messages, no error
-		{"headers-first.mbox", 3, 0},     // the EML in front is a message
-		{"garbage-prefix.mbox", 2, 0},    // the garbage is a warning, not a message
-		{"mboxcl2.mbox", 3, 0},           // Auto ignores Content-Length
-		{"unescaped-from.mbox", 2, 0},    // Thunderbird's rule
+		{"folder-data.mbox", 3, 1},      // UW-IMAP's FOLDER INTERNAL DATA
+		{"consecutive-from.mbox", 2, 1}, // the empty message
+		{"empty.mbox", 0, 0},            // no messages, no error
+		{"headers-first.mbox", 3, 0},    // the EML in front is a message
+		{"garbage-prefix.mbox", 2, 0},   // the garbage is a warning, not a message
+		{"mboxcl2.mbox", 3, 0},          // Auto ignores Content-Length
+		{"unescaped-from.mbox", 2, 0},   // Thunderbird's rule
 		{"no-blank-before-from.mbox", 2, 0},
 	}
 	for _, tt := range tests {

@@ -22,6 +22,9 @@ const (
 	// maxHeader bounds the header bytes kept for Entry.Header; the message
 	// bytes are not affected.
 	maxHeader = 1 << 20
+	// maxFieldName bounds what the separator heuristic accepts as a header
+	// field name; real ones are far shorter.
+	maxFieldName = 256
 )
 
 var (
@@ -604,9 +607,11 @@ func (s *Splitter) headersFollow(skip int, fromLine bool) bool {
 			_, _, ok := ParseFromLine(string(trimEOL(s.buf[s.r:s.r+skip])), nil)
 			return ok
 		}
-		if s.eof || (s.r == 0 && s.w == len(s.buf)) || !s.fill() {
-			return true // benefit of the doubt
+		if s.eof || s.r == 0 && s.w == len(s.buf) {
+			return true // the buffer is full: benefit of the doubt
 		}
+		s.fill() // more data, or the end of the input
+
 	}
 }
 
@@ -641,10 +646,12 @@ func (s *Splitter) scanHeaders(data []byte) scanVerdict {
 		} else {
 			i := 0
 			for i < len(data) && data[i] >= 33 && data[i] <= 126 && data[i] != ':' {
-				i++
+				if i++; i > maxFieldName {
+					return scanNo
+				}
 			}
 			j := i
-			for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
+			for j < len(data) && j-i < maxFieldName && (data[j] == ' ' || data[j] == '\t') {
 				j++
 			}
 			switch {

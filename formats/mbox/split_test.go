@@ -27,9 +27,6 @@ func splitAll(t testing.TB, r io.Reader, opts SplitOptions, size int) ([]split, 
 	t.Helper()
 	var warns []formats.Warning
 	opts.Warn = func(w formats.Warning) { warns = append(warns, w) }
-	if opts.TempDir == "" {
-		opts.TempDir = t.TempDir()
-	}
 	s := newSplitter(r, "test.mbox", opts, size)
 	defer s.Close()
 	var out []split
