@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"mailferry/formats"
+	"mailferry/formats/convert"
+	"mailferry/formats/detect"
+)
+
+const convertManual = `mailferry convert SOURCE --format mbox|maildir|eml --out DIR [options]
+
+Converts SOURCE offline, without any server, into:
+  mbox     one mbox file per folder, laid out like Thunderbird's "Local Folders"
+           (Name files and Name.sbd folders): copy the output into a profile's
+           Mail/Local Folders and Thunderbird shows the tree, with read,
+           flagged and tag states kept
+  maildir  a Maildir++ tree that Dovecot (and most servers) import as it is;
+           flags in the file names, tags in dovecot-keywords, dates as file times
+  eml      one folder per mail folder, one .eml file per message, named by
+           date and subject; file times are the received dates (EML files
+           cannot keep read/flagged states)
+
+DIR must be empty or not exist: nothing is ever overwritten or deleted. Folder
+names that are not safe as file names (.., /, \, CON, ...) are changed, and
+the summary lists every change. Messages deleted in the source are skipped.
+Each file appears only when complete, so an interrupted conversion leaves no
+half message behind.
+
+Examples:
+  mailferry convert ~/Library/Mail/V10 --format mbox --out ~/Desktop/for-thunderbird
+  mailferry convert ~/.thunderbird/abcd.default --format maildir --out /srv/import/Maildir
+`
+
+func (e *env) convert(args []string) int {
+	fs := newFlagSet("convert", convertManual, e.stderr)
+	format := fs.String("format", "", "output format: mbox, maildir or eml")
+	out := fs.String("out", "", "output directory (must be empty or not exist)")
+	var include, exclude stringList
+	fs.Var(&include, "include", "only folders matching this pattern, as scan shows them (repeatable)")
+	fs.Var(&exclude, "exclude", "leave out folders matching this pattern (repeatable)")
+	report := fs.String("report", "", "write a JSON report to this file")
+	quiet := fs.Bool("quiet", false, "print only warnings and the summary")
+	source := fs.String("source-format", "", "force the source's store kind: "+strings.Join(detect.KindNames(), ", "))
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErrorCode(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "mailferry convert: need exactly one SOURCE (see mailferry help convert)")
+		return exitUsage
+	}
+	if *format == "" || *out == "" {
+		return e.fail("convert", usageErrorf("--format and --out are required"))
+	}
+	kind, err := detect.ParseKind(*source)
+	if err != nil {
+		return e.fail("convert", usageErrorf("%v", err))
+	}
+	sel, err := formats.NewSelector(include, exclude)
+	if err != nil {
+		return e.fail("convert", usageErrorf("%v", err))
+	}
+	prog := newProgress(e.stderr, *quiet, "convert")
+	log := prog.logger()
+	src, err := detect.Open(pos[0], kind, formats.Options{Warn: func(w formats.Warning) { log.Warn(w.String()) }})
+	if err != nil {
+		return e.fail("convert", usageErrorf("%v", err))
+	}
+	defer src.Reader.Close()
+	for _, n := range src.Notes {
+		log.Warn(n)
+	}
+	start := time.Now()
+	rep, err := convert.Convert(e.ctx, src.Reader, convert.Options{
+		Format: *format, Out: *out, Source: pos[0], Select: sel, Logger: log,
+		OnMessage: func(m *formats.Message) { prog.Add(m.Size) },
+	})
+	prog.Finish()
+	if rep != nil {
+		printConvert(e.stdout, rep, time.Since(start))
+		if *report != "" {
+			if werr := writeJSON(*report, rep); werr != nil && err == nil {
+				err = fmt.Errorf("write report: %w", werr)
+			}
+		}
+	}
+	if e.ctx.Err() != nil {
+		fmt.Fprintln(e.stderr, "mailferry convert: interrupted; the output holds only complete messages")
+		return exitInterrupted
+	}
+	if errors.Is(err, convert.ErrOutNotEmpty) {
+		return e.fail("convert", usageErrorf("%v", err))
+	}
+	if err != nil {
+		return e.fail("convert", err)
+	}
+	if rep.Totals.Failed > 0 || rep.Totals.Incomplete > 0 {
+		return exitIncomplete
+	}
+	return exitOK
+}
+
+func printConvert(w io.Writer, r *convert.Report, took time.Duration) {
+	for _, f := range r.Folders {
+		fmt.Fprintf(w, "  %6d  %s → %s", f.Written, f.Source, f.Output)
+		if n := f.SkippedTotal(); n > 0 {
+			fmt.Fprintf(w, " (skipped %d)", n)
+		}
+		if f.Failed > 0 {
+			fmt.Fprintf(w, " (FAILED %d)", f.Failed)
+		}
+		fmt.Fprintln(w)
+		for _, e := range f.Errors {
+			fmt.Fprintf(w, "      %s\n", e)
+		}
+	}
+	if len(r.Renamed) > 0 {
+		fmt.Fprintln(w, "\nRenamed to be safe as file names:")
+		for _, rn := range r.Renamed {
+			fmt.Fprintf(w, "  %s → %s\n", strings.Join(rn.Source, "/"), strings.Join(rn.Output, "/"))
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
+	t := r.Totals
+	fmt.Fprintf(w, "\n%s: %d folders; messages found %d = written %d + skipped %d + failed %d; %s in %s\n",
+		r.Out, t.Folders, t.Found, t.Written, t.Skipped, t.Failed, humanBytes(t.Bytes), took.Round(100*time.Millisecond))
+	if t.Incomplete > 0 {
+		fmt.Fprintf(w, "Incomplete in the source (written as they are): %d\n", t.Incomplete)
+	}
+}

@@ -1,0 +1,116 @@
+// Command mailferry moves mail that lives only in local files (Thunderbird
+// profiles, Apple Mail, EML folders, Maildir, mbox) onto an IMAP server and
+// proves that nothing was lost on the way.
+//
+// This package only parses flags, prompts, draws progress and prints; the
+// work happens in mailferry/formats and mailferry/upload.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// Exit codes: scripts rely on them; --help and the README list them.
+const (
+	exitOK          = 0   // everything done (and verified)
+	exitFailure     = 1   // failed: verification mismatch or a fatal error
+	exitUsage       = 2   // usage or configuration error: bad flags, URL, password, unreadable source
+	exitIncomplete  = 3   // finished, but some messages did not arrive as complete copies
+	exitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command needs from the outside world; tests fill it with
+// buffers.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// run executes one mailferry command line and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, mainUsage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "scan":
+		return e.scan(rest)
+	case "upload":
+		return e.upload(rest)
+	case "verify":
+		return e.verify(rest)
+	case "convert":
+		return e.convert(rest)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "mailferry %s\n", version)
+		return exitOK
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			return run(ctx, []string{rest[0], "--help"}, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, mainUsage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "mailferry: unknown command %q\n\n%s", cmd, mainUsage)
+		return exitUsage
+	}
+}
+
+// errUsage marks errors that are the user's to fix (exit 2).
+var errUsage = errors.New("usage")
+
+func usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+const exitCodesHelp = `Exit codes:
+  0    everything done; for upload and verify: every message is on the server
+  1    failed: a verification mismatch or a fatal error (a re-run resumes)
+  2    usage or configuration error: bad flags or URL, wrong password, unreadable source
+  3    finished, but some messages did not arrive as complete copies of the source
+       (quarantined after the server refused them, or incomplete in the source itself);
+       the summary and the report list them
+  130  interrupted (Ctrl-C); run the same command again to resume
+`
+
+const mainUsage = `mailferry moves mail that lives only on this computer onto an IMAP server,
+and proves that nothing was lost on the way.
+
+Usage:
+  mailferry scan    [SOURCE] [--json]              show what mail is there
+  mailferry upload  SOURCE [--to imaps://USER@HOST] upload it (without --to: a rehearsal)
+  mailferry verify  SOURCE --to imaps://USER@HOST   check the server against the source
+  mailferry convert SOURCE --format mbox|maildir|eml --out DIR
+  mailferry help COMMAND                            the manual of one command
+  mailferry --version
+
+SOURCE is a Thunderbird profile (or its root folder, an account folder, Local
+Folders, a single mbox file), an Apple Mail folder (~/Library/Mail/V10, a
+.mbox folder or an exported mailbox), a folder of .eml files, a Maildir or an
+mbox file. Without SOURCE, scan looks in the usual places.
+
+Sources are only ever read. Uploading again is safe: messages already on the
+server are recognised and not uploaded twice.
+
+` + exitCodesHelp

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"mailferry/formats"
+	"mailferry/formats/detect"
+	"mailferry/upload"
+)
+
+const scanManual = `mailferry scan [SOURCE] [--json] [--format KIND]
+
+Shows what mail SOURCE holds without changing anything: the kind of store,
+the folder tree with message counts, sizes, read / flagged / skipped /
+incomplete counts, the name each folder would get on an IMAP server, where the
+received dates come from, and warnings. Check this list against what your mail
+program shows before you upload.
+
+Without SOURCE, scan looks for Thunderbird profiles (and Apple Mail on macOS)
+in the usual places and lists what it found.
+
+Messages deleted in Thunderbird but still in the file (the folder was never
+compacted) are counted as skipped: they will not be uploaded.
+
+Examples:
+  mailferry scan ~/.thunderbird/abcd.default
+  mailferry scan ~/Library/Mail/V10 --json > scan.json
+`
+
+func (e *env) scan(args []string) int {
+	fs := newFlagSet("scan", scanManual, e.stderr)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	format := fs.String("format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErrorCode(err)
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(e.stderr, "mailferry scan: one SOURCE at most, got %d\n", len(pos))
+		return exitUsage
+	}
+	var sources []string
+	if len(pos) == 1 {
+		sources = pos
+	} else {
+		found := detect.DefaultSources(detect.SystemPaths())
+		if len(found) == 0 {
+			fmt.Fprintln(e.stderr, "mailferry scan: no mail store found in the usual places; name one: mailferry scan SOURCE")
+			return exitUsage
+		}
+		for _, f := range found {
+			sources = append(sources, f.Path)
+		}
+	}
+	var results []*scanResult
+	for _, src := range sources {
+		res, err := e.scanOne(src, detect.Kind(*format))
+		if err != nil {
+			return e.fail("scan", err)
+		}
+		results = append(results, res)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		var v any = results[0]
+		if len(results) > 1 {
+			v = results
+		}
+		if err := enc.Encode(v); err != nil {
+			return e.fail("scan", err)
+		}
+		return exitOK
+	}
+	for _, r := range results {
+		printScan(e.stdout, r)
+	}
+	return exitOK
+}
+
+// scanResult is what scan prints, and its JSON form.
+type scanResult struct {
+	Source   string          `json:"source"`
+	Stores   []detect.Found  `json:"stores"`
+	Folders  []scanFolder    `json:"folders"`
+	Warnings []string        `json:"warnings"`
+	Totals   scanTotals      `json:"totals"`
+	Renamed  []upload.Rename `json:"renamed,omitempty"`
+}
+
+type scanFolder struct {
+	Path     string          `json:"path"`
+	Account  string          `json:"account,omitempty"`
+	Folder   formats.Folder  `json:"folder"`
+	Store    string          `json:"store"`
+	Location string          `json:"location,omitempty"`
+	Special  formats.Special `json:"special,omitempty"`
+	Target   string          `json:"target"`
+	formats.FolderSummary
+}
+
+type scanTotals struct {
+	Folders int `json:"folders"`
+	formats.FolderSummary
+}
+
+func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
+	var warnings []string
+	opts := formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w.String()) }}
+	s, err := detect.Open(src, kind, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Reader.Close()
+	warnings = append(warnings, s.Notes...)
+	sum, err := formats.Summarize(e.ctx, s.Reader, nil)
+	if err != nil {
+		return nil, err
+	}
+	var boxes []*formats.Mailbox
+	for _, f := range sum.Folders {
+		boxes = append(boxes, f.Mailbox)
+	}
+	// Target names as a typical server ('/' delimiter, no special-use
+	// folders announced) would get them; upload --dry-run shows the real ones.
+	plan, err := upload.PlanFolders(boxes, upload.ServerInfo{Delimiter: '/'}, upload.PlanOptions{})
+	if err != nil {
+		return nil, err
+	}
+	res := &scanResult{Source: src, Stores: s.Found, Warnings: warnings, Renamed: plan.Renames}
+	for _, f := range sum.Folders {
+		b := f.Mailbox
+		res.Folders = append(res.Folders, scanFolder{
+			Path: b.DisplayPath(), Account: b.Account, Folder: b.Path, Store: b.Store,
+			Location: b.Location, Special: b.Special, Target: targetName(plan, b), FolderSummary: *f,
+		})
+	}
+	res.Totals = scanTotals{Folders: len(sum.Folders), FolderSummary: sum.Totals}
+	if res.Warnings == nil {
+		res.Warnings = []string{}
+	}
+	return res, nil
+}
+
+func printScan(w io.Writer, r *scanResult) {
+	fmt.Fprintf(w, "Source: %s\n", r.Source)
+	for _, s := range r.Stores {
+		fmt.Fprintf(w, "  found %s at %s\n", s.Kind, s.Path)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%8s %10s %6s %7s %7s %10s  %s\n", "messages", "size", "read", "flagged", "skipped", "incomplete", "folder → server")
+	for _, f := range r.Folders {
+		fmt.Fprintf(w, "%8d %10s %6d %7d %7d %10d  %s → %s\n", f.Messages, humanBytes(f.Bytes), f.Read,
+			f.Flagged, f.SkippedTotal(), f.Incomplete, f.Path, f.Target)
+	}
+	if len(r.Renamed) > 0 {
+		fmt.Fprintln(w, "\nRenamed for the server:")
+		for _, rn := range r.Renamed {
+			fmt.Fprintf(w, "  %s → %s (%s)\n", rn.Source, rn.Server, rn.Reason)
+		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w, "\nWarnings:")
+		for _, m := range r.Warnings {
+			fmt.Fprintf(w, "  %s\n", m)
+		}
+	}
+	t := r.Totals
+	fmt.Fprintf(w, "\nTotal: %d folders, %d messages, %s", t.Folders, t.Messages, humanBytes(t.Bytes))
+	fmt.Fprintf(w, "; %d read, %d flagged, %d incomplete\n", t.Read, t.Flagged, t.Incomplete)
+	if n := t.SkippedTotal(); n > 0 {
+		fmt.Fprintf(w, "Skipped: %d (%s)\n", n, countsString(t.Skipped))
+	}
+	if len(t.Dates) > 0 {
+		dates := map[string]int{}
+		for k, v := range t.Dates {
+			dates[string(k)] = v
+		}
+		fmt.Fprintf(w, "Received dates from: %s\n", countsString(dates))
+	}
+	fmt.Fprintln(w)
+}
+
+// countsString renders a count map as "a 3, b 1", largest first.
+func countsString(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// flagErrorCode maps a flag parsing error to an exit code: --help is not
+// an error.
+func flagErrorCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
+// fail prints err and returns its exit code.
+func (e *env) fail(cmd string, err error) int {
+	fmt.Fprintf(e.stderr, "mailferry %s: %v\n", cmd, err)
+	return exitCode(err)
+}
+
+func targetName(p *upload.Plan, b *formats.Mailbox) string {
+	if f := p.Folder(b); f != nil {
+		return f.Server
+	}
+	return ""
+}

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"mailferry/formats"
+	"mailferry/formats/detect"
+	"mailferry/upload"
+)
+
+const uploadManual = `mailferry upload SOURCE [--to URL] [options]
+
+Uploads every message of SOURCE to an IMAP server: it recreates the folder
+tree (inboxes go to INBOX; Sent, Drafts, Trash, Junk, Archives and Templates go
+to the server's own folders for them), keeps each message's read / replied /
+flagged state, its tags and its original date, then checks the server against
+the source and prints one line per folder:
+  =  every message is there      -  messages are missing on the server
+  +  all there, plus other mail  !  the folder could not be checked
+
+Without --to, upload REHEARSES: it uploads into an IMAP server embedded in
+mailferry (nothing leaves this computer), verifies, and shows what a real run
+would do, including messages a server would refuse.
+
+Running the same command again is safe: messages already on the server are
+recognised and not uploaded twice, so an interrupted upload is resumed by
+running it again.
+
+URL is imaps://USER@HOST[:PORT] (TLS, port 993) or imap://USER@HOST[:PORT]
+(STARTTLS, port 143). The user name may contain @: imaps://info@example.com@mail.example.com.
+The password comes from --password-file, else the MAILFERRY_PASSWORD
+environment variable, else a prompt (nothing is echoed). It is never taken
+from the command line, and never written to logs or reports.
+
+Messages deleted in the source but still in its files (Thunderbird before
+"Compact") are skipped and counted. Messages the server refuses are saved in
+the quarantine folder with the server's reason, and the run goes on.
+
+Examples:
+  mailferry upload ~/.thunderbird/abcd.default
+  mailferry upload ~/.thunderbird/abcd.default --to imaps://me@mail.example.com
+  mailferry upload ~/Maildir --to imaps://me@example.com@imap.example.com --prefix Imported
+  MAILFERRY_PASSWORD=... mailferry upload mail.mbox --to imap://me@localhost:1143 --tls-ca ca.pem
+`
+
+const verifyManual = `mailferry verify SOURCE --to URL [options]
+
+Compares the server with SOURCE without uploading anything: for every folder,
+the messages the source holds against the messages the server holds. Prints
+one line per folder:
+  =  every message is there      -  messages are missing on the server
+  +  all there, plus other mail  !  the folder could not be checked
+then totals. Use the same --prefix, --include and --exclude as for upload.
+
+Example:
+  mailferry verify ~/.thunderbird/abcd.default --to imaps://me@mail.example.com
+`
+
+// serverFlags are the flags upload and verify share.
+type serverFlags struct {
+	to, prefix, report, tlsCA, passwordFile, format string
+	include, exclude                                stringList
+	insecure, allowPlaintext, quiet                 bool
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.to, "to", "", "the IMAP account: imaps://USER@HOST[:PORT] or imap://USER@HOST[:PORT]")
+	fs.StringVar(&f.prefix, "prefix", "", "put every folder under this server folder instead of merging into the tree")
+	fs.Var(&f.include, "include", "only folders matching this pattern, as scan shows them (repeatable; * and ? allowed)")
+	fs.Var(&f.exclude, "exclude", "leave out folders matching this pattern (repeatable)")
+	fs.StringVar(&f.report, "report", "", "write a JSON report to this file")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "also trust the CA certificates in this PEM file")
+	fs.BoolVar(&f.insecure, "insecure-skip-verify", false, "do not check the server's TLS certificate (unsafe)")
+	fs.BoolVar(&f.allowPlaintext, "allow-plaintext", false, "allow sending the password unencrypted when the server offers no STARTTLS (unsafe)")
+	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file (first line)")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only warnings and the summary")
+	fs.StringVar(&f.format, "format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
+}
+
+func (e *env) upload(args []string) int {
+	fs := newFlagSet("upload", uploadManual, e.stderr)
+	var sf serverFlags
+	sf.register(fs)
+	connections := fs.Int("connections", 4, "connections used in parallel, on different folders")
+	dryRun := fs.Bool("dry-run", false, "connect, log in, plan and read everything, but create and upload nothing")
+	quarantine := fs.String("quarantine", upload.DefaultQuarantineDir, "save messages the server refuses in this folder")
+	return e.serverCommand("upload", fs, args, &sf, func(opts *upload.Options) {
+		opts.Connections = *connections
+		opts.DryRun = *dryRun
+		opts.QuarantineDir = *quarantine
+	})
+}
+
+func (e *env) verify(args []string) int {
+	fs := newFlagSet("verify", verifyManual, e.stderr)
+	var sf serverFlags
+	sf.register(fs)
+	return e.serverCommand("verify", fs, args, &sf, nil)
+}
+
+// serverCommand runs upload or verify: both read a source and talk to a
+// server with the same flags.
+func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *serverFlags, extra func(*upload.Options)) int {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErrorCode(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(e.stderr, "mailferry %s: need exactly one SOURCE (see mailferry help %s)\n", cmd, cmd)
+		return exitUsage
+	}
+	kind, err := detect.ParseKind(sf.format)
+	if err != nil {
+		return e.fail(cmd, usageErrorf("%v", err))
+	}
+	opts := upload.Options{
+		CAFile: sf.tlsCA, InsecureSkipVerify: sf.insecure, AllowPlaintext: sf.allowPlaintext,
+		Plan: upload.PlanOptions{Prefix: sf.prefix, Include: sf.include, Exclude: sf.exclude},
+	}
+	if _, err := formats.NewSelector(sf.include, sf.exclude); err != nil {
+		return e.fail(cmd, usageErrorf("%v", err))
+	}
+	if extra != nil {
+		extra(&opts)
+	}
+	if sf.to == "" && cmd == "verify" {
+		return e.fail(cmd, usageErrorf("verify needs --to URL (the server to check)"))
+	}
+	if sf.to != "" {
+		target, err := upload.ParseURL(sf.to)
+		if err != nil {
+			return e.fail(cmd, err)
+		}
+		opts.Target = &target
+		if opts.Password, err = e.password(sf.passwordFile, target); err != nil {
+			return e.fail(cmd, err)
+		}
+	}
+	prog := newProgress(e.stderr, sf.quiet, cmd)
+	log := prog.logger()
+	opts.Logger = log
+	if sf.insecure {
+		log.Warn("TLS certificate checking is OFF (--insecure-skip-verify): anyone on the network path could read your password and mail")
+	}
+	var srcWarnings int
+	fopts := formats.Options{Warn: func(w formats.Warning) {
+		srcWarnings++
+		log.Warn(w.String())
+	}}
+	src, err := detect.Open(pos[0], kind, fopts)
+	if err != nil {
+		return e.fail(cmd, usageErrorf("%v", err))
+	}
+	defer src.Reader.Close()
+	for _, n := range src.Notes {
+		log.Warn(n)
+	}
+	var lastDone int64
+	opts.OnProgress = func(p upload.Progress) {
+		if p.DoneBytes > lastDone {
+			prog.Add(p.DoneBytes - lastDone)
+			lastDone = p.DoneBytes
+		}
+	}
+	start := time.Now()
+	var rep *upload.Report
+	if cmd == "verify" {
+		rep, err = upload.Verify(e.ctx, src.Reader, opts)
+	} else {
+		rep, err = upload.Upload(e.ctx, src.Reader, opts)
+	}
+	prog.Finish()
+	if rep != nil {
+		printReport(e.stdout, rep, time.Since(start))
+		if sf.report != "" {
+			if werr := writeJSON(sf.report, rep); werr != nil {
+				fmt.Fprintf(e.stderr, "mailferry %s: write report: %v\n", cmd, werr)
+				if err == nil {
+					err = werr
+				}
+			}
+		}
+	}
+	if e.ctx.Err() != nil {
+		fmt.Fprintf(e.stderr, "mailferry %s: interrupted. Run the same command again to resume: messages already on the server are not uploaded twice.\n", cmd)
+		return exitInterrupted
+	}
+	if err != nil {
+		return e.fail(cmd, err)
+	}
+	return exitOK
+}
+
+// password finds the password without ever taking it from argv:
+// --password-file, else MAILFERRY_PASSWORD, else a prompt on a terminal.
+func (e *env) password(file string, t upload.Target) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", usageErrorf("password file: %v", err)
+		}
+		pw, _, _ := strings.Cut(string(b), "\n")
+		pw = strings.TrimSuffix(pw, "\r")
+		if pw == "" {
+			return "", usageErrorf("password file %s is empty", file)
+		}
+		return pw, nil
+	}
+	if pw := e.getenv("MAILFERRY_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", usageErrorf("no password: use --password-file FILE or set MAILFERRY_PASSWORD (there is no terminal to ask on)")
+	}
+	fmt.Fprintf(e.stderr, "Password for %s: ", t)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	if len(b) == 0 {
+		return "", usageErrorf("empty password")
+	}
+	return string(b), nil
+}
+
+// printReport prints the per-folder lines and the summary on stdout.
+func printReport(w io.Writer, r *upload.Report, took time.Duration) {
+	t := r.Totals
+	switch {
+	case r.Rehearsal:
+		fmt.Fprintln(w, "Rehearsal: uploaded into mailferry's embedded test server; nothing left this computer.")
+	case r.DryRun:
+		fmt.Fprintln(w, "Dry run: nothing was created or uploaded.")
+	}
+	if r.Target != "" && !r.Rehearsal {
+		fmt.Fprintf(w, "Server: %s\n", r.Target)
+	}
+	fmt.Fprintln(w)
+	for _, f := range r.Folders {
+		status := " "
+		detail := ""
+		if v := f.Verify; v != nil {
+			status = v.Status
+			detail = fmt.Sprintf("%d of %d on server", v.Expected-len(v.Missing), v.Expected)
+			if v.Extra > 0 {
+				detail += fmt.Sprintf(", %d other", v.Extra)
+			}
+			if v.Error != "" {
+				detail = v.Error
+			}
+		}
+		var parts []string
+		if r.Mode == upload.ModeUpload {
+			parts = append(parts, fmt.Sprintf("uploaded %d", f.Uploaded))
+			if f.Already > 0 {
+				parts = append(parts, fmt.Sprintf("already there %d", f.Already))
+			}
+		}
+		if n := f.SkippedTotal(); n > 0 {
+			parts = append(parts, fmt.Sprintf("skipped %d", n))
+		}
+		if n := len(f.Quarantined); n > 0 {
+			parts = append(parts, fmt.Sprintf("quarantined %d", n))
+		}
+		if n := len(f.Incomplete); n > 0 {
+			parts = append(parts, fmt.Sprintf("incomplete %d", n))
+		}
+		if n := len(f.Failed); n > 0 {
+			parts = append(parts, fmt.Sprintf("failed %d", n))
+		}
+		fmt.Fprintf(w, "%s %-40s %s", status, f.Server, detail)
+		if len(parts) > 0 {
+			fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+		}
+		fmt.Fprintf(w, "  ← %s\n", strings.Join(f.Sources, ", "))
+		if v := f.Verify; v != nil {
+			for _, m := range v.Missing {
+				fmt.Fprintf(w, "    missing: %s %s\n", m.Pos, m.MessageID)
+			}
+		}
+		for _, q := range f.Quarantined {
+			fmt.Fprintf(w, "    quarantined: %s: %s → %s\n", q.Pos, q.Reason, q.File)
+		}
+		for _, q := range f.Failed {
+			fmt.Fprintf(w, "    failed: %s: %s\n", q.Pos, q.Reason)
+		}
+		for _, q := range f.Incomplete {
+			fmt.Fprintf(w, "    incomplete in the source: %s: %s\n", q.Pos, q.Reason)
+		}
+	}
+	if len(r.Renames) > 0 {
+		fmt.Fprintln(w, "\nRenamed for the server:")
+		for _, rn := range r.Renames {
+			fmt.Fprintf(w, "  %s → %s (%s)\n", rn.Source, rn.Server, rn.Reason)
+		}
+	}
+	for _, kw := range r.KeywordWarnings {
+		fmt.Fprintf(w, "\nTags not kept in %s: %s (%s)\n", kw.Server, strings.Join(kw.Keywords, " "), kw.Reason)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Folders: %d (%d created)\n", t.Folders, t.FoldersCreated)
+	if r.Mode == upload.ModeUpload {
+		fmt.Fprintf(w, "Messages found: %d = uploaded %d + already on the server %d + skipped %d + quarantined %d",
+			t.Found, t.Uploaded, t.Already, t.Skipped, t.Quarantined)
+		if t.Failed > 0 {
+			fmt.Fprintf(w, " + not done %d", t.Failed)
+		}
+		fmt.Fprintln(w)
+		if err := r.CheckTotals(); err != nil {
+			fmt.Fprintf(w, "WARNING: the counts do not add up: %v\n", err)
+		}
+		fmt.Fprintf(w, "Uploaded: %s in %s\n", humanBytes(t.Bytes), took.Round(100*time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "Messages in the source: %d (on the server %d, missing %d, skipped %d)\n",
+			t.Found, t.Already, t.Missing, t.Skipped)
+	}
+	skipped := map[string]int{}
+	for _, f := range r.Folders {
+		for k, v := range f.Skipped {
+			skipped[k] += v
+		}
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(w, "Skipped: %s\n", countsString(skipped))
+	}
+	if t.Incomplete > 0 {
+		fmt.Fprintf(w, "Incomplete in the source (uploaded as they are): %d\n", t.Incomplete)
+	}
+	if t.NoDate > 0 {
+		fmt.Fprintf(w, "Without a date in the source (the server used its own time): %d\n", t.NoDate)
+	}
+	switch {
+	case r.Stopped != "":
+		fmt.Fprintf(w, "Stopped early: %s\n", r.Stopped)
+	case !r.Verified:
+		fmt.Fprintln(w, "Verification: not run.")
+	case t.Mismatched > 0:
+		fmt.Fprintf(w, "Verification: %d folder(s) do not match; %d message(s) missing on the server.\n", t.Mismatched, t.Missing)
+	default:
+		fmt.Fprintf(w, "Verification: all %d folders match; every message is on the server.\n", t.Folders)
+	}
+	if t.Extra > 0 {
+		fmt.Fprintf(w, "The server also holds %d other message(s) that are not from this source (left alone).\n", t.Extra)
+	}
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// exitCode maps an error to the exit code, in one place.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errUsage):
+		return exitUsage
+	default:
+		return upload.ExitCode(err)
+	}
+}
