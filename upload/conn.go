@@ -1,0 +1,218 @@
+package upload
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+)
+
+// plainTCP is used only by the rehearsal, whose server runs in-process on
+// the loopback interface: no TLS, no STARTTLS attempt.
+const plainTCP Security = "plain"
+
+const dialTimeout = 30 * time.Second
+
+// dialer opens logged-in connections to the target. The password lives
+// only here; it never appears in logs, errors or reports, and go-imap's
+// DebugWriter (which would record it) is never set.
+type dialer struct {
+	target         Target
+	password       string
+	tls            *tls.Config
+	allowPlaintext bool
+	log            *slog.Logger
+}
+
+func newDialer(t Target, password string, opts *Options, log *slog.Logger) (*dialer, error) {
+	cfg := &tls.Config{ServerName: t.Host, MinVersion: tls.VersionTLS12, NextProtos: []string{"imap"}}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read CA file: %v", ErrConfig, err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: CA file %s holds no PEM certificate", ErrConfig, opts.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if opts.InsecureSkipVerify {
+		cfg.InsecureSkipVerify = true
+	}
+	return &dialer{target: t, password: password, tls: cfg, allowPlaintext: opts.AllowPlaintext, log: log}, nil
+}
+
+// conn is one logged-in IMAP connection, closed when ctx ends.
+type conn struct {
+	c        *imapclient.Client
+	stop     func() bool
+	caps     imap.CapSet
+	selected string // mailbox selected (or examined), "" for none
+	readOnly bool
+}
+
+// alive reports whether the connection can still take commands.
+func (cn *conn) alive() bool {
+	if cn == nil {
+		return false
+	}
+	select {
+	case <-cn.c.Closed():
+		return false
+	default:
+		return cn.c.State() != imap.ConnStateLogout
+	}
+}
+
+// close logs out politely when the connection still works, then closes it.
+func (cn *conn) close() {
+	if cn == nil {
+		return
+	}
+	cn.stop()
+	if cn.alive() {
+		done := make(chan struct{})
+		go func() {
+			_ = cn.c.Logout().Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	_ = cn.c.Close()
+}
+
+// dial connects, secures the connection as the target says and logs in.
+// Errors: ErrConfig for TLS trust problems and for a server that would need
+// the password in clear text; ErrAuth for a refused login; a plain error
+// (retryable) for network failures.
+func (d *dialer) dial(ctx context.Context) (*conn, error) {
+	t := d.target
+	nd := &net.Dialer{Timeout: dialTimeout}
+	raw, err := nd.DialContext(ctx, "tcp", t.Addr())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("connect to %s: %w", t.Addr(), err)
+	}
+	var netConn net.Conn = raw
+	// go-imap takes no context: tie the connection to ctx. go-imap sets its
+	// own read and write deadlines on the connection (30 s per response, 5
+	// min per literal), so a stalled server ends in a timeout error.
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	fail := func(err error) (*conn, error) {
+		stop()
+		raw.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	opts := &imapclient.Options{TLSConfig: d.tls}
+	var c *imapclient.Client
+	switch t.Security {
+	case ImplicitTLS:
+		tc := tls.Client(raw, d.tls)
+		_ = tc.SetDeadline(time.Now().Add(dialTimeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fail(tlsError(t, err))
+		}
+		_ = tc.SetDeadline(time.Time{})
+		netConn = tc
+		c = imapclient.New(netConn, opts)
+	case StartTLS:
+		c, err = imapclient.NewStartTLS(raw, opts)
+		if err != nil {
+			if serverError(err) == nil {
+				return fail(tlsError(t, err))
+			}
+			// The server refused STARTTLS.
+			if !d.allowPlaintext {
+				return fail(fmt.Errorf("%w: %s does not offer STARTTLS (%v); refusing to send the password unencrypted (use imaps:// or --allow-plaintext)", ErrConfig, t.Addr(), err))
+			}
+			stop()
+			d.log.Warn("server refused STARTTLS; logging in without encryption as --allow-plaintext allows", "server", t.Addr())
+			return d.dialPlain(ctx)
+		}
+	case plainTCP:
+		c = imapclient.New(raw, opts)
+	default:
+		return fail(fmt.Errorf("%w: unknown connection security %q", ErrConfig, t.Security))
+	}
+	cn := &conn{c: c, stop: func() bool { return stop() }}
+	if err := c.WaitGreeting(); err != nil {
+		_ = c.Close()
+		return fail(fmt.Errorf("connect to %s: %w", t.Addr(), err))
+	}
+	if err := d.login(cn); err != nil {
+		_ = c.Close()
+		return fail(err)
+	}
+	cn.caps = c.Caps()
+	d.log.Debug("connected", "server", t.String())
+	return cn, nil
+}
+
+// dialPlain connects without encryption (only with AllowPlaintext).
+func (d *dialer) dialPlain(ctx context.Context) (*conn, error) {
+	dd := *d
+	dd.target.Security = plainTCP
+	return dd.dial(ctx)
+}
+
+func (d *dialer) login(cn *conn) error {
+	c := cn.c
+	caps := c.Caps()
+	if caps == nil {
+		return fmt.Errorf("login to %s: no capabilities from the server", d.target.Addr())
+	}
+	if caps.Has(imap.CapLoginDisabled) && !caps.Has(imap.Cap("AUTH=PLAIN")) {
+		return fmt.Errorf("%w: %s does not allow logging in on this connection (LOGINDISABLED)", ErrConfig, d.target.Addr())
+	}
+	var err error
+	if caps.Has(imap.Cap("AUTH=PLAIN")) {
+		err = c.Authenticate(sasl.NewPlainClient("", d.target.User, d.password))
+	} else {
+		err = c.Login(d.target.User, d.password).Wait()
+	}
+	if err == nil {
+		return nil
+	}
+	if ie := serverError(err); ie != nil {
+		// The server's text never holds the password.
+		return fmt.Errorf("%w: %s refused user %q: %s", ErrAuth, d.target.Addr(), d.target.User, strings.TrimSpace(ie.Text))
+	}
+	return fmt.Errorf("login to %s: %w", d.target.Addr(), err)
+}
+
+// tlsError classifies a TLS failure: certificate problems are the user's
+// configuration to fix (ErrConfig); anything else is a network failure.
+func tlsError(t Target, err error) error {
+	var (
+		cv  *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		hn  x509.HostnameError
+		inv x509.CertificateInvalidError
+	)
+	if errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &inv) {
+		return fmt.Errorf("%w: TLS certificate of %s not trusted: %v (use --tls-ca FILE for a private CA, or --insecure-skip-verify)", ErrConfig, t.Addr(), err)
+	}
+	return fmt.Errorf("TLS with %s: %w", t.Addr(), err)
+}

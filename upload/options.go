@@ -1,0 +1,121 @@
+package upload
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configure Upload and Verify. The zero value (plus a Target and a
+// Password) is a sensible configuration.
+type Options struct {
+	// Target is the account to upload into. Nil makes Upload rehearse on an
+	// in-process memory server; Verify needs a target.
+	Target *Target
+	// Password for the target. It is never logged or reported.
+	Password string
+	// CAFile adds the PEM certificates in this file to the system roots.
+	CAFile string
+	// InsecureSkipVerify turns off TLS certificate verification (the CLI
+	// warns).
+	InsecureSkipVerify bool
+	// AllowPlaintext allows sending the password over imap:// when the
+	// server offers no STARTTLS.
+	AllowPlaintext bool
+
+	// Plan chooses and names the folders (--prefix, --include, --exclude).
+	Plan PlanOptions
+
+	// Connections is the number of connections used in parallel, on
+	// different folders (default 4).
+	Connections int
+	// Pipeline is the number of APPENDs in flight on one connection
+	// (default 8). go-imap v2 waits for the server's continuation on every
+	// message over 4 KiB, so pipelining mostly helps small messages.
+	Pipeline int
+	// DryRun connects, logs in, plans and reads everything, and creates and
+	// uploads nothing.
+	DryRun bool
+	// QuarantineDir receives the messages the server refuses, as
+	// <dir>/<folder>/<n>.eml (default DefaultQuarantineDir). Nothing is
+	// written there in a dry run or a rehearsal.
+	QuarantineDir string
+	// TempDir is where messages too large for memory are spooled ("" means
+	// os.TempDir()).
+	TempDir string
+	// MemLimit is the largest message held in memory while in flight;
+	// larger ones are spooled to TempDir (default 1 MiB).
+	MemLimit int
+	// InFlightBytes bounds the memory of all messages in flight together
+	// (default 32 MiB).
+	InFlightBytes int64
+	// RetryTimeout is how long a broken connection is retried (with
+	// exponential backoff) before the run gives up (default 2 minutes).
+	RetryTimeout time.Duration
+
+	// Logger receives logs; nil discards them.
+	Logger *slog.Logger
+	// OnProgress, when set, is called (from several goroutines, one call at
+	// a time) as messages are read and finished. It must return quickly.
+	OnProgress func(Progress)
+}
+
+// Progress is a snapshot of a run for progress display.
+type Progress struct {
+	// Phase is "prepare", "upload" or "verify".
+	Phase string
+	// Folder is the server folder of the latest message.
+	Folder string
+	// Found is the number of messages read from the source so far, and
+	// FoundBytes their size.
+	Found      int
+	FoundBytes int64
+	// Done is the number of messages finished (uploaded, already there,
+	// skipped, quarantined or failed), DoneBytes their size.
+	Done      int
+	DoneBytes int64
+	// Uploaded and UploadedBytes count the messages sent.
+	Uploaded      int
+	UploadedBytes int64
+}
+
+func (o *Options) connections() int {
+	if o.Connections <= 0 {
+		return 4
+	}
+	return o.Connections
+}
+
+func (o *Options) pipeline() int {
+	if o.Pipeline <= 0 {
+		return 8
+	}
+	return o.Pipeline
+}
+
+func (o *Options) memLimit() int {
+	if o.MemLimit <= 0 {
+		return 1 << 20
+	}
+	return o.MemLimit
+}
+
+func (o *Options) inFlightBytes() int64 {
+	if o.InFlightBytes <= 0 {
+		return 32 << 20
+	}
+	return o.InFlightBytes
+}
+
+func (o *Options) retryTimeout() time.Duration {
+	if o.RetryTimeout <= 0 {
+		return 2 * time.Minute
+	}
+	return o.RetryTimeout
+}
+
+func (o *Options) quarantineDir() string {
+	if o.QuarantineDir == "" {
+		return DefaultQuarantineDir
+	}
+	return o.QuarantineDir
+}

@@ -1,0 +1,104 @@
+package upload
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"mailferry/formats"
+)
+
+// memServer is go-imap's in-memory IMAP server running in-process on the
+// loopback interface, for the rehearsal and for tests.
+//
+// What it does and does not do, compared with a real server: it keeps
+// flags, keywords (PERMANENTFLAGS has \*; it stores flags lower-cased) and
+// internal dates; its delimiter is '/'; it announces no SPECIAL-USE folders
+// (so special folders go to conventional names); it has no INBOX until
+// created (we create it); it refuses messages over 100 MiB ([TOOBIG]); it
+// returns an empty header section for a message whose header it cannot
+// parse (handled by the size-only match in Fingerprint).
+type memServer struct {
+	srv      *imapserver.Server
+	ln       net.Listener
+	user     *imapmemserver.User
+	target   Target
+	password string
+}
+
+func startMemServer(log *slog.Logger) (*memServer, error) {
+	var pw [12]byte
+	_, _ = rand.Read(pw[:])
+	ms := &memServer{password: hex.EncodeToString(pw[:])}
+	mem := imapmemserver.New()
+	ms.user = imapmemserver.NewUser("rehearsal", ms.password)
+	if err := ms.user.Create("INBOX", nil); err != nil {
+		return nil, fmt.Errorf("rehearsal server: %w", err)
+	}
+	mem.AddUser(ms.user)
+	ms.srv = imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
+		Caps: imap.CapSet{
+			imap.CapIMAP4rev1: {},
+			imap.CapUIDPlus:   {},
+			imap.CapNamespace: {},
+		},
+		InsecureAuth: true, // loopback, in-process
+		Logger:       slogPrintf{log},
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("rehearsal server: %w", err)
+	}
+	ms.ln = ln
+	go func() { _ = ms.srv.Serve(ln) }()
+	addr := ln.Addr().(*net.TCPAddr)
+	ms.target = Target{User: "rehearsal", Host: "127.0.0.1", Port: addr.Port, Security: plainTCP}
+	return ms, nil
+}
+
+func (ms *memServer) close() {
+	_ = ms.srv.Close()
+	_ = ms.ln.Close()
+}
+
+type slogPrintf struct{ log *slog.Logger }
+
+func (s slogPrintf) Printf(format string, args ...any) {
+	s.log.Debug("rehearsal server: " + fmt.Sprintf(format, args...))
+}
+
+// rehearse runs the upload and verification against a fresh memory server.
+func rehearse(ctx context.Context, r formats.Reader, opts Options) (*Report, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ms, err := startMemServer(log)
+	if err != nil {
+		return nil, err
+	}
+	defer ms.close()
+	opts.Password = ms.password
+	opts.CAFile, opts.InsecureSkipVerify, opts.AllowPlaintext = "", false, true
+	rep, err := rehearsal(ctx, r, opts, ms.target)
+	if rep != nil {
+		rep.Rehearsal = true
+		rep.Target = "rehearsal (in-process memory server)"
+	}
+	return rep, err
+}
+
+// rehearsal is upload with quarantine files switched off.
+func rehearsal(ctx context.Context, r formats.Reader, opts Options, target Target) (*Report, error) {
+	return uploadWith(ctx, r, opts, target, true)
+}

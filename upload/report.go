@@ -1,0 +1,238 @@
+package upload
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Report modes.
+const (
+	ModeUpload = "upload"
+	ModeVerify = "verify"
+)
+
+// Verify statuses of a folder, as printed at the start of its line.
+const (
+	StatusMatch   = "=" // the server holds every source message
+	StatusMissing = "-" // source messages are missing on the server
+	StatusExtra   = "+" // all there, and the server holds more (not an error)
+	StatusError   = "!" // the folder could not be checked
+)
+
+// Report is the outcome of Upload or Verify; it marshals to the JSON of
+// --report. Every message found in the source ends in exactly one bucket:
+// found = uploaded + already on server + skipped + quarantined + failed
+// (failed only when the run stopped early or a message could not be read);
+// CheckTotals checks that.
+type Report struct {
+	// Mode is "upload" or "verify".
+	Mode string `json:"mode"`
+	// Target is the server as a URL without secrets.
+	Target    string `json:"target"`
+	Rehearsal bool   `json:"rehearsal,omitempty"`
+	// DryRun: nothing was created or appended; "uploaded" counts what a
+	// real run would upload.
+	DryRun   bool      `json:"dry_run,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Stopped says why the run ended early; empty when it ran to the end.
+	Stopped string `json:"stopped,omitempty"`
+	// Verified says whether the verification ran.
+	Verified bool            `json:"verified"`
+	Folders  []*FolderReport `json:"folders"`
+	// Excluded are the source folders left out by --include/--exclude.
+	Excluded []string `json:"excluded,omitempty"`
+	// Renames are the folders whose names had to change on the server.
+	Renames []Rename `json:"renames,omitempty"`
+	// KeywordWarnings are keywords (tags) not stored on the server, once per
+	// folder.
+	KeywordWarnings []KeywordWarning `json:"keyword_warnings,omitempty"`
+	Totals          Totals           `json:"totals"`
+}
+
+// FolderReport is one server folder.
+type FolderReport struct {
+	// Sources are the source folders (DisplayPath) mapped to this folder.
+	Sources []string `json:"sources"`
+	// Server is the folder's name on the server.
+	Server string `json:"server"`
+	// Created says the run created the folder.
+	Created bool `json:"created,omitempty"`
+	// Found is the number of source messages for this folder.
+	Found    int `json:"found"`
+	Uploaded int `json:"uploaded"`
+	// Already counts source messages the server held before this run.
+	Already int `json:"already_on_server"`
+	// Skipped counts messages not uploaded by reason (deleted in the
+	// source, not a mail message).
+	Skipped     map[string]int `json:"skipped,omitempty"`
+	Quarantined []Problem      `json:"quarantined,omitempty"`
+	// Failed are messages that could not be read, or were not done because
+	// the run stopped.
+	Failed []Problem `json:"failed,omitempty"`
+	// Incomplete are messages uploaded (or already there) although the
+	// source itself holds only part of them.
+	Incomplete []Problem `json:"incomplete,omitempty"`
+	// NoDate counts messages uploaded without a received date: the server
+	// gave them its own time.
+	NoDate int `json:"no_date,omitempty"`
+	// Bytes is the size of the messages uploaded.
+	Bytes int64 `json:"bytes_uploaded"`
+	// ServerBefore and ServerAfter are the number of messages in the folder
+	// before the upload and at verification (-1 unknown).
+	ServerBefore int           `json:"server_before"`
+	ServerAfter  int           `json:"server_after"`
+	Verify       *FolderVerify `json:"verify,omitempty"`
+}
+
+// Problem is a message that needs the user's attention.
+type Problem struct {
+	// Pos is where the message is in the source (file:line (#index)).
+	Pos       string `json:"pos"`
+	MessageID string `json:"message_id,omitempty"`
+	Reason    string `json:"reason"`
+	// File is the quarantined copy, when one was written.
+	File string `json:"file,omitempty"`
+}
+
+// FolderVerify is the verification of one folder: the multiset of source
+// fingerprints against the server's.
+type FolderVerify struct {
+	Status string `json:"status"`
+	// Expected is the number of source messages that should be on the
+	// server (found minus skipped, quarantined and failed).
+	Expected int `json:"expected"`
+	// OnServer is the number of messages the server holds.
+	OnServer int `json:"on_server"`
+	// Missing are source messages not on the server.
+	Missing []Problem `json:"missing,omitempty"`
+	// Extra counts server messages not from the source; ExtraIDs lists up
+	// to maxExtraIDs of their Message-IDs.
+	Extra    int      `json:"extra"`
+	ExtraIDs []string `json:"extra_message_ids,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+const maxExtraIDs = 50
+
+// KeywordWarning lists the keywords of one folder that were not stored.
+type KeywordWarning struct {
+	Server   string   `json:"server"`
+	Keywords []string `json:"keywords"`
+	Reason   string   `json:"reason"`
+}
+
+// Totals sum the folders.
+type Totals struct {
+	Folders        int   `json:"folders"`
+	FoldersCreated int   `json:"folders_created"`
+	Found          int   `json:"found"`
+	Uploaded       int   `json:"uploaded"`
+	Already        int   `json:"already_on_server"`
+	Skipped        int   `json:"skipped"`
+	Quarantined    int   `json:"quarantined"`
+	Failed         int   `json:"failed"`
+	Incomplete     int   `json:"incomplete"`
+	NoDate         int   `json:"no_date"`
+	Bytes          int64 `json:"bytes_uploaded"`
+	// Excluded counts messages of excluded folders (not in Found).
+	Excluded int `json:"excluded_messages"`
+	Missing  int `json:"missing"`
+	Extra    int `json:"extra"`
+	// Mismatched counts folders whose status is "-" or "!".
+	Mismatched int `json:"mismatched_folders"`
+}
+
+// SkippedTotal is the number of skipped messages of a folder.
+func (f *FolderReport) SkippedTotal() int {
+	n := 0
+	for _, c := range f.Skipped {
+		n += c
+	}
+	return n
+}
+
+// sum recomputes Totals from the folders.
+func (r *Report) sum() {
+	excluded := r.Totals.Excluded
+	t := Totals{Excluded: excluded, Folders: len(r.Folders)}
+	for _, f := range r.Folders {
+		if f.Created {
+			t.FoldersCreated++
+		}
+		t.Found += f.Found
+		t.Uploaded += f.Uploaded
+		t.Already += f.Already
+		t.Skipped += f.SkippedTotal()
+		t.Quarantined += len(f.Quarantined)
+		t.Failed += len(f.Failed)
+		t.Incomplete += len(f.Incomplete)
+		t.NoDate += f.NoDate
+		t.Bytes += f.Bytes
+		if v := f.Verify; v != nil {
+			t.Missing += len(v.Missing)
+			t.Extra += v.Extra
+			if v.Status == StatusMissing || v.Status == StatusError {
+				t.Mismatched++
+			}
+		}
+	}
+	sort.Slice(r.KeywordWarnings, func(i, j int) bool { return r.KeywordWarnings[i].Server < r.KeywordWarnings[j].Server })
+	r.Totals = t
+}
+
+// CheckTotals checks that every message is in exactly one bucket, per
+// folder and in the totals: found = uploaded + already + skipped +
+// quarantined + failed.
+//
+// For a Verify report, already counts the messages found on the server,
+// and the missing ones are a bucket of their own.
+func (r *Report) CheckTotals() error {
+	var t Totals
+	for _, f := range r.Folders {
+		sum := f.Uploaded + f.Already + f.SkippedTotal() + len(f.Quarantined) + len(f.Failed)
+		if r.Mode == ModeVerify && f.Verify != nil {
+			sum += len(f.Verify.Missing)
+		}
+		if f.Found != sum {
+			return fmt.Errorf("folder %q: found %d, but uploaded %d + already %d + skipped %d + quarantined %d + failed %d = %d",
+				f.Server, f.Found, f.Uploaded, f.Already, f.SkippedTotal(), len(f.Quarantined), len(f.Failed), sum)
+		}
+		t.Found += f.Found
+		t.Uploaded += f.Uploaded
+		t.Already += f.Already
+		t.Skipped += f.SkippedTotal()
+		t.Quarantined += len(f.Quarantined)
+		t.Failed += len(f.Failed)
+	}
+	got := r.Totals
+	if got.Found != t.Found || got.Uploaded != t.Uploaded || got.Already != t.Already ||
+		got.Skipped != t.Skipped || got.Quarantined != t.Quarantined || got.Failed != t.Failed {
+		return fmt.Errorf("totals %+v do not match the folders (found %d, uploaded %d, already %d, skipped %d, quarantined %d, failed %d)",
+			got, t.Found, t.Uploaded, t.Already, t.Skipped, t.Quarantined, t.Failed)
+	}
+	sum := got.Uploaded + got.Already + got.Skipped + got.Quarantined + got.Failed
+	if r.Mode == ModeVerify {
+		sum += got.Missing
+	}
+	if got.Found != sum {
+		return fmt.Errorf("totals: found %d, but the buckets add up to %d", got.Found, sum)
+	}
+	return nil
+}
+
+// Err is the verdict of a finished run: ErrVerify when a folder is missing
+// messages or could not be checked, ErrIncomplete when messages were
+// quarantined, failed or incomplete in the source, else nil. Extra
+// messages on the server are not an error.
+func (r *Report) Err() error {
+	t := r.Totals
+	switch {
+	case t.Mismatched > 0:
+		return fmt.Errorf("%w: %d folder(s) do not match, %d message(s) missing on the server", ErrVerify, t.Mismatched, t.Missing)
+	case t.Quarantined > 0 || t.Incomplete > 0 || t.Failed > 0:
+		return fmt.Errorf("%w: %d quarantined, %d incomplete in the source, %d failed", ErrIncomplete, t.Quarantined, t.Incomplete, t.Failed)
+	}
+	return nil
+}

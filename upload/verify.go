@@ -1,0 +1,152 @@
+package upload
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"mailferry/formats"
+)
+
+// Verify compares the source with the server without uploading anything:
+// per planned folder, the multiset of source Fingerprints against the
+// server's (one FETCH of sizes and headers per folder). It needs
+// Options.Target and uses the same folder plan as Upload (characters the
+// server refused are inferred from the folders a previous upload created).
+//
+// In the Report, Already counts the source messages found on the server and
+// Verify.Missing lists the others with their position and Message-ID;
+// messages the server holds beyond the source are counted as extra, which
+// is not an error. The error is ErrVerify (wrapped) when a folder is
+// missing messages or could not be checked.
+func Verify(ctx context.Context, r formats.Reader, opts Options) (*Report, error) {
+	if opts.Target == nil {
+		return nil, fmt.Errorf("%w: verify needs a target server (--to)", ErrConfig)
+	}
+	rn := newRun(opts)
+	rn.verify = true
+	rn.rep.Mode = ModeVerify
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	rn.cancel = cancel
+
+	cn, _, err := rn.prepare(ctx, r, *opts.Target)
+	if err != nil {
+		rn.finish()
+		return rn.rep, stopErr(parent, err)
+	}
+	for _, f := range rn.plan.Folders {
+		rn.stateOf(f)
+	}
+	workers := rn.newWorkers(cn)
+	defer func() {
+		for _, w := range workers {
+			w.dropConn()
+		}
+	}()
+	rn.progress(func(p *Progress) { p.Phase = "verify" })
+	for {
+		m, err := r.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				rn.fail(fmt.Errorf("read source: %w", err))
+			}
+			rn.finish()
+			return rn.rep, stopErr(parent, rn.fatal())
+		}
+		fs, err := rn.lookup(m)
+		if err != nil {
+			rn.fail(err)
+			rn.finish()
+			return rn.rep, rn.fatal()
+		}
+		if fs != nil {
+			rn.count(fs, m)
+		}
+	}
+	if err := rn.forEachFolder(ctx, workers, rn.verifyFolder); err != nil && ctx.Err() == nil {
+		rn.fail(err)
+	}
+	rn.rep.Verified = rn.fatal() == nil && parent.Err() == nil
+	rn.mu.Lock()
+	for _, fs := range rn.order {
+		if v := fs.rep.Verify; v != nil {
+			fs.rep.Already = v.Expected - len(v.Missing)
+		}
+	}
+	rn.mu.Unlock()
+	rn.finish()
+	return rn.rep, rn.result(parent)
+}
+
+// verifyFolder fetches what the server holds in one folder and compares it
+// with the folder's source messages.
+func (rn *run) verifyFolder(ctx context.Context, w *worker, fs *folderState) error {
+	var set *serverSet
+	err := w.withConn(ctx, func(cn *conn) error {
+		var err error
+		set, _, err = cn.fetchSet(ctx, fs.pf.Server, true, true)
+		return err
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	if err != nil {
+		fs.rep.Verify = &FolderVerify{Status: StatusError, Error: err.Error()}
+		return nil
+	}
+	fs.rep.ServerAfter = set.total
+	fs.rep.Verify = compare(fs.sources, set)
+	return nil
+}
+
+// compare matches the source messages of a folder with the server's
+// multiset. Expected messages must be there; quarantined or failed ones
+// need not be, but when the server has them anyway they are not extra.
+func compare(sources []*sourceEntry, set *serverSet) *FolderVerify {
+	v := &FolderVerify{OnServer: set.total}
+	for _, e := range sources {
+		if e.state != entryExpected {
+			continue
+		}
+		v.Expected++
+		if _, ok := set.take(e.fp); !ok {
+			v.Missing = append(v.Missing, Problem{Pos: e.pos.String(), MessageID: e.msgID, Reason: "not on the server"})
+		}
+	}
+	for _, e := range sources {
+		if e.state != entryExpected {
+			set.take(e.fp)
+		}
+	}
+	v.Extra = set.remaining()
+	if v.Extra > 0 && set.ids != nil {
+		for fp, n := range set.count {
+			if n > 0 {
+				if id := set.ids[fp]; id != "" {
+					v.ExtraIDs = append(v.ExtraIDs, id)
+				}
+			}
+		}
+		sort.Strings(v.ExtraIDs)
+		if len(v.ExtraIDs) > maxExtraIDs {
+			v.ExtraIDs = v.ExtraIDs[:maxExtraIDs]
+		}
+	}
+	switch {
+	case len(v.Missing) > 0:
+		v.Status = StatusMissing
+	case v.Extra > 0:
+		v.Status = StatusExtra
+	default:
+		v.Status = StatusMatch
+	}
+	return v
+}
