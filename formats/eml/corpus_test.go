@@ -52,6 +52,10 @@ func TestCorpus(t *testing.T) {
 					t.Errorf("%s: bytes differ from the file without its first line (CRLF)", name)
 				}
 			}
+			// The Date: of stack-overflow.eml follows a 135 KB To: header.
+			if m := got["stack-overflow.eml"]; m.DateSource != formats.DateHeader || m.Date.Year() != 2017 {
+				t.Errorf("stack-overflow.eml: date %v (%s), want 2017 from Date:", m.Date, m.DateSource)
+			}
 			// The 135 KB To: header and the 1.8 MB torture test arrive whole.
 			for _, name := range []string{"stack-overflow.eml", "mime-torture.eml"} {
 				if m := got[name]; !bytes.Equal(m.Bytes, crlf(readCorpus(t, m.Pos.File))) {

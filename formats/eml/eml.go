@@ -448,6 +448,7 @@ func (l *loader) load(src io.Reader, strict bool) (loadResult, error) {
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return res, err
 	}
+	peekFull := len(head) == headPeek
 	if bytes.HasPrefix(head, bom) {
 		_, _ = l.br.Discard(len(bom))
 		head = head[len(bom):]
@@ -469,6 +470,9 @@ func (l *loader) load(src io.Reader, strict bool) (loadResult, error) {
 		return res, nil
 	}
 	res.header = formats.ParseHeader(head)
+	// A header larger than the peek (a huge To:) is parsed from the spool
+	// below; head is only valid until the copy.
+	long := peekFull && formats.HeaderEnd(head) < 0
 	l.crlf.Reset(l.spool)
 	l.nul = nulTrimmer{w: l.crlf}
 	// Plain wrappers so that CopyBuffer uses the loader's buffer instead of
@@ -480,7 +484,24 @@ func (l *loader) load(src io.Reader, strict bool) (loadResult, error) {
 		return res, err
 	}
 	res.nuls = l.nul.pending
+	if long {
+		res.header = longHeader(l.spool)
+	}
 	return res, nil
+}
+
+// maxHeader bounds how much of a message is searched for its header.
+const maxHeader = 1 << 20
+
+// longHeader parses the header of the message in s, up to maxHeader bytes.
+func longHeader(s *formats.Spool) formats.Header {
+	rc, err := s.Open()
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(io.LimitReader(rc, maxHeader))
+	return formats.ParseHeader(b)
 }
 
 // fromLine returns the first line of b, with its line ending, when it is

@@ -287,3 +287,17 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadLongHeader(t *testing.T) {
+	for _, prefix := range []string{"", "\xef\xbb\xbf", "From - Sat Apr 14 14:01:30 2018\n"} {
+		l := newLoader(t.TempDir(), 1024)
+		in := prefix + "To: " + strings.Repeat("a@example.org, ", 10000) + "\nDate: Mon, 2 Mar 2020 12:00:00 +0000\n\nbody\n"
+		res, err := l.load(strings.NewReader(in), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := res.header.Date(); !ok {
+			t.Errorf("prefix %q: Date: after a 150 KB header not found", prefix)
+		}
+	}
+}

@@ -556,6 +556,9 @@ func (r *Reader) load(path string) (formats.Header, error) {
 		return nil, nil
 	}
 	h := formats.ParseHeader(head)
+	// A header larger than the peek (a huge To:) is parsed from the spool
+	// below; head is only valid until the copy.
+	long := len(head) == headPeek && formats.HeaderEnd(head) < 0
 	r.crlf.Reset(r.spool)
 	// Plain wrappers so that CopyBuffer uses the reader's buffer instead of
 	// allocating one per message (bufio.Reader.WriteTo would).
@@ -565,7 +568,42 @@ func (r *Reader) load(path string) (formats.Header, error) {
 	if err := r.crlf.Close(); err != nil {
 		return nil, err
 	}
+	if long {
+		h = longHeader(r.spool)
+	}
 	return h, nil
+}
+
+// readHead reads the start of a message up to the end of its header (at
+// most maxHeader bytes).
+func readHead(r io.Reader) []byte {
+	var b []byte
+	chunk := 16 << 10
+	for len(b) < maxHeader {
+		n := len(b)
+		b = append(b, make([]byte, chunk)...)
+		m, err := io.ReadFull(r, b[n:])
+		b = b[:n+m]
+		if err != nil || formats.HeaderEnd(b) >= 0 {
+			break
+		}
+		chunk *= 2
+	}
+	return b
+}
+
+// maxHeader bounds how much of a message is searched for its header.
+const maxHeader = 1 << 20
+
+// longHeader parses the header of the message in s, up to maxHeader bytes.
+func longHeader(s *formats.Spool) formats.Header {
+	rc, err := s.Open()
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(io.LimitReader(rc, maxHeader))
+	return formats.ParseHeader(b)
 }
 
 // startsWithHeader reports whether b begins with a header field: the
@@ -664,8 +702,6 @@ func (r *Reader) peekAltDate(fe file) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	defer fh.Close()
-	head := make([]byte, 16<<10)
-	n, _ := io.ReadFull(fh, head)
-	t, src := altDate(base, formats.ParseHeader(head[:n]))
+	t, src := altDate(base, formats.ParseHeader(readHead(fh)))
 	return t, src != formats.DateUnknown
 }

@@ -452,3 +452,27 @@ func copyFile(from, to string) error {
 	}
 	return os.WriteFile(to, b, 0o644)
 }
+
+func TestLongHeaderDate(t *testing.T) {
+	dir := t.TempDir()
+	mkdirs(t, dir+"/new")
+	copied := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	for i, d := range []string{"Mon, 2 Mar 2020 12:00:00 +0000", "Tue, 3 Mar 2020 12:00:00 +0000"} {
+		p := fmt.Sprintf("%s/cur/%02d:2,", dir, i)
+		writeMsg(t, p, "x", d, copied)
+		b, _ := os.ReadFile(p)
+		b = append([]byte("To: "+strings.Repeat("a@example.org, ", 10000)+"\n"), b...)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, copied, copied); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, msgs := formatstest.Collect(t, openFn(dir, nil)(t))
+	for _, m := range msgs {
+		if m.DateSource != formats.DateReceived || m.Date.Year() != 2020 {
+			t.Errorf("%s: date %v (%s), want 2020 from Received: behind a 150 KB To:", m.Pos.File, m.Date, m.DateSource)
+		}
+	}
+}
