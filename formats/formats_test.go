@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,73 @@ func TestSelector(t *testing.T) {
 	if _, err := NewSelector([]string{"[bad"}, nil); err == nil {
 		t.Errorf("NewSelector accepted a malformed pattern")
 	}
+}
+
+// parseHeaderReference is the first, simple ParseHeader (one string per
+// field, values concatenated per continuation line), kept to check that
+// the faster one gives the same fields.
+func parseHeaderReference(b []byte) Header {
+	var h Header
+	for len(b) > 0 {
+		j := bytes.IndexByte(b, '\n')
+		var line []byte
+		if j < 0 {
+			line, b = b, nil
+		} else {
+			line, b = b[:j], b[j+1:]
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(h) == 0 {
+				continue
+			}
+			h[len(h)-1].Value += " " + strings.TrimSpace(string(line))
+			continue
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !isFieldName(line[:colon]) {
+			break
+		}
+		h = append(h, HeaderField{
+			Name:  string(bytes.TrimRight(line[:colon], " \t")),
+			Value: strings.TrimSpace(string(line[colon+1:])),
+		})
+	}
+	return h
+}
+
+func TestParseHeaderMatchesReference(t *testing.T) {
+	inputs := []string{
+		"",
+		"\r\n",
+		"Subject: x",
+		"Subject: x\r",
+		" leading continuation\nSubject: x\n\tfolded\n \n\nbody",
+		"A: 1\nB : 2\nC:3\r\n  c2\r\n\tc3  \nnot a header\nD: 4\n",
+		"X-Mozilla-Keys: $label1\n  \n\t\nSubject: s\n",
+		"Name with space: no\nA: b\n",
+		": empty name\n",
+		"A: \xc2\xa0nbsp\xc2\xa0\n \xc2\xa0cont\n",
+		"A: b\n\n",
+		"To: " + strings.Repeat("a@b,\n ", 2000) + "c@d\nSubject: many continuations\n\nbody\n",
+	}
+	for _, in := range inputs {
+		got, want := ParseHeader([]byte(in)), parseHeaderReference([]byte(in))
+		if !slices.Equal(got, want) {
+			t.Errorf("ParseHeader(%.60q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzParseHeader(f *testing.F) {
+	f.Add([]byte("A: 1\nB : 2\r\n  c2\r\n\tc3  \nnot a header\nD: 4\n"))
+	f.Add([]byte(" x\nSubject: y\n\t\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := ParseHeader(b), parseHeaderReference(b); !slices.Equal(got, want) {
+			t.Errorf("ParseHeader(%q) = %q, want %q", b, got, want)
+		}
+	})
 }

@@ -49,36 +49,82 @@ func HeaderEnd(b []byte) int {
 // ParseHeader parses the header block at the start of b, stopping at the
 // first blank line or at the first line that is neither a field nor a
 // continuation. It never fails: malformed lines end the header.
+//
+// It makes one string of the header block and slices names and values
+// from it, so that it costs a few allocations per header rather than
+// several per field, and time linear in the header's size even for
+// thousands of continuation lines.
 func ParseHeader(b []byte) Header {
-	var h Header
-	for len(b) > 0 {
-		j := bytes.IndexByte(b, '\n')
+	// First pass: where the header ends, and how many fields it has.
+	end, fields := 0, 0
+	for rest := b; len(rest) > 0; {
+		j := bytes.IndexByte(rest, '\n')
 		var line []byte
-		if j < 0 {
-			line, b = b, nil
+		n := len(rest)
+		if j >= 0 {
+			line, n = rest[:j], j+1
 		} else {
-			line, b = b[:j], b[j+1:]
+			line = rest
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if len(line) == 0 {
 			break
 		}
+		if line[0] != ' ' && line[0] != '\t' {
+			colon := bytes.IndexByte(line, ':')
+			if colon <= 0 || !isFieldName(line[:colon]) {
+				break
+			}
+			fields++
+		}
+		end += n
+		rest = rest[n:]
+	}
+	if fields == 0 {
+		return nil
+	}
+	// Second pass over one string: values are substrings; only folded
+	// values are built anew.
+	s := string(b[:end])
+	h := make(Header, 0, fields)
+	var folded strings.Builder
+	isFolded := false
+	finish := func() {
+		if isFolded {
+			h[len(h)-1].Value = folded.String()
+			folded.Reset()
+			isFolded = false
+		}
+	}
+	for len(s) > 0 {
+		j := strings.IndexByte(s, '\n')
+		var line string
+		if j < 0 {
+			line, s = s, ""
+		} else {
+			line, s = s[:j], s[j+1:]
+		}
+		line = strings.TrimSuffix(line, "\r")
 		if line[0] == ' ' || line[0] == '\t' {
 			if len(h) == 0 {
 				continue // continuation without a field: ignore
 			}
-			h[len(h)-1].Value += " " + strings.TrimSpace(string(line))
+			if !isFolded {
+				folded.WriteString(h[len(h)-1].Value)
+				isFolded = true
+			}
+			folded.WriteByte(' ')
+			folded.WriteString(strings.TrimSpace(line))
 			continue
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || !isFieldName(line[:colon]) {
-			break
-		}
+		finish()
+		colon := strings.IndexByte(line, ':')
 		h = append(h, HeaderField{
-			Name:  string(bytes.TrimRight(line[:colon], " \t")),
-			Value: strings.TrimSpace(string(line[colon+1:])),
+			Name:  strings.TrimRight(line[:colon], " \t"),
+			Value: strings.TrimSpace(line[colon+1:]),
 		})
 	}
+	finish()
 	return h
 }
 
