@@ -260,13 +260,13 @@ func resolveServerDir(profile string, a *Account, rel, abs string, exists func(s
 			if stated == "" {
 				return d, "fallback", ""
 			}
-			return d, "fallback", fmt.Sprintf("account %q: its directory %q does not exist here (profile copied from another machine?); using %s", a.displayKey(), stated, d)
+			return d, "fallback", fmt.Sprintf("account %q: its directory \"%s\" does not exist here (profile copied from another machine?); using %s", a.displayKey(), stated, d)
 		}
 	}
 	if a.Type == "rss" || a.Type == "nntp" {
 		return "", "", ""
 	}
-	return "", "", fmt.Sprintf("account %q: no mail directory found (prefs.js says %q)", a.displayKey(), stated)
+	return "", "", fmt.Sprintf("account %q: no mail directory found (prefs.js says \"%s\")", a.displayKey(), stated)
 }
 
 func (a *Account) displayKey() string {

@@ -205,9 +205,8 @@ func isNameChar(c int) bool {
 		c == '_' || c == '-' || c == '.' || c == ':' || c == '!' || c == '?' || c == '+'
 }
 
-// readName reads a naked name whose first byte c was already read.
-func (p *morkParser) readName(first int) string {
-	_ = first // already consumed: p.b[p.i-1]
+// readName reads a naked name whose first byte was just read.
+func (p *morkParser) readName() string {
 	start := p.i - 1
 	for {
 		c := p.getc()
@@ -253,7 +252,7 @@ func (p *morkParser) readMid(first int, defScope string) (morkOID, bool) {
 		}
 		oid.Scope = p.colName(s)
 	case isNameChar(c):
-		oid.Scope = p.readName(c)
+		oid.Scope = p.readName()
 	default:
 		return oid, false
 	}
@@ -468,7 +467,7 @@ func (p *morkParser) cell() (col, val string, ok bool) {
 		}
 		col = p.colName(oid.ID)
 	case isNameChar(c):
-		col = p.readName(c)
+		col = p.readName()
 	default:
 		p.skipTo(')')
 		return "", "", false
