@@ -79,7 +79,7 @@ func TestMatchesHashedName(t *testing.T) {
 		{"Notes" + tbtest.Hash("Notes: 2024"), "Notes: 2024", true}, // hashed on Windows, checked anywhere
 		{"Note" + tbtest.Hash("Notes: 2024"), "Notes: 2024", true},  // any prefix of the name
 		{"Fragen" + tbtest.Hash("Fragen/Antworten"), "Fragen/Antworten", true},
-		{fmt.Sprintf("%08x", stringHashBytes([]byte("Ärger?"))), "Ärger?", true}, // old 8-bit form, UTF-8
+		{fmt.Sprintf("%08x", stringHashBytes([]byte("Ärger?"))), "Ärger?", true},                      // old 8-bit form, UTF-8
 		{fmt.Sprintf("%08x", stringHashBytes([]byte{0xC4, 'r', 'g', 'e', 'r', '?'})), "Ärger?", true}, // Latin-1
 		{"Inbox", "Inbox", false},
 		{"Inbox", "", false},

@@ -201,10 +201,10 @@ func boolStr(b bool) string {
 func TestMailTail(t *testing.T) {
 	tests := map[string]string{
 		`C:\Users\a\AppData\Roaming\Thunderbird\Profiles\x\Mail\Local Folders`: "Mail/Local Folders",
-		"/Users/a/Library/Thunderbird/Profiles/x/ImapMail/imap.example.com":   "ImapMail/imap.example.com",
-		"[ProfD]Mail/pop.example.com":                                         "Mail/pop.example.com",
-		"/srv/mail/store":                                                     "",
-		`D:\Mail`:                                                             "",
+		"/Users/a/Library/Thunderbird/Profiles/x/ImapMail/imap.example.com":    "ImapMail/imap.example.com",
+		"[ProfD]Mail/pop.example.com":                                          "Mail/pop.example.com",
+		"/srv/mail/store":                                                      "",
+		`D:\Mail`:                                                              "",
 	}
 	for in, want := range tests {
 		if got := mailTail(in); got != want {

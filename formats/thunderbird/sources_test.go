@@ -166,7 +166,7 @@ func TestDetect(t *testing.T) {
 		{p("Mail/Local Folders"), thunderbird.KindAccount, ""},
 		{p("Mail/pop.example.com/Archives.sbd"), thunderbird.KindAccount, ""},
 		{p("Mail/pop.example.com/Archives.sbd/2023.sbd"), thunderbird.KindAccount, ""},
-		{p("Mail/Local Folders/Inbox"), thunderbird.KindFile, ""},   // X-Mozilla-Status
+		{p("Mail/Local Folders/Inbox"), thunderbird.KindFile, ""},  // X-Mozilla-Status
 		{p("Mail/pop.example.com/Sent"), thunderbird.KindFile, ""}, // (no .msf, but X-Mozilla-Status)
 		{p("Mail/pop.example.com/Inbox.msf"), thunderbird.KindNone, ""},
 		{plain, thunderbird.KindNone, ""},
