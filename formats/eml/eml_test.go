@@ -301,3 +301,9 @@ func TestLoadLongHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestRootNamedAfterDirectory: "." is named after the real directory.
+func TestRootNamedAfterDirectory(t *testing.T) {
+	t.Chdir(testutil.Testdata(t, "eml/tree/Sent Items"))
+	formatstest.Run(t, openFn(".", Config{}, nil), formatstest.Want{Mailboxes: []string{"Sent Items"}, Messages: 1, Skipped: 0})
+}

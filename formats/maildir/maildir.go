@@ -123,6 +123,9 @@ func Open(source string, opts formats.Options) (*Reader, error) {
 		return nil, err
 	}
 	if len(r.folders) == 0 {
+		if b := filepath.Base(source); b == "cur" || b == "new" || b == "tmp" {
+			return nil, fmt.Errorf("open maildir %s: %w; give the directory that holds cur/ and new/", source, ErrNoMaildir)
+		}
 		return nil, fmt.Errorf("open maildir %s: %w", source, ErrNoMaildir)
 	}
 	for _, f := range r.folders {

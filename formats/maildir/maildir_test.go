@@ -336,6 +336,10 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(dir+"/eml", formats.Options{}); !errors.Is(err, ErrNoMaildir) {
 		t.Errorf("Open(no maildir) = %v, want ErrNoMaildir", err)
 	}
+	writeMsg(t, dir+"/md/cur/1.a:2,S", "a", "", time.Now())
+	if _, err := Open(dir+"/md/cur", formats.Options{}); !errors.Is(err, ErrNoMaildir) || !strings.Contains(err.Error(), "holds cur/") {
+		t.Errorf("Open(maildir/cur) = %v, want ErrNoMaildir with a hint", err)
+	}
 	if _, err := Open(dir+"/eml/a.eml", formats.Options{}); err == nil {
 		t.Errorf("Open(a file) succeeded")
 	}
