@@ -46,7 +46,7 @@ func (e *env) convert(args []string) int {
 	report := fs.String("report", "", "write a JSON report to this file")
 	quiet := fs.Bool("quiet", false, "print only warnings and the summary")
 	source := fs.String("source-format", "", "force the source's store kind: "+strings.Join(detect.KindNames(), ", "))
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
 		return flagErrorCode(err)
 	}

@@ -28,8 +28,20 @@ func newFlagSet(name, manual string, stderr io.Writer) *flag.FlagSet {
 
 // parseArgs parses flags that may come before or after the positional
 // arguments ("upload SOURCE --to URL" as well as "upload --to URL SOURCE")
-// and returns the positional ones. A lone "--" ends flag parsing.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+// and returns the positional ones. --help prints the manual on stdout (so
+// that it can be paged) and returns flag.ErrHelp; flag errors go to the
+// flag set's output (stderr).
+func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil, flag.ErrHelp
+		}
+	}
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {

@@ -37,7 +37,7 @@ func (e *env) scan(args []string) int {
 	fs := newFlagSet("scan", scanManual, e.stderr)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	format := fs.String("format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
 		return flagErrorCode(err)
 	}
@@ -58,9 +58,13 @@ func (e *env) scan(args []string) int {
 			sources = append(sources, f.Path)
 		}
 	}
+	kind, err := detect.ParseKind(*format)
+	if err != nil {
+		return e.fail("scan", usageErrorf("%v", err))
+	}
 	var results []*scanResult
 	for _, src := range sources {
-		res, err := e.scanOne(src, detect.Kind(*format))
+		res, err := e.scanOne(src, kind)
 		if err != nil {
 			return e.fail("scan", err)
 		}
@@ -115,7 +119,7 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 	opts := formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w.String()) }}
 	s, err := detect.Open(src, kind, opts)
 	if err != nil {
-		return nil, err
+		return nil, usageErrorf("%v", err)
 	}
 	defer s.Reader.Close()
 	warnings = append(warnings, s.Notes...)

@@ -110,7 +110,7 @@ func (e *env) verify(args []string) int {
 // serverCommand runs upload or verify: both read a source and talk to a
 // server with the same flags.
 func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *serverFlags, extra func(*upload.Options)) int {
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
 		return flagErrorCode(err)
 	}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mailferry/formats/thunderbird/tbtest"
+	"mailferry/internal/testutil"
+)
+
+// result is what one in-process run of mailferry produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs mailferry in-process with the given environment variables
+// (nothing from the real environment leaks in).
+func runCLI(t *testing.T, vars map[string]string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &out, stderr: &errOut,
+		getenv: func(k string) string { return vars[k] }}
+	code := e.run(args)
+	return result{code, out.String(), errOut.String()}
+}
+
+// scan --json over the profile issue 2 describes: two accounts, Local
+// Folders, nested and non-ASCII folders, hashed names, deleted messages,
+// tags, a maildir-store account and an IMAP cache.
+func TestScanJSONStandardProfile(t *testing.T) {
+	built := tbtest.BuildProfile(t, t.TempDir(), tbtest.Standard())
+	res := runCLI(t, nil, "scan", built.Root, "--json")
+	if res.code != exitOK {
+		t.Fatalf("scan exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	var got struct {
+		Stores  []struct{ Kind string }
+		Folders []struct {
+			Path     string
+			Special  string
+			Target   string
+			Messages int
+			Skipped  map[string]int
+			Read     int
+			Flagged  int
+		}
+		Warnings []string
+		Totals   struct {
+			Folders    int
+			Messages   int
+			Incomplete int
+			Skipped    map[string]int
+		}
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
+		t.Fatalf("scan --json printed invalid JSON: %v\n%s", err, res.stdout)
+	}
+	want := tbtest.StandardWant()
+	if len(got.Folders) != len(want) {
+		t.Fatalf("scan found %d folders, want %d:\n%s", len(got.Folders), len(want), res.stdout)
+	}
+	wantMessages, wantSkipped := 0, 0
+	for i, w := range want {
+		g := got.Folders[i]
+		skipped := 0
+		for _, n := range g.Skipped {
+			skipped += n
+		}
+		if g.Path != w.Path || g.Special != w.Special || g.Messages != w.Messages || skipped != w.Skipped {
+			t.Errorf("folder %d = {%q %q %d msgs %d skipped}, want {%q %q %d %d}", i, g.Path, g.Special, g.Messages, skipped,
+				w.Path, w.Special, w.Messages, w.Skipped)
+		}
+		if w.Special == "inbox" && g.Target != "INBOX" {
+			t.Errorf("%s: target %q, want INBOX", g.Path, g.Target)
+		}
+		wantMessages += w.Messages
+		wantSkipped += w.Skipped
+	}
+	targets := map[string]string{}
+	for _, f := range got.Folders {
+		targets[f.Path] = f.Target
+	}
+	for path, target := range map[string]string{
+		"Local Folders/Entwürfe/Ärger":      "Entwürfe/Ärger",
+		"alice@example.com/Archives/2023/Q1": "Archives/2023/Q1",
+		"Local Folders/Drafts":               "Drafts",
+	} {
+		if targets[path] != target {
+			t.Errorf("target of %s = %q, want %q", path, targets[path], target)
+		}
+	}
+	// A '/' inside a folder name must not create a phantom level.
+	if tg := targets["Local Folders/Fragen/Antworten"]; strings.Count(tg, "/") != 0 || tg == "" {
+		t.Errorf("target of the folder named \"Fragen/Antworten\" = %q, want one level", tg)
+	}
+	if got.Totals.Folders != len(want) || got.Totals.Messages != wantMessages {
+		t.Errorf("totals = %+v, want %d folders and %d messages", got.Totals, len(want), wantMessages)
+	}
+	n := 0
+	for _, c := range got.Totals.Skipped {
+		n += c
+	}
+	if n != wantSkipped {
+		t.Errorf("totals skipped = %d, want %d", n, wantSkipped)
+	}
+	if got.Totals.Incomplete != 1 {
+		t.Errorf("totals incomplete = %d, want 1 (the partial POP3 download)", got.Totals.Incomplete)
+	}
+	if len(got.Stores) != 1 || got.Stores[0].Kind != "thunderbird" {
+		t.Errorf("stores = %+v, want one thunderbird store", got.Stores)
+	}
+}
+
+func TestScanTextShowsTotals(t *testing.T) {
+	res := runCLI(t, nil, "scan", testutil.Testdata(t, "sample-profile"))
+	if res.code != exitOK {
+		t.Fatalf("scan exit %d: %s", res.code, res.stderr)
+	}
+	for _, want := range []string{"anna@example.net/Inbox → INBOX", "Local Folders/Archives/2013 → Archives/2013",
+		"Total: 7 folders, 8 messages", "Skipped: 1 (deleted in the source"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("scan output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+}
+
+// The README's main command: a rehearsal on the bundled sample profile.
+func TestUploadRehearsalOnSample(t *testing.T) {
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runCLI(t, nil, "upload", testutil.Testdata(t, "sample-profile"), "--report", report, "--quiet")
+	if res.code != exitOK {
+		t.Fatalf("upload exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"Rehearsal", "= INBOX", "= Archives/Rechnungen & Verträge",
+		"Messages found: 9 = uploaded 8 + already on the server 0 + skipped 1 + quarantined 0",
+		"Verification: all 6 folders match"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("upload output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	var rep struct {
+		Rehearsal bool
+		Totals    struct{ Found, Uploaded, Skipped int }
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Rehearsal || rep.Totals.Found != 9 || rep.Totals.Uploaded != 8 || rep.Totals.Skipped != 1 {
+		t.Errorf("report = %+v, want a rehearsal with 9 found, 8 uploaded, 1 skipped", rep)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	src := testutil.Testdata(t, "sample-profile")
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"no arguments", nil, "Usage:"},
+		{"unknown command", []string{"fly"}, "unknown command"},
+		{"upload without source", []string{"upload"}, "exactly one SOURCE"},
+		{"verify without --to", []string{"verify", src}, "needs --to"},
+		{"bad scheme", []string{"upload", src, "--to", "http://me@example.com"}, "unknown scheme"},
+		{"password in URL", []string{"upload", src, "--to", "imaps://me:secret@example.com"}, "contains a password"},
+		{"no password available", []string{"upload", src, "--to", "imaps://me@127.0.0.1:1"}, "no password"},
+		{"no password flag exists", []string{"upload", src, "--password", "x"}, "flag provided but not defined"},
+		{"missing source", []string{"scan", filepath.Join(t.TempDir(), "nothing")}, "no such file"},
+		{"bad pattern", []string{"upload", src, "--include", "[x"}, "bad folder pattern"},
+		{"bad format", []string{"scan", src, "--format", "pst"}, "unknown store kind"},
+		{"convert without --out", []string{"convert", src, "--format", "mbox"}, "required"},
+	}
+	for _, tt := range tests {
+		res := runCLI(t, nil, tt.args...)
+		if res.code != exitUsage {
+			t.Errorf("%s: exit %d, want %d (stderr %q)", tt.name, res.code, exitUsage, res.stderr)
+		}
+		if !strings.Contains(res.stderr, tt.want) {
+			t.Errorf("%s: stderr %q lacks %q", tt.name, res.stderr, tt.want)
+		}
+		if strings.Contains(res.stderr+res.stdout, "secret") {
+			t.Errorf("%s: the password appears in the output", tt.name)
+		}
+	}
+}
+
+func TestHelpGoesToStdout(t *testing.T) {
+	for _, cmd := range []string{"scan", "upload", "verify", "convert"} {
+		res := runCLI(t, nil, "help", cmd)
+		if res.code != exitOK || !strings.Contains(res.stdout, "mailferry "+cmd) || !strings.Contains(res.stdout, "Exit codes") {
+			t.Errorf("help %s: exit %d, stdout %q", cmd, res.code, res.stdout)
+		}
+	}
+	if res := runCLI(t, nil, "--version"); res.code != exitOK || !strings.HasPrefix(res.stdout, "mailferry ") {
+		t.Errorf("--version: exit %d, %q", res.code, res.stdout)
+	}
+}
+
+func TestConvertRefusesNonEmptyOut(t *testing.T) {
+	out := t.TempDir()
+	keep := filepath.Join(out, "precious.txt")
+	if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runCLI(t, nil, "convert", testutil.Testdata(t, "sample-profile"), "--format", "eml", "--out", out)
+	if res.code != exitUsage {
+		t.Errorf("convert into a non-empty directory: exit %d, want %d; stderr %q", res.code, exitUsage, res.stderr)
+	}
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "mine" {
+		t.Errorf("convert touched the user's file: %q, %v", b, err)
+	}
+}
+
+func TestConvertSampleToEachFormat(t *testing.T) {
+	for _, format := range []string{"mbox", "maildir", "eml"} {
+		out := filepath.Join(t.TempDir(), "out")
+		res := runCLI(t, nil, "convert", testutil.Testdata(t, "sample-profile"), "--format", format, "--out", out, "--quiet")
+		if res.code != exitOK {
+			t.Errorf("convert --format %s: exit %d\n%s\n%s", format, res.code, res.stdout, res.stderr)
+			continue
+		}
+		if !strings.Contains(res.stdout, "messages found 9 = written 8 + skipped 1 + failed 0") {
+			t.Errorf("convert --format %s summary:\n%s", format, res.stdout)
+		}
+		// The output is a source again: scan must find the 8 messages.
+		scan := runCLI(t, nil, "scan", out, "--json")
+		var s struct{ Totals struct{ Messages int } }
+		if err := json.Unmarshal([]byte(scan.stdout), &s); err != nil || s.Totals.Messages != 8 {
+			t.Errorf("scan of the %s output: %v, %d messages, want 8\n%s", format, err, s.Totals.Messages, scan.stderr)
+		}
+	}
+}
