@@ -87,7 +87,7 @@ func TestScanJSONStandardProfile(t *testing.T) {
 		targets[f.Path] = f.Target
 	}
 	for path, target := range map[string]string{
-		"Local Folders/Entwürfe/Ärger":      "Entwürfe/Ärger",
+		"Local Folders/Entwürfe/Ärger":       "Entwürfe/Ärger",
 		"alice@example.com/Archives/2023/Q1": "Archives/2023/Q1",
 		"Local Folders/Drafts":               "Drafts",
 	} {
