@@ -83,19 +83,18 @@ func ParseHeader(b []byte) Header {
 	if fields == 0 {
 		return nil
 	}
-	// Second pass over one string: values are substrings; only folded
-	// values are built anew.
+	// Second pass over one string: names and unfolded values are
+	// substrings of it; folded values are built in one buffer, made a
+	// string once at the end.
 	s := string(b[:end])
 	h := make(Header, 0, fields)
-	var folded strings.Builder
-	isFolded := false
-	finish := func() {
-		if isFolded {
-			h[len(h)-1].Value = folded.String()
-			folded.Reset()
-			isFolded = false
-		}
-	}
+	type span struct{ field, start, end int }
+	var (
+		fold     []byte
+		spansArr [16]span
+		spans    = spansArr[:0]
+		folding  = false
+	)
 	for len(s) > 0 {
 		j := strings.IndexByte(s, '\n')
 		var line string
@@ -109,22 +108,32 @@ func ParseHeader(b []byte) Header {
 			if len(h) == 0 {
 				continue // continuation without a field: ignore
 			}
-			if !isFolded {
-				folded.WriteString(h[len(h)-1].Value)
-				isFolded = true
+			if !folding {
+				if fold == nil {
+					fold = make([]byte, 0, end)
+				}
+				spans = append(spans, span{len(h) - 1, len(fold), 0})
+				fold = append(fold, h[len(h)-1].Value...)
+				folding = true
 			}
-			folded.WriteByte(' ')
-			folded.WriteString(strings.TrimSpace(line))
+			fold = append(fold, ' ')
+			fold = append(fold, strings.TrimSpace(line)...)
+			spans[len(spans)-1].end = len(fold)
 			continue
 		}
-		finish()
+		folding = false
 		colon := strings.IndexByte(line, ':')
 		h = append(h, HeaderField{
 			Name:  strings.TrimRight(line[:colon], " \t"),
 			Value: strings.TrimSpace(line[colon+1:]),
 		})
 	}
-	finish()
+	if len(spans) > 0 {
+		f := string(fold)
+		for _, sp := range spans {
+			h[sp.field].Value = f[sp.start:sp.end]
+		}
+	}
 	return h
 }
 
