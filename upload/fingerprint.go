@@ -81,10 +81,17 @@ func (hh *headerHasher) Write(p []byte) (int, error) {
 	for len(p) > 0 && !hh.done {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			hh.line = append(hh.line, p...)
-			if len(hh.line) > maxHeaderLine {
-				hh.done = true
+			if len(hh.line)+len(p) > maxHeaderLine {
+				hh.done = true // a line this long ends the header
+				hh.line = hh.line[:0]
+				break
 			}
+			hh.line = append(hh.line, p...)
+			break
+		}
+		if len(hh.line)+i > maxHeaderLine {
+			hh.done = true
+			hh.line = hh.line[:0]
 			break
 		}
 		hh.line = append(hh.line, p[:i]...)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailferry/formats"
 )
@@ -240,4 +241,92 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func contextCanceled() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx.Err()
+}
+
+func imapErr(typ, code, text string) error {
+	return &imap.Error{Type: imap.StatusResponseType(typ), Code: imap.ResponseCode(code), Text: text}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// newMemWith starts a memory server whose sessions are wrapped.
+func newMemWith(t testing.TB, wrap func(imapserver.Session) imapserver.Session) *memServer {
+	t.Helper()
+	ms, err := startMemServerWith(testLogger(t), wrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ms.close)
+	return ms
+}
+
+// testSession wraps a memory-server session to misbehave like real
+// servers: refuse some messages, limit sizes, keep no new keywords.
+type testSession struct {
+	imapserver.Session
+	reject func(b []byte) error // non-nil error refuses the message
+	limit  uint32               // APPEND size limit, checked before the literal
+	noKWs  bool                 // no \* in PERMANENTFLAGS
+}
+
+func (s *testSession) AppendLimit() uint32 {
+	if s.limit == 0 {
+		return 100 << 20
+	}
+	return s.limit
+}
+
+func (s *testSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if s.reject != nil {
+		if err := s.reject(b); err != nil {
+			return nil, err
+		}
+	}
+	return s.Session.Append(mailbox, literal{bytes.NewReader(b), int64(len(b))}, options)
+}
+
+func (s *testSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	d, err := s.Session.Select(mailbox, options)
+	if err == nil && s.noKWs {
+		var pf []imap.Flag
+		for _, f := range d.PermanentFlags {
+			if f != imap.FlagWildcard {
+				pf = append(pf, f)
+			}
+		}
+		pf = append(pf, imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDraft, imap.FlagDeleted)
+		d.PermanentFlags = pf
+	}
+	return d, err
+}
+
+type literal struct {
+	*bytes.Reader
+	n int64
+}
+
+func (l literal) Size() int64 { return l.n }
+
+// appendRaw puts a message on the server directly.
+func appendRaw(t testing.TB, c *imapclient.Client, folder, raw string) {
+	t.Helper()
+	data := []byte(strings.ReplaceAll(raw, "\n", "\r\n"))
+	cmd := c.Append(folder, int64(len(data)), nil)
+	cmd.Write(data)
+	cmd.Close()
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatalf("append to %q: %v", folder, err)
+	}
 }

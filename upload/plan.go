@@ -199,6 +199,9 @@ func PlanFolders(mailboxes []*formats.Mailbox, info ServerInfo, opts PlanOptions
 			for i := len(mb.Path); i >= 1; i-- {
 				anc := &formats.Mailbox{Account: mb.Account, Path: mb.Path[:i]}
 				role, ok := roles[mailboxKey(anc)]
+				if !ok && i == 1 && strings.EqualFold(mb.Path[0], "INBOX") {
+					role, ok = formats.SpecialInbox, true
+				}
 				if !ok {
 					continue
 				}

@@ -34,6 +34,12 @@ type memServer struct {
 }
 
 func startMemServer(log *slog.Logger) (*memServer, error) {
+	return startMemServerWith(log, nil)
+}
+
+// startMemServerWith lets tests wrap the server's sessions (to refuse
+// messages, answer over quota, hide \* from PERMANENTFLAGS).
+func startMemServerWith(log *slog.Logger, wrap func(imapserver.Session) imapserver.Session) (*memServer, error) {
 	var pw [12]byte
 	_, _ = rand.Read(pw[:])
 	ms := &memServer{password: hex.EncodeToString(pw[:])}
@@ -45,12 +51,15 @@ func startMemServer(log *slog.Logger) (*memServer, error) {
 	mem.AddUser(ms.user)
 	ms.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			sess := mem.NewSession()
+			if wrap != nil {
+				sess = wrap(sess)
+			}
+			return sess, nil, nil
 		},
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1: {},
 			imap.CapUIDPlus:   {},
-			imap.CapNamespace: {},
 		},
 		InsecureAuth: true, // loopback, in-process
 		Logger:       slogPrintf{log},
