@@ -57,6 +57,7 @@ func HeaderEnd(b []byte) int {
 func ParseHeader(b []byte) Header {
 	// First pass: where the header ends, and how many fields it has.
 	end, fields := 0, 0
+	foldLen, fieldLen := 0, 0 // bound on the folded values' bytes; last field line's length
 	for rest := b; len(rest) > 0; {
 		j := bytes.IndexByte(rest, '\n')
 		var line []byte
@@ -76,6 +77,10 @@ func ParseHeader(b []byte) Header {
 				break
 			}
 			fields++
+			fieldLen = len(line)
+		} else {
+			foldLen += fieldLen + len(line) + 1
+			fieldLen = 0
 		}
 		end += n
 		rest = rest[n:]
@@ -110,7 +115,7 @@ func ParseHeader(b []byte) Header {
 			}
 			if !folding {
 				if fold == nil {
-					fold = make([]byte, 0, end)
+					fold = make([]byte, 0, foldLen)
 				}
 				spans = append(spans, span{len(h) - 1, len(fold), 0})
 				fold = append(fold, h[len(h)-1].Value...)

@@ -80,6 +80,10 @@ type Splitter struct {
 	rerr   error // a read error other than io.EOF
 	crMode bool  // lines end in a bare CR (old Mac files)
 	other  byte  // the line-break byte that may appear inside a line's content
+	// otherAt caches the buffer index of the next other byte at or after
+	// the last position asked about (s.w when there is none up to s.w);
+	// -1 when stale.
+	otherAt int
 
 	started bool
 	atFrom  bool // the line at the read position is the next message's From_ line
@@ -116,14 +120,15 @@ func newSplitter(r io.Reader, file string, opts SplitOptions, size int) *Splitte
 		limit = formats.DefaultMemLimit
 	}
 	s := &Splitter{
-		src:   r,
-		file:  file,
-		opts:  opts,
-		buf:   make([]byte, size),
-		line:  1,
-		limit: limit,
-		other: '\r',
-		clEnd: -1,
+		src:     r,
+		file:    file,
+		opts:    opts,
+		buf:     make([]byte, size),
+		line:    1,
+		limit:   limit,
+		other:   '\r',
+		clEnd:   -1,
+		otherAt: -1,
 	}
 	if ra, ok := r.(io.ReaderAt); ok {
 		if sk, ok := r.(io.Seeker); ok {
@@ -366,6 +371,7 @@ func (s *Splitter) readMessage(e *Entry) error {
 		if complete {
 			c = trimEOL(line)
 		}
+		other := s.hasOther(s.r, s.r+len(c))
 		lineOff := s.off
 		s.consume(len(line), complete)
 		if pendingBlank {
@@ -416,7 +422,7 @@ func (s *Splitter) readMessage(e *Entry) error {
 		}
 		afterBlank = false
 		if !drop {
-			s.emit(c)
+			s.emit(c, other)
 		}
 		for !complete { // the rest of a line longer than the buffer
 			var piece []byte
@@ -428,12 +434,13 @@ func (s *Splitter) readMessage(e *Entry) error {
 			if complete {
 				pc = trimEOL(piece)
 			}
+			other := s.hasOther(s.r, s.r+len(pc))
 			s.consume(len(piece), complete)
 			if inHeader && capture {
 				s.capture(pc, complete)
 			}
 			if !drop {
-				s.emit(pc)
+				s.emit(pc, other)
 			}
 			if len(s.out) >= s.limit {
 				if err := s.flush(); err != nil {
@@ -453,10 +460,25 @@ func (s *Splitter) readMessage(e *Entry) error {
 	return nil
 }
 
+// hasOther reports whether buf[from:to] (unread data) holds the line-break
+// byte that may hide inside a line, the CR of an LF file: one IndexByte
+// per buffer for files without them, instead of one per line.
+func (s *Splitter) hasOther(from, to int) bool {
+	if s.otherAt < from {
+		if i := bytes.IndexByte(s.buf[from:s.w], s.other); i >= 0 {
+			s.otherAt = from + i
+		} else {
+			s.otherAt = s.w
+		}
+	}
+	return s.otherAt < to
+}
+
 // emit appends c, turning any line-break byte inside it into CRLF (what
-// formats.CRLFWriter does with bare CR and LF).
-func (s *Splitter) emit(c []byte) {
-	if bytes.IndexByte(c, s.other) < 0 {
+// formats.CRLFWriter does with bare CR and LF); other says whether c may
+// hold one.
+func (s *Splitter) emit(c []byte, other bool) {
+	if !other {
 		s.out = append(s.out, c...)
 		return
 	}
@@ -825,6 +847,7 @@ func (s *Splitter) fill() bool {
 		s.w = copy(s.buf, s.buf[s.r:s.w])
 		s.r = 0
 	}
+	s.otherAt = -1
 	if s.w == len(s.buf) {
 		return false
 	}
