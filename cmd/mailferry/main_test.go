@@ -240,3 +240,83 @@ func TestConvertSampleToEachFormat(t *testing.T) {
 		}
 	}
 }
+
+// scan --json over the hand-made fixture of each layout (issue 4): every
+// folder with its message and skip counts, the special folders' targets,
+// and the totals.
+func TestScanJSONLayouts(t *testing.T) {
+	type folder struct {
+		messages, skipped int
+		target            string
+	}
+	tests := []struct {
+		name    string
+		path    string
+		kind    string
+		folders map[string]folder
+	}{
+		{"maildir++ with keywords", "maildir/plusplus", "maildir", map[string]folder{
+			"INBOX": {4, 3, "INBOX"}, "Archive/2019": {2, 0, "Archive/2019"}, "Empty": {0, 0, "Empty"},
+			"Entwürfe": {1, 0, "Entwürfe"}, "Sent": {2, 0, "Sent"},
+		}},
+		{"eml tree", "eml/tree", "eml", map[string]folder{
+			"tree": {1, 0, "tree"}, "Archive": {0, 0, "Archives"}, "Archive/2019": {1, 0, "Archives/2019"},
+			"Empty": {0, 0, "Empty"}, "Inbox": {8, 5, "INBOX"}, "Sent Items": {1, 0, "Sent"},
+		}},
+		{"apple mail V10 tree", "emlx/V10tree/Mail", "applemail", map[string]folder{
+			"0A1B2C3D-1111-2222-3333-444455556666/Deleted Messages": {0, 0, "Trash"},
+			"0A1B2C3D-1111-2222-3333-444455556666/INBOX":            {3, 1, "INBOX"},
+			"0A1B2C3D-1111-2222-3333-444455556666/Sent Messages":    {1, 0, "Sent"},
+			"On My Mac/Archive":           {1, 0, "Archives"},
+			"On My Mac/Work":              {1, 0, "Work"},
+			"On My Mac/Work/Projects":     {1, 0, "Work/Projects"},
+			"On My Mac/Work/Projects/Old": {1, 0, "Work/Projects/Old"},
+			"bob@example.com/INBOX":       {1, 0, "INBOX"},
+		}},
+		{"apple mail export bundle", "emlx/export", "applemail", map[string]folder{
+			"Family": {2, 0, "Family"}, "Family/Kids": {1, 0, "Family/Kids"},
+		}},
+	}
+	for _, tt := range tests {
+		res := runCLI(t, nil, "scan", testutil.Testdata(t, tt.path), "--json")
+		if res.code != exitOK {
+			t.Errorf("%s: scan exit %d: %s", tt.name, res.code, res.stderr)
+			continue
+		}
+		var got struct {
+			Stores  []struct{ Kind string }
+			Folders []struct {
+				Path     string
+				Target   string
+				Messages int
+				Skipped  map[string]int
+			}
+			Totals struct{ Folders, Messages int }
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(got.Stores) != 1 || got.Stores[0].Kind != tt.kind {
+			t.Errorf("%s: stores %+v, want one %s", tt.name, got.Stores, tt.kind)
+		}
+		wantMessages := 0
+		for _, f := range tt.folders {
+			wantMessages += f.messages
+		}
+		if got.Totals.Folders != len(tt.folders) || got.Totals.Messages != wantMessages || len(got.Folders) != len(tt.folders) {
+			t.Errorf("%s: totals %+v (%d folders listed), want %d folders and %d messages", tt.name, got.Totals,
+				len(got.Folders), len(tt.folders), wantMessages)
+		}
+		for _, g := range got.Folders {
+			w, ok := tt.folders[g.Path]
+			skipped := 0
+			for _, n := range g.Skipped {
+				skipped += n
+			}
+			if !ok || g.Messages != w.messages || skipped != w.skipped || g.Target != w.target {
+				t.Errorf("%s: folder %q = %d messages, %d skipped → %q; want %+v (known: %v)", tt.name, g.Path,
+					g.Messages, skipped, g.Target, w, ok)
+			}
+		}
+	}
+}
