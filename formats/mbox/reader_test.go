@@ -320,3 +320,24 @@ func TestCorpusUnquoting(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAsctime checks ParseFromLine's fast path against the general
+// date parser it stands in for.
+func TestParseAsctime(t *testing.T) {
+	for _, d := range []string{
+		"Fri Aug 24 11:55:47 2018", "Sat Jan  3 01:05:34 1996", "Fri Jul 08 12:08:34 2011",
+		"fri aug 24 11:55:47 2018", "Fri Feb 29 11:55:47 2019", "Fri Feb 29 11:55:47 2020",
+		"Fri Aug 24 24:55:47 2018", "Fri Aug 24 11:60:47 2018", "Fri Aug 24 11:55:60 2018",
+		"Fri Aug 00 11:55:47 2018", "Fri Aug 32 11:55:47 2018", "Fri Aug 24 11:55:47 1969",
+		"Xyz Aug 24 11:55:47 2018", "Fri Auf 24 11:55:47 2018", "Fri Aug 2x 11:55:47 2018",
+	} {
+		got, ok := parseAsctime(d, time.UTC)
+		want, wok := formats.ParseDate(d, time.UTC)
+		if !strings.HasPrefix(d, "Xyz") && (ok != wok || !got.Equal(want)) {
+			t.Errorf("parseAsctime(%q) = %v, %v; ParseDate gives %v, %v", d, got, ok, want, wok)
+		}
+		if strings.HasPrefix(d, "Xyz") && ok {
+			t.Errorf("parseAsctime(%q) accepted a bad weekday", d)
+		}
+	}
+}
