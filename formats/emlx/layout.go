@@ -64,6 +64,16 @@ func discover(source string, opts formats.Options) ([]*box, error) {
 	}
 	if !st.IsDir() {
 		parent := filepath.Base(filepath.Dir(source))
+		if parent == "Messages" {
+			parent = filepath.Base(filepath.Dir(filepath.Dir(source)))
+		}
+		// <Name>.mbox/<UUID>/Data/…/Messages/N.emlx: the mailbox's name.
+		for d, i := filepath.Dir(source), 0; i < 10 && d != filepath.Dir(d); d, i = filepath.Dir(d), i+1 {
+			if isMboxDir(filepath.Base(d)) {
+				parent = filepath.Base(d)
+				break
+			}
+		}
 		b := w.add("", formats.Folder{folderName(parent)}, specialFor(parent), StoreEmlx, filepath.Dir(source))
 		b.files = append(b.files, source)
 		return w.boxes, nil
