@@ -86,6 +86,7 @@ type Splitter struct {
 	otherAt int
 
 	started bool
+	warned  [warnKinds]int // warnings given per kind
 	atFrom  bool // the line at the read position is the next message's From_ line
 	index   int
 	rdSeen  bool // evidence of mboxrd (FORMATS.md 4.3)
@@ -190,6 +191,7 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 		} else {
 			s.err = io.EOF
 		}
+		s.warnSuppressed()
 		return nil, s.err
 	}
 	s.index++
@@ -218,11 +220,11 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 	if s.nul {
 		// Kept: the uploader decides (Gmail drops the connection on NUL,
 		// FORMATS.md 6.8).
-		s.opts.Warnf(e.Pos, "message contains NUL bytes")
+		s.warn(warnNUL, e.Pos, "message contains NUL bytes")
 	}
 	e.Size = s.spooled + int64(len(s.out))
 	if e.Size == 0 {
-		s.opts.Warnf(e.Pos, "empty message (a From_ line with nothing after it)")
+		s.warn(warnEmpty, e.Pos, "empty message (a From_ line with nothing after it)")
 	}
 	if s.spilled {
 		if err := s.flush(); err != nil {
@@ -236,9 +238,49 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 	}
 	e.Header = formats.ParseHeader(s.hdr)
 	if len(e.Header) == 0 && e.Size > 0 {
-		s.opts.Warnf(e.Pos, "message has no header fields")
+		s.warn(warnNoHeader, e.Pos, "message has no header fields")
 	}
 	return e, nil
+}
+
+// Kinds of warnings that can repeat in one file. Each is given at most
+// maxWarnings times per file; the rest are counted and reported once at the
+// end, so that a file written without blank lines or with thousands of
+// unescaped From lines does not drown the other warnings.
+const (
+	warnNUL = iota
+	warnEmpty
+	warnNoHeader
+	warnBadCL
+	warnInsideCL
+	warnUnescaped
+	warnNoBlank
+	warnKinds
+
+	maxWarnings = 10
+)
+
+var warnKindNames = [warnKinds]string{
+	"messages with NUL bytes", "empty messages", "messages without header fields",
+	"invalid Content-Length fields", "From_ lines inside a Content-Length",
+	"unescaped \"From \" body lines", "From_ lines without a blank line before them",
+}
+
+func (s *Splitter) warn(kind int, pos formats.Pos, format string, args ...any) {
+	s.warned[kind]++
+	if s.warned[kind] <= maxWarnings {
+		s.opts.Warnf(pos, format, args...)
+	}
+}
+
+func (s *Splitter) warnSuppressed() {
+	for kind, n := range s.warned {
+		if n > maxWarnings {
+			s.opts.Warnf(formats.Pos{File: s.file}, "%d more %s (only the first %d were reported)",
+				n-maxWarnings, warnKindNames[kind], maxWarnings)
+			s.warned[kind] = maxWarnings
+		}
+	}
 }
 
 func (s *Splitter) pos() formats.Pos {
@@ -567,7 +609,7 @@ func (s *Splitter) parseContentLength(rest []byte) {
 	}
 	n, err := strconv.ParseInt(string(bytes.TrimSpace(rest[i+1:])), 10, 64)
 	if err != nil || n < 0 {
-		s.opts.Warnf(s.pos(), "ignoring invalid Content-Length %q", bytes.TrimSpace(rest[i+1:]))
+		s.warn(warnBadCL, s.pos(), "ignoring invalid Content-Length %q", bytes.TrimSpace(rest[i+1:]))
 		return
 	}
 	s.cl, s.haveCL = n, true
@@ -588,19 +630,19 @@ func (s *Splitter) separates(n int, afterBlank, pendingBlank bool, blankOff int6
 			return true // where the length says the message ends
 		case s.off < s.clEnd && s.confirm(s.clEnd):
 			if s.headersFollow(n, true) {
-				s.opts.Warnf(s.pos(), "From_ line inside the Content-Length of message #%d, which ends at offset %d with a separator; kept as body text", s.index, s.clEnd)
+				s.warn(warnInsideCL, s.pos(), "From_ line inside the Content-Length of message #%d, which ends at offset %d with a separator; kept as body text", s.index, s.clEnd)
 			}
 			return false
 		}
 	}
 	if !s.headersFollow(n, true) {
 		if afterBlank {
-			s.opts.Warnf(s.pos(), "line starting \"From \" after a blank line is not followed by header fields; kept as body text (unescaped From in the body)")
+			s.warn(warnUnescaped, s.pos(), "line starting \"From \" after a blank line is not followed by header fields; kept as body text (unescaped From in the body)")
 		}
 		return false
 	}
 	if !afterBlank {
-		s.opts.Warnf(s.pos(), "From_ line without a blank line before it; starting a new message")
+		s.warn(warnNoBlank, s.pos(), "From_ line without a blank line before it; starting a new message")
 	}
 	return true
 }

@@ -375,3 +375,17 @@ func TestSplitReadPatterns(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitWarningLimit(t *testing.T) {
+	in := from1 + "\nSubject: many unescaped From lines\n\n" + strings.Repeat("\nFrom the desk of nobody\n", 15)
+	msgs, warns, err := splitAll(t, strings.NewReader(in), SplitOptions{}, bufSize)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("%d messages, %v", len(msgs), err)
+	}
+	if len(warns) != maxWarnings+1 {
+		t.Fatalf("%d warnings, want %d: %q", len(warns), maxWarnings+1, warns)
+	}
+	if last := warns[maxWarnings].String(); last != `test.mbox: 5 more unescaped "From " body lines (only the first 10 were reported)` {
+		t.Errorf("last warning = %q", last)
+	}
+}
