@@ -87,7 +87,7 @@ type Splitter struct {
 
 	started bool
 	warned  [warnKinds]int // warnings given per kind
-	atFrom  bool // the line at the read position is the next message's From_ line
+	atFrom  bool           // the line at the read position is the next message's From_ line
 	index   int
 	rdSeen  bool // evidence of mboxrd (FORMATS.md 4.3)
 	err     error
