@@ -95,7 +95,7 @@ func TestUploadMultisetAndExtra(t *testing.T) {
 	lists := s.box("", "", "Lists")
 	d := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	s.add(lists, dup, d)
-	s.add(lists, dup, d) // byte-identical second copy
+	s.add(lists, dup, d)                                                               // byte-identical second copy
 	s.add(lists, "Received: by other\n"+mail("dup", "<same@x>", "identical bytes"), d) // same Message-ID, other message
 	s.add(lists, mail("x", "", "no message id"), d)
 

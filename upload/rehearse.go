@@ -1,10 +1,12 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 
@@ -51,7 +53,7 @@ func startMemServerWith(log *slog.Logger, wrap func(imapserver.Session) imapserv
 	mem.AddUser(ms.user)
 	ms.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			sess := mem.NewSession()
+			var sess imapserver.Session = strictSession{mem.NewSession()}
 			if wrap != nil {
 				sess = wrap(sess)
 			}
@@ -79,6 +81,29 @@ func (ms *memServer) close() {
 	_ = ms.srv.Close()
 	_ = ms.ln.Close()
 }
+
+// strictSession refuses a message whose literal was cut short by a broken
+// connection: the memory server would store the truncated bytes, which no
+// real server does.
+type strictSession struct{ imapserver.Session }
+
+func (s strictSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) != r.Size() {
+		return nil, fmt.Errorf("literal cut short: %d of %d bytes", len(b), r.Size())
+	}
+	return s.Session.Append(mailbox, sizedReader{bytes.NewReader(b), r.Size()}, options)
+}
+
+type sizedReader struct {
+	*bytes.Reader
+	n int64
+}
+
+func (r sizedReader) Size() int64 { return r.n }
 
 type slogPrintf struct{ log *slog.Logger }
 

@@ -16,7 +16,7 @@ import (
 // maxTries is how often one message may be in flight when its connection
 // breaks before it is quarantined (a server may drop the connection on a
 // message it cannot take, as Gmail does on NUL bytes).
-const maxTries = 3
+const maxTries = 5
 
 // job is one message on its way to the server. It holds the message's
 // bytes (in memory or spooled to a file) until the server answered.
