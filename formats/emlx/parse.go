@@ -133,7 +133,6 @@ func Parse(r io.ReaderAt, size int64, name string, warn func(formats.Warning)) (
 				line := last[i+1:]
 				if len(line) > 3 && bytes.HasPrefix(line, []byte("--")) && line[len(line)-1] == '-' && line[len(line)-2] != '-' {
 					f.AddDash = true
-					pos.Line = 0
 					warnf("closing boundary %q lost its last '-' before the plist; restored", line)
 				}
 			}
