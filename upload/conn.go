@@ -32,6 +32,10 @@ type dialer struct {
 	tls            *tls.Config
 	allowPlaintext bool
 	log            *slog.Logger
+	// life, when set, bounds the connections instead of the dial's ctx: a
+	// run lets the APPENDs in flight finish for a moment after it was
+	// cancelled (see run.connCtx).
+	life context.Context
 }
 
 func newDialer(t Target, password string, opts *Options, log *slog.Logger) (*dialer, error) {
@@ -116,7 +120,11 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	// go-imap takes no context: tie the connection to ctx. go-imap sets its
 	// own read and write deadlines on the connection (30 s per response, 5
 	// min per literal), so a stalled server ends in a timeout error.
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	life := ctx
+	if d.life != nil {
+		life = d.life
+	}
+	stop := context.AfterFunc(life, func() { raw.Close() })
 	fail := func(err error) (*conn, error) {
 		stop()
 		raw.Close()

@@ -32,6 +32,8 @@ type run struct {
 	quar   *quarantine
 	budget *budget
 
+	connCtx context.Context // the connections' life, see connLife
+
 	mu       sync.Mutex // guards the report, folder states and progress
 	prog     Progress
 	fatalErr error
@@ -133,7 +135,25 @@ func (rn *run) progressLocked(f func(p *Progress)) {
 	}
 }
 
-// connect opens the first connection and plans the folders.
+// stopGrace is how long the APPENDs in flight may take to finish after a
+// run was cancelled or stopped, so that their outcome is known (and a
+// re-run right away does not race with the server still storing them).
+const stopGrace = 3 * time.Second
+
+// connLife makes the context the run's connections live in: it ends
+// stopGrace after ctx, or when the returned function is called at the end
+// of the run.
+func (rn *run) connLife(ctx context.Context) (end func()) {
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rn.connCtx = life
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })
+	return func() {
+		stop()
+		cancel()
+	}
+}
+
+// prepare opens the first connection and plans the folders.
 func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*conn, []*formats.Mailbox, error) {
 	rn.rep.Target = target.String()
 	mailboxes, err := r.Mailboxes(ctx)
@@ -147,6 +167,7 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 	if err != nil {
 		return nil, nil, err
 	}
+	d.life = rn.connCtx
 	rn.dial = d
 	rn.progress(func(p *Progress) { p.Phase = "prepare" })
 	cn, err := d.dial(ctx)

@@ -46,6 +46,7 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	rn.cancel = cancel
+	defer rn.connLife(ctx)()
 
 	cn, mailboxes, err := rn.prepare(ctx, r, target)
 	if err != nil {

@@ -31,6 +31,7 @@ func Verify(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	rn.cancel = cancel
+	defer rn.connLife(ctx)()
 
 	cn, _, err := rn.prepare(ctx, r, *opts.Target)
 	if err != nil {

@@ -168,9 +168,15 @@ func (w *worker) loop(ctx context.Context) {
 	}
 }
 
-// abandon ends every job not done when the run stops.
+// abandon ends every job not done when the run stops. The APPENDs in
+// flight get a moment (stopGrace) to be answered, so that their outcome is
+// known.
 func (w *worker) abandon(closed bool) {
 	for _, p := range w.inflight {
+		if _, err := p.cmd.Wait(); err == nil {
+			w.rn.done(p.j, outUploaded, "")
+			continue
+		}
 		w.rn.done(p.j, outFailed, "not confirmed: the run stopped while it was being sent (a re-run checks whether it arrived)")
 	}
 	w.inflight = nil
