@@ -77,7 +77,8 @@
 // cannot hold it without Dovecot's listescape plugin) and is reported.
 // Files are named "<secs>.M<n>.mailferry" plus ":2,<flags>" with the
 // letters in ASCII order (D \Draft, F \Flagged, P $Forwarded, R \Answered,
-// S \Seen, then keyword letters). Keywords are letters a-z listed in the
+// S \Seen, then keyword letters). Dovecot ignores P, so $Forwarded is
+// also written as a keyword. Keywords are letters a-z listed in the
 // folder's dovecot-keywords file; a folder's 27th and later keywords are
 // counted in LostFlags. As Dovecot's own maildir-save.c does, a message
 // without flags or keywords goes into new/ and every other one into cur/.

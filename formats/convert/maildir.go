@@ -16,8 +16,9 @@ import (
 
 // maildirLetters is the one table from IMAP flags to Maildir info letters
 // (cr.yp.to/proto/maildir.html; FORMATS.md 5). P (passed) stands for
-// $Forwarded as in formats/maildir. T (trashed) is never written: skipped
-// messages are not converted.
+// $Forwarded as in formats/maildir; since Dovecot ignores P and keeps
+// $Forwarded as a keyword, it is written both ways. T (trashed) is never
+// written: skipped messages are not converted.
 var maildirLetters = []struct {
 	flag   string
 	letter byte
@@ -143,7 +144,13 @@ flags:
 		for _, e := range maildirLetters {
 			if strings.EqualFold(f, e.flag) {
 				out = append(out, e.letter)
-				continue flags
+				if e.letter != 'P' {
+					continue flags
+				}
+				// Dovecot ignores P: it keeps $Forwarded as a keyword.
+				// Both are written; readers that know either find it.
+				f = "$Forwarded"
+				break
 			}
 		}
 		if strings.HasPrefix(f, `\`) || f == "" {

@@ -2,6 +2,8 @@ package convert
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -250,13 +252,16 @@ func TestMozHeaders(t *testing.T) {
 
 func TestMaildirLetters(t *testing.T) {
 	w := newMaildirWriter(t.TempDir())
+	if err := os.Mkdir(filepath.Join(w.out, "tmp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		flags []string
 		want  string
 	}{
 		{"none", nil, ""},
-		{"sorted", []string{`\Seen`, `\Draft`, `\Answered`, `\Flagged`, "$Forwarded"}, "DFPRS"},
+		{"sorted; $Forwarded also as a keyword for Dovecot", []string{`\Seen`, `\Draft`, `\Answered`, `\Flagged`, "$Forwarded"}, "DFPRSc"},
 		{"keywords after flags", []string{"work", `\Seen`, "$label1"}, "Sab"},
 		{"same keyword, other case", []string{"WORK"}, "a"},
 		{"duplicates", []string{`\Seen`, `\seen`}, "S"},
