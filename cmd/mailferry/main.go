@@ -55,11 +55,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func (e *env) run(args []string) int {
 	stdout, stderr := e.stdout, e.stderr
 	if len(args) == 0 {
+		if e.stdinTerminal() { // a person, not a script: guide them
+			return e.guided(nil)
+		}
 		fmt.Fprint(stderr, mainUsage)
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "start":
+		return e.guided(rest)
 	case "scan":
 		return e.scan(rest)
 	case "upload":
@@ -104,6 +109,8 @@ const mainUsage = `mailferry moves mail that lives only on this computer onto an
 and proves that nothing was lost on the way.
 
 Usage:
+  mailferry                                        the guided way: answer a few questions
+  mailferry start   [--email ADDRESS] [--yes]      the same, with answers as flags
   mailferry scan    [SOURCE] [--json]              show what mail is there
   mailferry upload  SOURCE [--to imaps://USER@HOST] upload it (without --to: a rehearsal)
   mailferry verify  SOURCE --to imaps://USER@HOST   check the server against the source
