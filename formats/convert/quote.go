@@ -33,6 +33,9 @@ const (
 
 var fromWord = []byte("From ")
 
+// gtRun is written from, never to: runs of '>' are emitted in slices of it.
+var gtRun = bytes.Repeat([]byte{'>'}, 256)
+
 func newFromQuoter(w io.Writer) *fromQuoter { return &fromQuoter{w: w} }
 
 func (q *fromQuoter) emit(p []byte) {
@@ -48,11 +51,10 @@ func (q *fromQuoter) emit(p []byte) {
 // emitPrefix writes the held prefix, with the quoting '>' when quote.
 func (q *fromQuoter) emitPrefix(quote bool) {
 	if quote {
-		q.emit([]byte{'>'})
+		q.emit(gtRun[:1])
 	}
-	gts := bytes.Repeat([]byte{'>'}, min(q.gt, 4096))
-	for left := q.gt; left > 0; left -= len(gts) {
-		q.emit(gts[:min(left, len(gts))])
+	for left := q.gt; left > 0; left -= len(gtRun) {
+		q.emit(gtRun[:min(left, len(gtRun))])
 	}
 	q.emit(fromWord[:q.matched])
 	q.gt, q.matched = 0, 0
