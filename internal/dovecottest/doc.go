@@ -10,6 +10,11 @@
 //	    user srv.User, password srv.Password, CA file srv.CAFile ...
 //	msgs := srv.Fetch(t, "INBOX")                        // what Dovecot really stored, via doveadm
 //
+// For the command line under test: srv.URL("imaps") is
+// "imaps://tester@127.0.0.1:PORT", srv.PasswordFile(t) a file holding the
+// password, srv.CAFile the CA for --tls-ca. srv.Append(t, mailbox, msg,
+// opts) seeds mail that did not come from the code under test.
+//
 // Start skips the test when Dovecot is not installed and fails it under
 // CI=true (testutil.SkipOrFail). Everything is removed and the server stopped
 // by t.Cleanup. Every Start gets its own directory, ports, certificate and mail
@@ -23,7 +28,7 @@
 //
 // Prepare writes the configuration without starting the daemon: Pipe then
 // gives a pre-authenticated IMAP connection through `doveadm exec imap`
-// (no port, no TLS, no login; about 10 ms per connection), good for fast tests
+// (no port, no TLS, no login; a few tens of milliseconds per connection), good for fast tests
 // of folder and message logic. Restart and Run start the daemon later.
 //
 // Stop and Restart keep the ports and the mail home, for tests that stop or
@@ -47,6 +52,14 @@
 //   - Dovecot 2.3's Maildir stores messages with LF line endings (and serves
 //     them with CRLF); StoredMessage.Text is the stored form, CRLF() the form
 //     IMAP serves. Config.SaveCRLF stores CRLF instead.
+//
+// Observed with Dovecot 2.3.19 (tests in this package show each):
+//   - Over an oversized synchronizing literal (go-imap v2 beta.8 sends one for
+//     every message over 4 KB) Dovecot answers NO [LIMIT] before the "+";
+//     the connection stays usable, but go-imap then closes its side.
+//   - A connection cut inside an APPEND literal stores nothing.
+//   - Stop and Restart end the imap processes too (SIGTERM to the whole
+//     process group, as systemd does); clients see their connection closed.
 //
 // # Dovecot versions
 //

@@ -538,3 +538,28 @@ func BenchmarkPipe(b *testing.B) {
 		c.Close()
 	}
 }
+
+// TestAppendHelper seeds mail without the daemon, also into an existing
+// mailbox, and checks the URL and password file helpers.
+func TestAppendHelper(t *testing.T) {
+	t.Parallel()
+	srv := dovecottest.Prepare(t, dovecottest.Config{})
+	uid1 := srv.Append(t, "Archive/Old", testMessage, &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: testDate})
+	uid2 := srv.Append(t, "Archive/Old", testMessage, nil)
+	msgs := srv.Fetch(t, "Archive/Old")
+	if len(msgs) != 2 || msgs[0].UID != uint32(uid1) || msgs[1].UID != uint32(uid2) {
+		t.Fatalf("Fetch(Archive/Old) = %+v, want UIDs %d and %d", msgs, uid1, uid2)
+	}
+	if !msgs[0].HasFlag(`\seen`) || !msgs[0].Received.Equal(testDate) || msgs[1].HasFlag(`\Seen`) {
+		t.Errorf("flags/dates = %v %v / %v, want \\Seen %v / none", msgs[0].Flags, msgs[0].Received, msgs[1].Flags, testDate)
+	}
+	if got, want := srv.URL("imaps"), "imaps://"+srv.User+"@"+srv.TLSAddr; got != want {
+		t.Errorf(`URL("imaps") = %q, want %q`, got, want)
+	}
+	if got, want := srv.URL("imap"), "imap://"+srv.User+"@"+srv.Addr; got != want {
+		t.Errorf(`URL("imap") = %q, want %q`, got, want)
+	}
+	if b, err := os.ReadFile(srv.PasswordFile(t)); err != nil || string(b) != srv.Password {
+		t.Errorf("PasswordFile holds %q, %v; want the password", b, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
@@ -143,4 +144,31 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Append stores msg in mailbox (created first when missing) through a
+// pre-authenticated pipe session, without the network and whether or not
+// the daemon runs: for tests that need mail on the server before the code
+// under test runs. It returns the new message's UID.
+func (s *Server) Append(t testing.TB, mailbox string, msg []byte, opts *imap.AppendOptions) imap.UID {
+	t.Helper()
+	c := s.PipeClient(t)
+	defer c.Close()
+	if err := c.Create(mailbox, nil).Wait(); err != nil {
+		var imapErr *imap.Error
+		if !errors.As(err, &imapErr) || imapErr.Code != imap.ResponseCodeAlreadyExists {
+			t.Fatalf("dovecottest: append: create %q: %v", mailbox, err)
+		}
+	}
+	cmd := c.Append(mailbox, int64(len(msg)), opts)
+	_, werr := cmd.Write(msg)
+	cerr := cmd.Close()
+	data, err := cmd.Wait()
+	if err = errors.Join(err, werr, cerr); err != nil {
+		t.Fatalf("dovecottest: append to %q: %v", mailbox, err)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatalf("dovecottest: append: logout: %v", err)
+	}
+	return data.UID
 }

@@ -487,6 +487,28 @@ func (s *Server) Dial(t testing.TB) *imapclient.Client {
 	return c
 }
 
+// URL returns the server's address as mailferry's --to takes it:
+// "imaps://tester@127.0.0.1:port" for scheme "imaps" (implicit TLS) or
+// "imap://tester@127.0.0.1:port" for "imap" (STARTTLS).
+func (s *Server) URL(scheme string) string {
+	addr := s.TLSAddr
+	if scheme == "imap" {
+		addr = s.Addr
+	}
+	return scheme + "://" + s.User + "@" + addr
+}
+
+// PasswordFile writes the password (no newline) into a file of its own (mode 0600) and
+// returns its path, for --password-file.
+func (s *Server) PasswordFile(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(p, []byte(s.Password), 0o600); err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+	return p
+}
+
 // LogTail returns the last n lines of Dovecot's log and of the daemon's
 // stderr, for failure messages.
 func (s *Server) LogTail(n int) string {
