@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"io"
 	"mime"
 	"os"
 	"path/filepath"
@@ -60,7 +59,7 @@ func (w *emlWriter) write(n *node, m *formats.Message, s *source, fr *FolderRepo
 	if err != nil {
 		return err
 	}
-	nw, err := io.Copy(f, s.br)
+	nw, err := s.copyTo(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

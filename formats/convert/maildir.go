@@ -3,7 +3,6 @@ package convert
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -104,7 +103,7 @@ func (w *maildirWriter) write(n *node, m *formats.Message, s *source, fr *Folder
 	if err != nil {
 		return err
 	}
-	nw, err := io.Copy(f, s.br)
+	nw, err := s.copyTo(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -178,6 +178,7 @@ const headPeek = 64 << 10
 type source struct {
 	r       recordingReader
 	br      *bufio.Reader
+	buf     []byte
 	head    formats.Header
 	date    time.Time
 	undated bool
@@ -226,6 +227,32 @@ func (s *source) open(m *formats.Message) error {
 		}
 	}
 	return nil
+}
+
+// copyTo copies the rest of the message to w through a buffer kept from
+// message to message (io.Copy to an *os.File would allocate one per
+// message: os.File.ReadFrom falls back to a fresh 32 KB buffer).
+func (s *source) copyTo(w io.Writer) (int64, error) {
+	if s.buf == nil {
+		s.buf = make([]byte, 32<<10)
+	}
+	var n int64
+	for {
+		k, err := s.br.Read(s.buf)
+		if k > 0 {
+			m, werr := w.Write(s.buf[:k])
+			n += int64(m)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // copyErr classifies an error of copying the message to w.
