@@ -44,7 +44,10 @@
 // 1970-01-01 00:00:00 UTC (Unix time 0) and counted as undated: an mbox
 // From_ line needs a date for mutt to recognise it, and a modification
 // time must be something; "now" would be a lie that looks like a fact.
-// Our maildir reader treats times before 1990 as unknown again.
+// Our maildir and eml readers treat times before 1990 as unknown again;
+// the generic mbox and Thunderbird readers take the 1970 From_ date (the
+// Thunderbird reader only when a message has neither Received: nor Date:,
+// which it prefers to the From_ line).
 //
 // # mbox
 //
