@@ -207,9 +207,8 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats.Mailbox) error {
 	info := rn.facts.info
 	created := map[string]bool{}
-	var names []string
+	subscribed := map[string]bool{}
 	for {
-		names = names[:0]
 		seen := map[string]bool{}
 		restart := false
 		for _, f := range rn.plan.Folders {
@@ -223,8 +222,10 @@ func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats
 					continue
 				}
 				seen[name] = true
-				names = append(names, name)
 				if strings.EqualFold(name, "INBOX") || rn.facts.existing[name] {
+					if err := rn.subscribe(ctx, cn, name, subscribed); err != nil {
+						return err
+					}
 					continue
 				}
 				if ctx.Err() != nil {
@@ -257,6 +258,9 @@ func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats
 				rn.facts.existing[name] = true
 				created[name] = true
 				rn.log.Info("created folder", "folder", name)
+				if err := rn.subscribe(ctx, cn, name, subscribed); err != nil {
+					return err
+				}
 			}
 			if restart {
 				break
@@ -266,21 +270,36 @@ func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats
 			break
 		}
 	}
-	for _, name := range names {
-		if !rn.write("SUBSCRIBE", name) {
-			continue
-		}
-		if err := cn.c.Subscribe(name).Wait(); err != nil {
-			if retry, rerr := retryable(ctx, err, cn.alive()); retry || rerr != err {
-				return fmt.Errorf("subscribe folder %q: %w", name, rerr)
-			}
-			rn.log.Warn("could not subscribe folder; mail clients may not show it", "folder", name, "err", err)
-		}
-	}
 	for _, f := range rn.plan.Folders {
 		if created[f.Server] {
 			rn.stateOf(f).rep.Created = true
 		}
+	}
+	return nil
+}
+
+// subscribe subscribes one folder, right after it was found or created
+// and before its children are created: Dovecot refuses to subscribe an
+// auto-created special-use folder ("Mailbox doesn't exist") once a child
+// of it was created first.
+func (rn *run) subscribe(ctx context.Context, cn *conn, name string, done map[string]bool) error {
+	if done[name] || !rn.write("SUBSCRIBE", name) {
+		return nil
+	}
+	done[name] = true
+	err := cn.c.Subscribe(name).Wait()
+	if serverError(err) != nil && !strings.EqualFold(name, "INBOX") {
+		// A server listing a folder it has not created yet: create, retry.
+		cerr := cn.c.Create(name, nil).Wait()
+		if ie := serverError(cerr); cerr == nil || (ie != nil && ie.Code == imap.ResponseCodeAlreadyExists) {
+			err = cn.c.Subscribe(name).Wait()
+		}
+	}
+	if err != nil {
+		if retry, rerr := retryable(ctx, err, cn.alive()); retry || rerr != err {
+			return fmt.Errorf("subscribe folder %q: %w", name, rerr)
+		}
+		rn.log.Warn("could not subscribe folder; mail clients may not show it", "folder", name, "err", err)
 	}
 	return nil
 }
