@@ -104,6 +104,7 @@ type layout struct {
 	certPath, keyPath   string
 	home                string
 	plainIP             string // listener address of Addr
+	pop3                bool   // the pop3 package is installed
 	plainPort, tlsPort  int
 	uid, gid            int
 	// nonRoot: Dovecot runs as the current user, whose names these are.
@@ -206,15 +207,20 @@ func (w *confWriter) common(cfg Config, l layout) {
 	}
 }
 
-// services writes the listeners; the same in 2.3 and 2.4.
-func (w *confWriter) services(l layout) {
+// services writes the listeners. A listener's own address is "address" in
+// 2.3 and "listen" in 2.4 (struct inet_listener_settings in dovecot/core).
+func (w *confWriter) services(l layout, v24 bool) {
 	w.line("service imap-login {")
 	if l.nonRoot {
 		w.line("  chroot =")
 	}
 	w.line("  inet_listener imap {")
 	if l.plainIP != "127.0.0.1" {
-		w.line("    address = %s", l.plainIP)
+		if v24 {
+			w.line("    listen = %s", l.plainIP)
+		} else {
+			w.line("    address = %s", l.plainIP)
+		}
 	}
 	w.line("    port = %d", l.plainPort)
 	w.line("  }")
@@ -224,15 +230,18 @@ func (w *confWriter) services(l layout) {
 	w.line("  }")
 	w.line("}")
 	// protocols = imap keeps pop3, lmtp and submission from starting even
-	// when their packages are installed; zero ports make doubly sure.
-	w.line("service pop3-login {")
-	w.line("  inet_listener pop3 {")
-	w.line("    port = 0")
-	w.line("  }")
-	w.line("  inet_listener pop3s {")
-	w.line("    port = 0")
-	w.line("  }")
-	w.line("}")
+	// when their packages are installed; zero ports make doubly sure (only
+	// when pop3 is installed: 2.4 may not know the service otherwise).
+	if l.pop3 {
+		w.line("service pop3-login {")
+		w.line("  inet_listener pop3 {")
+		w.line("    port = 0")
+		w.line("  }")
+		w.line("  inet_listener pop3s {")
+		w.line("    port = 0")
+		w.line("  }")
+		w.line("}")
+	}
 	w.line("protocol imap {")
 	w.line("  mail_max_userip_connections = 100")
 	w.line("}")
@@ -302,7 +311,7 @@ func config23(cfg Config, l layout) string {
 		}
 		w.line("}")
 	}
-	w.services(l)
+	w.services(l, false)
 	if cfg.ExtraConfig != "" {
 		w.line("%s", cfg.ExtraConfig)
 	}
@@ -364,7 +373,7 @@ func config24(cfg Config, l layout) string {
 			w.line("quota_mail_size = %s", cfg.MaxMailSize)
 		}
 	}
-	w.services(l)
+	w.services(l, true)
 	if cfg.ExtraConfig != "" {
 		w.line("%s", cfg.ExtraConfig)
 	}

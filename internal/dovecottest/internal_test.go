@@ -143,9 +143,9 @@ func TestValidate(t *testing.T) {
 // that the installed Dovecot accepts the variant for its version
 // (`doveconf -n`).
 func TestConfigText(t *testing.T) {
-	cfg := Config{Delimiter: ".", LayoutFS: true, SpecialUse: map[string]string{"Sent Items": `\Sent`}, AutoCreate: true, MaxMailSize: "100k", QuotaStorage: "1M"}
+	cfg := Config{StrictPlaintext: true, Delimiter: ".", LayoutFS: true, SpecialUse: map[string]string{"Sent Items": `\Sent`}, AutoCreate: true, MaxMailSize: "100k", QuotaStorage: "1M"}
 	l := layout{instance: "x", baseDir: "/tmp/x/run", stateDir: "/tmp/x/state", logPath: "/tmp/x/log", passwdPath: "/tmp/x/passwd",
-		certPath: "/tmp/x/cert.pem", keyPath: "/tmp/x/key.pem", home: "/tmp/x/home", plainIP: "127.0.0.1", plainPort: 1143, tlsPort: 1993, uid: 61000, gid: 61000}
+		certPath: "/tmp/x/cert.pem", keyPath: "/tmp/x/key.pem", home: "/tmp/x/home", plainIP: "127.0.0.2", pop3: true, plainPort: 1143, tlsPort: 1993, uid: 61000, gid: 61000}
 	tests := []struct {
 		name      string
 		v         dovecotVersion
@@ -156,15 +156,17 @@ func TestConfigText(t *testing.T) {
 			v:    dovecotVersion{2, 3},
 			want: []string{"mail_location = maildir:~/Maildir:LAYOUT=fs", "ssl_cert = </tmp/x/cert.pem", "separator = .",
 				"mailbox \"Sent Items\" {", `special_use = \Sent`, "auto = create", "quota_max_mail_size = 100k",
-				"quota_rule = *:storage=1M", "disable_plaintext_auth = yes", "port = 1143", "port = 1993", "mail_fsync = never"},
+				"quota_rule = *:storage=1M", "disable_plaintext_auth = yes", "port = 1143", "port = 1993", "mail_fsync = never",
+				"address = 127.0.0.2", "service pop3-login {"},
 			not: []string{"dovecot_config_version", "mail_driver"},
 		},
 		{
 			name: "2.4",
 			v:    dovecotVersion{2, 4},
 			want: []string{"mail_driver = maildir", "mail_path = ~/Maildir", "mailbox_list_layout = fs", "ssl_server_cert_file = /tmp/x/cert.pem",
-				"passwd_file_path = /tmp/x/passwd", "quota_mail_size = 100k", "storage_size = 1M", "auth_allow_cleartext = no"},
-			not: []string{"mail_location", "ssl_cert = <", "plugin {", "disable_plaintext_auth"},
+				"passwd_file_path = /tmp/x/passwd", "quota_mail_size = 100k", "storage_size = 1M", "auth_allow_cleartext = no",
+				"listen = 127.0.0.2"},
+			not: []string{"mail_location", "ssl_cert = <", "plugin {", "disable_plaintext_auth", "address ="},
 		},
 	}
 	for _, tt := range tests {

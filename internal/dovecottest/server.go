@@ -209,6 +209,11 @@ func Setup(dir string, cfg Config) (*Server, error) {
 	if cfg.StrictPlaintext {
 		l.plainIP = "127.0.0.2"
 	}
+	for _, d := range []string{"/usr/lib/dovecot", "/usr/libexec/dovecot", "/usr/local/libexec/dovecot"} {
+		if _, err := os.Stat(filepath.Join(d, "pop3-login")); err == nil {
+			l.pop3 = true
+		}
+	}
 	if os.Geteuid() != 0 {
 		// Dovecot runs as the current user: mail, login and internal
 		// processes all under one uid, no chroot.
