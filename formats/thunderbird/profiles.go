@@ -309,6 +309,9 @@ func looksLikeProfile(dir string) bool {
 // crash leaves them behind, so the answer is "may": Thunderbird rewrites
 // mbox files in place while it runs (flag changes, compaction).
 func LockStatus(dir string) string {
+	if dir == "" {
+		return ""
+	}
 	var found []string
 	if st, err := os.Lstat(filepath.Join(dir, "lock")); err == nil {
 		what := "lock"

@@ -95,7 +95,7 @@ func Detect(path string) (kind Kind, note string) {
 		if strings.HasSuffix(strings.ToLower(path), ".msf") {
 			return KindNone, ""
 		}
-		if isFile(path+".msf") || hasMozillaStatus(path) {
+		if isFile(path+".msf") || !ignoredFile(filepath.Base(path)) && hasMozillaStatus(path) {
 			return KindFile, ""
 		}
 		return KindNone, ""
@@ -240,6 +240,16 @@ func (r *Reader) AccountOf(b *formats.Mailbox) *Account {
 	return nil
 }
 
+// warnLock warns when Thunderbird may be running on the profile in dir.
+func (r *Reader) warnLock(dir string) {
+	if dir == "" {
+		return
+	}
+	if l := LockStatus(dir); l != "" {
+		r.warnf(formats.Pos{}, "%s", l)
+	}
+}
+
 func (r *Reader) warnf(pos formats.Pos, format string, args ...any) {
 	r.opts.Warnf(pos, format, args...)
 }
@@ -332,9 +342,7 @@ func profileList(ps []Profile) string {
 // names are prefixed with namePrefix.
 func (r *Reader) openProfile(p Profile, namePrefix string) error {
 	r.profiles = append(r.profiles, p)
-	if l := LockStatus(p.Dir); l != "" {
-		r.warnf(formats.Pos{}, "%s", l)
-	}
+	r.warnLock(p.Dir)
 	accts, warns, err := ReadAccounts(p.Dir)
 	if err != nil {
 		return fmt.Errorf("thunderbird profile %s: %w", p.Dir, err)
@@ -480,9 +488,7 @@ func (r *Reader) openTree(dir string) error {
 		return fmt.Errorf("thunderbird folder directory %s: %w", dir, err)
 	}
 	a, profile, hints, prefixDirs := r.enclosing(dir, false)
-	if l := LockStatus(profile); profile != "" && l != "" {
-		r.warnf(formats.Pos{}, "%s", l)
-	}
+	r.warnLock(profile)
 	r.accounts = append(r.accounts, a)
 	w := &walker{r: r, acct: a, name: a.Name, hints: hints, cacheAt: cacheBase(profile, a.Dir)}
 	prefix, diskRel := w.prefix(a.Dir, prefixDirs)
@@ -521,9 +527,7 @@ func (r *Reader) openFile(path string) error {
 		path = mboxPath
 	}
 	a, profile, hints, prefixDirs := r.enclosing(path, true)
-	if l := LockStatus(profile); profile != "" && l != "" {
-		r.warnf(formats.Pos{}, "%s", l)
-	}
+	r.warnLock(profile)
 	r.accounts = append(r.accounts, a)
 	w := &walker{r: r, acct: a, name: a.Name, hints: hints, cacheAt: cacheBase(profile, a.Dir)}
 	prefix, diskRel := w.prefix(a.Dir, prefixDirs)

@@ -154,11 +154,23 @@ func TestDetect(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(firefox, "prefs.js"), []byte(`user_pref("browser.startup.page", 3);`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	saved := filepath.Join(other, "saved")
+	tbSaved := "From - Mon Jan 01 00:00:00 2024\nX-Mozilla-Status: 0001\nSubject: saved\n\nx\n"
+	for _, n := range []string{"a.eml", "b.eml"} {
+		if err := os.MkdirAll(saved, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(saved, n), []byte(tbSaved), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		path string
 		want thunderbird.Kind
 		note string
 	}{
+		{saved, thunderbird.KindNone, ""}, // .eml files saved by Thunderbird: the EML reader's
+		{filepath.Join(saved, "a.eml"), thunderbird.KindNone, ""},
 		{built.Root, thunderbird.KindRoot, "2 profile(s): default-release (default), old.default"},
 		{built.Profile, thunderbird.KindProfile, "Thunderbird profile"},
 		{p("Mail"), thunderbird.KindMailDir, ""},
@@ -215,6 +227,23 @@ func TestNameRecovery(t *testing.T) {
 	}
 	w.has(t, `folder file name "lostname1a2b3c4d" looks like a hashed name`)
 	w.hasNot(t, `"20240101"`)
+}
+
+func TestIMAPCacheNames(t *testing.T) {
+	spec := tbtest.Spec{Unlisted: []tbtest.Account{{Type: "imap", Hostname: "imap.example.com", Folders: []tbtest.Folder{
+		{Name: "INBOX", Kind: "parent", Children: []tbtest.Folder{
+			{Name: "Entw&APw-rfe", Messages: []tbtest.Message{{Status: "0001", Subject: "old UTF-7 name"}}},
+			{Name: "Tom & Jerry", Kind: "empty"},
+			{Name: "Grüße", Kind: "empty"},
+		}},
+	}}}}
+	built := tbtest.BuildProfile(t, t.TempDir(), spec)
+	got, _, _ := read(t, built.Profile, thunderbird.Options{})
+	for _, want := range []string{"imap.example.com/INBOX/Entwürfe", "imap.example.com/INBOX/Tom & Jerry", "imap.example.com/INBOX/Grüße"} {
+		if _, ok := got[want]; !ok {
+			t.Errorf("mailbox %q missing in %q", want, got)
+		}
+	}
 }
 
 func TestForeignProfile(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
+	"mailferry/formats/maildir"
 )
 
 // Folder flags (cc:mailnews/base/public/nsMsgFolderFlags.idl), as stored in
@@ -114,7 +115,9 @@ type folder struct {
 
 // ignoredFile reports whether Thunderbird never shows a file as a folder
 // (nsMsgLocalStoreUtils::nsShouldIgnoreFile), plus what FORMATS.md 1.3
-// adds (*.dat, *.tmp, *.html, *.json).
+// adds (*.dat, *.tmp, *.html, *.json), and single saved messages (*.eml,
+// which Thunderbird's "Save As" writes with X-Mozilla-Status: the EML
+// reader's). A file with a .msf beside it is a folder whatever its name.
 func ignoredFile(name string) bool {
 	lower := strings.ToLower(name)
 	if name == "" || name[0] == '.' || name[0] == '#' || strings.HasSuffix(name, "~") {
@@ -125,7 +128,7 @@ func ignoredFile(name string) bool {
 		"popstate.dat", "sort.dat", "mailfilt.log", "filters.js", "feeds.rdf", "feeditems.rdf":
 		return true
 	}
-	for _, suf := range []string{".msf", ".snm", ".toc", ".dat", ".tmp", ".html", ".json",
+	for _, suf := range []string{".msf", ".snm", ".toc", ".dat", ".tmp", ".html", ".json", ".eml", ".emlx",
 		".json.tmp", ".json.backup", ".json.corrupt", ".mozmsgs", ".sbd", ".sqlite", ".sqlite-journal", ".sqlite-wal", ".sqlite-shm"} {
 		if strings.HasSuffix(lower, suf) {
 			return true
@@ -185,7 +188,7 @@ func looksLikeFolderDir(dir string) bool {
 // hasMozillaStatus reports an mbox written by Thunderbird: it starts with
 // "From " and has an X-Mozilla-Status header near the start.
 func hasMozillaStatus(path string) bool {
-	b, err := readHead(path, 64<<10)
+	b, err := readHead(path, 16<<10)
 	if err != nil {
 		return false
 	}
@@ -335,6 +338,13 @@ func (w *walker) folder(dir string, prefix formats.Folder, diskRel string, c *ca
 	cacheKey := joinRel(w.cacheAt, joinRel(diskRel, c.name+".msf"))
 	entry := w.hints.lookup(cacheKey)
 	name := w.r.realName(c.name, full, f.msf, entry, w.hints)
+	if w.acct.IMAPCache && name == c.name && strings.Contains(name, "&") {
+		// Older Thunderbird named IMAP cache files after the server's
+		// modified UTF-7 names ("Entw&APw-rfe"; FORMATS.md 1.4).
+		if dec, ok := maildir.DecodeMUTF7(name); ok {
+			name = dec
+		}
+	}
 	path := append(append(formats.Folder{}, prefix...), name)
 	special := formats.SpecialNone
 	if entry != nil && entry.hasFlags {
