@@ -130,10 +130,8 @@ func openKind(f Found, opts formats.Options) (formats.Reader, []string, error) {
 	var notes []string
 	switch f.Kind {
 	case Thunderbird:
-		if strings.Contains(f.Note, "running") {
-			notes = append(notes, f.Path+": "+f.Note+
-				"; it rewrites its mail files while it runs, so close Thunderbird (or work on a copy) before uploading")
-		}
+		// The reader itself warns (through opts.Warn) when Thunderbird may be
+		// running on the profile.
 		r, err := thunderbird.Open(f.Path, thunderbird.Options{Options: opts})
 		return r, notes, err
 	case AppleMail:
