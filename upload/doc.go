@@ -11,6 +11,22 @@
 // holding the same message twice ends with two copies on the server, and a
 // re-run adds none.
 //
+// Bytes policy: a message is sent exactly as the reader yields it
+// (formats.Message.Open: CRLF line endings, final CRLF; bare CRs and LFs are
+// the readers' job); nothing is added or re-serialized. A message holding a
+// NUL byte is never sent (IMAP forbids NUL in a literal without BINARY, and
+// Gmail drops the connection on one): it is quarantined with ReasonNUL. A
+// message the server refuses (tagged NO) is written to the quarantine
+// directory with the server's answer in the Report, and the run goes on;
+// [OVERQUOTA] stops the run.
+//
+// Connections: go-imap v2 takes no context, so every connection is closed
+// when the run's context ends (APPENDs in flight get a few seconds to be
+// answered first); go-imap sets its own deadlines (30 s per response, 5 min
+// per literal). Only transport failures are retried (retryable decides):
+// the worker reconnects with exponential backoff, fetches the folder again,
+// counts the messages in flight that landed and sends the others again.
+//
 // The package never prints and never draws: it reports progress through
 // Options.OnProgress, logs through the *slog.Logger it is given, and returns
 // a Report (which marshals to the JSON of --report) and an error that

@@ -360,3 +360,37 @@ func TestRehearsal(t *testing.T) {
 		t.Errorf("rehearsal wrote quarantine files")
 	}
 }
+
+// TestPlaintextRefused: on imap:// a server without STARTTLS never gets
+// the password, unless AllowPlaintext says so.
+func TestPlaintextRefused(t *testing.T) {
+	ms := newMem(t) // offers no STARTTLS
+	var s source
+	in := s.box("", formats.SpecialInbox, "Inbox")
+	s.add(in, mail("1", "<1@x>", "x"), time.Now())
+	opts := ms.options(t)
+	tg := ms.target
+	tg.Security = StartTLS
+	opts.Target = &tg
+	_, err := Upload(context.Background(), s.reader(), opts)
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "STARTTLS") || ExitCode(err) != 2 {
+		t.Fatalf("Upload over imap:// without STARTTLS: %v, want a refusal (exit 2)", err)
+	}
+	if n := len(readBack(t, ms.client(t))["INBOX"]); n != 0 {
+		t.Fatalf("the refused run uploaded %d messages", n)
+	}
+	opts.AllowPlaintext = true
+	if _, err := Upload(context.Background(), s.reader(), opts); err != nil {
+		t.Fatalf("Upload with AllowPlaintext: %v", err)
+	}
+}
+
+func TestWrongPasswordMemserver(t *testing.T) {
+	ms := newMem(t)
+	opts := ms.options(t)
+	opts.Password = "not-" + ms.password
+	_, err := Upload(context.Background(), (&source{}).reader(), opts)
+	if !errors.Is(err, ErrAuth) || strings.Contains(err.Error(), opts.Password) {
+		t.Fatalf("Upload with a wrong password: %v, want ErrAuth without the password", err)
+	}
+}

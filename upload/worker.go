@@ -121,7 +121,6 @@ func (w *worker) withConn(ctx context.Context, f func(cn *conn) error) error {
 
 // loop runs until the job channel is closed and every job is done.
 func (w *worker) loop(ctx context.Context) {
-	defer w.dropConn()
 	closed := false
 	for {
 		if ctx.Err() != nil {
