@@ -396,26 +396,41 @@ func (g *guide) choose(candidates []detect.Found) (*mail, error) {
 		}
 		return m, nil
 	}
-	g.say("I found %d places with mail:", len(candidates))
 	var ms []*mail
-	def := 0
+	var skipped []string
 	for _, c := range candidates {
 		m, err := g.inspect(c.Path)
-		if err != nil {
-			g.say("  (%s: not readable: %v)", c.Path, err)
+		switch {
+		case g.ctx.Err() != nil:
+			return nil, g.ctx.Err()
+		case errors.Is(err, detect.ErrNoMail):
+			skipped = append(skipped, c.Path+": no mail there")
+			continue
+		case err != nil:
+			skipped = append(skipped, fmt.Sprintf("%s: not readable: %v", c.Path, err))
 			continue
 		}
 		m.label = noteLabel(c.Note)
 		ms = append(ms, m)
+	}
+	switch len(ms) {
+	case 0:
+		return nil, fmt.Errorf("none of the places with mail could be read:\n  %s", strings.Join(skipped, "\n  "))
+	case 1:
+		return ms[0], nil
+	}
+	g.say("I found %d places with mail:", len(ms))
+	def := 0
+	for i, m := range ms {
 		t := m.sum.Totals
-		g.say("  %d) %s: %s in %d folders, %s\n     %s", len(ms), m.label, messages(t.Messages), len(m.sum.Folders),
-			humanBytes(t.Bytes), c.Path)
+		g.say("  %d) %s: %s in %d folders, %s\n     %s", i+1, m.label, messages(t.Messages), len(m.sum.Folders),
+			humanBytes(t.Bytes), m.path)
 		if def == 0 && t.Messages > 0 {
-			def = len(ms)
+			def = i + 1
 		}
 	}
-	if len(ms) == 0 {
-		return nil, errors.New("none of these places could be read")
+	for _, s := range skipped {
+		g.say("  (also looked at %s)", s)
 	}
 	if def == 0 {
 		def = 1
@@ -463,7 +478,11 @@ func (g *guide) showMail(m *mail) {
 	}
 	g.say("  Folders:")
 	for _, f := range m.sum.Folders {
-		line := fmt.Sprintf("    %8s  %10s  %s", messages(f.Messages), humanBytes(f.Bytes), f.Mailbox.DisplayPath())
+		word := "messages"
+		if f.Messages == 1 {
+			word = "message"
+		}
+		line := fmt.Sprintf("    %7s %-8s  %10s  %s", count(f.Messages), word, humanBytes(f.Bytes), f.Mailbox.DisplayPath())
 		if n := f.SkippedTotal(); n > 0 {
 			line += fmt.Sprintf("  (%d deleted or not mail: left out)", n)
 		}
@@ -738,7 +757,7 @@ func parseServer(s, user string) (upload.Target, error) {
 			t.Security = upload.StartTLS
 		}
 	}
-	if t.Host == "" || strings.ContainsAny(t.Host, " /@:\\?#\t") {
+	if t.Host == "" || net.ParseIP(t.Host) == nil && strings.ContainsAny(t.Host, " /@:\\?#\t") {
 		return t, fmt.Errorf("%q is not a server name; it looks like imap.example.com (or imap.example.com:993)", s)
 	}
 	return t, nil
@@ -1100,4 +1119,36 @@ func expandHome(p, home string) string {
 		return filepath.Join(home, strings.TrimPrefix(p, "~"))
 	}
 	return p
+}
+
+// targetFromEmail is --email (and --server) of upload and verify: the
+// server of the address as its provider publishes it, or --server, without
+// asking anything. The login name is the address unless the provider's
+// settings or a --server URL say otherwise.
+func (e *env) targetFromEmail(email, server string, lookup func(ctx context.Context, email string) (*autoconfig.Server, error)) (upload.Target, error) {
+	if _, err := autoconfig.Domain(email); err != nil {
+		return upload.Target{}, usageErrorf("--email: %v", err)
+	}
+	if server != "" {
+		t, err := parseServer(server, email)
+		if err != nil {
+			return t, usageErrorf("--server: %v", err)
+		}
+		return t, nil
+	}
+	srv, err := lookup(e.ctx, email)
+	if err != nil {
+		if e.ctx.Err() != nil {
+			return upload.Target{}, e.ctx.Err()
+		}
+		return upload.Target{}, usageErrorf("%v; name the server with --server HOST (or use --to)", err)
+	}
+	t := upload.Target{User: srv.Username, Host: srv.Host, Port: srv.Port, Security: upload.ImplicitTLS}
+	if srv.STARTTLS {
+		t.Security = upload.StartTLS
+	}
+	if t.User == "" {
+		t.User = email
+	}
+	return t, nil
 }

@@ -37,6 +37,8 @@ running it again.
 
 URL is imaps://USER@HOST[:PORT] (TLS, port 993) or imap://USER@HOST[:PORT]
 (STARTTLS, port 143). The user name may contain @: imaps://info@example.com@mail.example.com.
+Instead of --to, --email ADDRESS looks the server up as the provider publishes
+it for mail programs (or takes --server HOST[:PORT]) and logs in as ADDRESS.
 The password comes from --password-file, else the MAILFERRY_PASSWORD
 environment variable, else a prompt (nothing is echoed). It is never taken
 from the command line, and never written to logs or reports.
@@ -49,6 +51,7 @@ Examples:
   mailferry upload ~/.thunderbird/abcd.default
   mailferry upload ~/.thunderbird/abcd.default --to imaps://me@mail.example.com
   mailferry upload ~/Maildir --to imaps://me@example.com@imap.example.com --prefix Imported
+  mailferry upload ~/.thunderbird/abcd.default --email me@example.com
   MAILFERRY_PASSWORD=... mailferry upload mail.mbox --to imap://me@localhost:1143 --tls-ca ca.pem
 `
 
@@ -68,12 +71,15 @@ Example:
 // serverFlags are the flags upload and verify share.
 type serverFlags struct {
 	to, prefix, report, tlsCA, passwordFile, format string
+	email, server                                   string
 	include, exclude                                stringList
 	insecure, allowPlaintext, quiet                 bool
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.to, "to", "", "the IMAP account: imaps://USER@HOST[:PORT] or imap://USER@HOST[:PORT]")
+	fs.StringVar(&f.email, "email", "", "instead of --to: your e-mail address; the server is looked up from it (see mailferry help start)")
+	fs.StringVar(&f.server, "server", "", "with --email: the IMAP server, HOST[:PORT], instead of looking it up")
 	fs.StringVar(&f.prefix, "prefix", "", "put every folder under this server folder instead of merging into the tree")
 	fs.Var(&f.include, "include", "only folders matching this pattern, as scan shows them (repeatable; * and ? allowed)")
 	fs.Var(&f.exclude, "exclude", "leave out folders matching this pattern (repeatable)")
@@ -132,8 +138,17 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	if extra != nil {
 		extra(&opts)
 	}
+	if sf.to == "" && sf.email != "" {
+		target, err := e.targetFromEmail(sf.email, sf.server, e.defaultGuidedDeps().lookup)
+		if err != nil {
+			return e.fail(cmd, err)
+		}
+		sf.to = target.String()
+	} else if sf.server != "" && sf.to == "" {
+		return e.fail(cmd, usageErrorf("--server needs --email (or give the account with --to)"))
+	}
 	if sf.to == "" && cmd == "verify" {
-		return e.fail(cmd, usageErrorf("verify needs --to URL (the server to check)"))
+		return e.fail(cmd, usageErrorf("verify needs --to URL or --email ADDRESS (the server to check)"))
 	}
 	if sf.to != "" {
 		target, err := upload.ParseURL(sf.to)
