@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -337,7 +336,7 @@ func (s *Server) Run() error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group, so that a hung server can be killed with all
 	// its children, and a Ctrl-C of `go test` does not reach it first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(cmd)
 	err = cmd.Start()
 	logf.Close() // the child has its own copy
 	if err != nil {
@@ -426,14 +425,14 @@ func (s *Server) stopLocked() error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for done := false; !done; {
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		_ = signalGroup(pgid, sigTerm)
 		select {
 		case <-d.done:
 			done = true
 		case <-tick.C:
 			if time.Now().After(deadline) {
 				err = fmt.Errorf("dovecot (pid %d) did not stop within %v after SIGTERM; killed", pgid, stopTimeout)
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+				_ = signalGroup(pgid, sigKill)
 				<-d.done
 				done = true
 			}
@@ -444,7 +443,7 @@ func (s *Server) stopLocked() error {
 	deadline = time.Now().Add(stopTimeout)
 	for groupAlive(pgid) {
 		if time.Now().After(deadline) {
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			_ = signalGroup(pgid, sigKill)
 			if err == nil {
 				err = fmt.Errorf("dovecot's children (process group %d) outlived it; killed", pgid)
 			}
@@ -539,7 +538,7 @@ func (s *Server) LogTail(n int) string {
 // Zombies do not count: they hold no sockets, and children orphaned by the
 // master are reaped by init, sometimes seconds later.
 func groupAlive(pgid int) bool {
-	if syscall.Kill(-pgid, 0) != nil {
+	if signalGroup(pgid, sigZero) != nil {
 		return false
 	}
 	entries, err := os.ReadDir("/proc")

@@ -1,0 +1,22 @@
+//go:build unix
+
+package dovecottest
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// ownProcessGroup starts cmd in a process group of its own, so that a hung
+// server can be killed with all its children, and a Ctrl-C of `go test`
+// does not reach it first.
+func ownProcessGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
+
+// signalGroup sends sig to every process of group pgid.
+func signalGroup(pgid int, sig syscall.Signal) error { return syscall.Kill(-pgid, sig) }
+
+const (
+	sigTerm = syscall.SIGTERM
+	sigKill = syscall.SIGKILL
+	sigZero = syscall.Signal(0)
+)
