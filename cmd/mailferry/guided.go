@@ -130,7 +130,7 @@ func (e *env) guidedWith(args []string, deps guidedDeps) int {
 	}
 	g := &guide{e: e, ctx: e.ctx, f: f, deps: deps, w: e.stderr, in: newAnswers(e)}
 	code := g.finish(g.run())
-	if len(args) == 0 && runtime.GOOS == "windows" && g.in.terminal != nil {
+	if len(args) == 0 && runtime.GOOS == "windows" && g.in.terminal != nil && e.ctx.Err() == nil {
 		// Started by a double click: keep the window open to be read.
 		_, _ = g.ask("\nPress Enter to close this window. ")
 	}
@@ -228,6 +228,14 @@ type answers struct {
 	r        *bufio.Reader
 	terminal *os.File // stdin when it is a terminal, else nil
 	echo     io.Writer
+	// pending is a read abandoned when ctx ended; the next question takes
+	// its answer instead of reading concurrently.
+	pending chan answer
+}
+
+type answer struct {
+	s   string
+	err error
 }
 
 func newAnswers(e *env) *answers {
@@ -254,13 +262,12 @@ func (a *answers) secret(ctx context.Context, prompt string) (string, error) {
 
 func (a *answers) read(ctx context.Context, prompt string, secret bool) (string, error) {
 	fmt.Fprint(a.echo, prompt)
-	type answer struct {
-		s   string
-		err error
-	}
 	ch := make(chan answer, 1)
 	var restore func()
-	if secret && a.terminal != nil {
+	switch {
+	case a.pending != nil:
+		ch = a.pending
+	case secret && a.terminal != nil:
 		fd := int(a.terminal.Fd())
 		if st, err := term.GetState(fd); err == nil {
 			restore = func() { _ = term.Restore(fd, st) }
@@ -269,7 +276,7 @@ func (a *answers) read(ctx context.Context, prompt string, secret bool) (string,
 			b, err := term.ReadPassword(fd)
 			ch <- answer{string(b), err}
 		}()
-	} else {
+	default:
 		go func() {
 			s, err := a.r.ReadString('\n')
 			if err == io.EOF && s != "" {
@@ -278,6 +285,7 @@ func (a *answers) read(ctx context.Context, prompt string, secret bool) (string,
 			ch <- answer{strings.TrimRight(s, "\r\n"), err}
 		}()
 	}
+	a.pending = ch
 	select {
 	case <-ctx.Done():
 		if restore != nil {
@@ -286,6 +294,7 @@ func (a *answers) read(ctx context.Context, prompt string, secret bool) (string,
 		fmt.Fprintln(a.echo)
 		return "", ctx.Err()
 	case ans := <-ch:
+		a.pending = nil
 		switch {
 		case ans.err != nil:
 			fmt.Fprintln(a.echo)

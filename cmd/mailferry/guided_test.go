@@ -532,3 +532,33 @@ func TestUploadWithEmailFlags(t *testing.T) {
 		}
 	}
 }
+
+// cancelOnRead is a stdin that stands for a user pressing Ctrl-C at the
+// first question: reading cancels the run's context and then blocks, as a
+// terminal with nobody typing would.
+type cancelOnRead struct {
+	cancel  context.CancelFunc
+	release chan struct{}
+}
+
+func (c *cancelOnRead) Read([]byte) (int, error) {
+	c.cancel()
+	<-c.release
+	return 0, errors.New("released")
+}
+
+// Ctrl-C at a question ends the run at once with exit 130, although the
+// read itself never returns.
+func TestGuidedInterruptedAtQuestion(t *testing.T) {
+	home, _ := sampleHome(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := &cancelOnRead{cancel: cancel, release: make(chan struct{})}
+	defer close(in.release)
+	var out, errOut bytes.Buffer
+	e := &env{ctx: ctx, stdin: in, stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	code := e.guidedWith(nil, testDeps(home, nil))
+	if code != exitInterrupted || !strings.Contains(errOut.String(), "Stopped. Your mail on this computer is unchanged") {
+		t.Errorf("Ctrl-C at the address question: exit %d, want %d\n%s", code, exitInterrupted, errOut.String())
+	}
+}
