@@ -47,6 +47,8 @@ mailferry with nothing after it (in a terminal window) does the same.
 Your mail on this computer is only read, never changed. Running mailferry
 again is safe: it recognises what is already on the server and only uploads
 what is missing, so an interrupted run just continues.
+Answering anything but yes to the plan stops with exit code 0: nothing was
+uploaded, which is not a failure.
 
 Every question has a flag, so that a support desk can give one command line:
 --source, --email, --server and --yes; the password comes from
@@ -55,8 +57,9 @@ SERVER is a host name (imap.example.com, port 993 with TLS), host:port (port
 143 means STARTTLS, any other port TLS), or a URL imaps://USER@HOST[:PORT] or
 imap://USER@HOST[:PORT] when the login name is not the e-mail address.
 
-Answers are read line by line, so a script can type them:
-  printf '%s\n' me@example.com '' "$PASSWORD" yes | mailferry start
+Answers are read line by line, so a script can also type them into stdin
+(then the password is read as a plain line). Flags are safer for scripts:
+which questions come depends on what is found.
 
 Examples:
   mailferry
