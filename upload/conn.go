@@ -32,6 +32,7 @@ type dialer struct {
 	tls            *tls.Config
 	allowPlaintext bool
 	log            *slog.Logger
+	ioTimeout      time.Duration
 	// life, when set, bounds the connections instead of the dial's ctx: a
 	// run lets the APPENDs in flight finish for a moment after it was
 	// cancelled (see run.connCtx).
@@ -57,7 +58,7 @@ func newDialer(t Target, password string, opts *Options, log *slog.Logger) (*dia
 	if opts.InsecureSkipVerify {
 		cfg.InsecureSkipVerify = true
 	}
-	return &dialer{target: t, password: password, tls: cfg, allowPlaintext: opts.AllowPlaintext, log: log}, nil
+	return &dialer{target: t, password: password, tls: cfg, allowPlaintext: opts.AllowPlaintext, log: log, ioTimeout: opts.ioTimeout()}, nil
 }
 
 // conn is one logged-in IMAP connection, closed when ctx ends.
@@ -116,10 +117,11 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 		}
 		return nil, fmt.Errorf("connect to %s: %w", t.Addr(), err)
 	}
+	// go-imap's own deadlines (30 s per response, 5 min per literal) are
+	// replaced by a progress deadline: see progressConn.
+	raw = newProgressConn(raw, d.ioTimeout)
 	var netConn net.Conn = raw
-	// go-imap takes no context: tie the connection to ctx. go-imap sets its
-	// own read and write deadlines on the connection (30 s per response, 5
-	// min per literal), so a stalled server ends in a timeout error.
+	// go-imap takes no context: tie the connection to ctx.
 	life := ctx
 	if d.life != nil {
 		life = d.life
@@ -203,6 +205,10 @@ func (d *dialer) login(cn *conn) error {
 	if err == nil {
 		return nil
 	}
+	if ie := serverError(err); ie != nil && loginThrottled(ie) {
+		// Not now (too many connections, a temporary failure): retried.
+		return fmt.Errorf("login to %s: %w", d.target.Addr(), newThrottleError(err, ie))
+	}
 	if ie := serverError(err); ie != nil {
 		// The server's text never holds the password.
 		return fmt.Errorf("%w: %s refused user %q: %s", ErrAuth, d.target.Addr(), d.target.User, strings.TrimSpace(ie.Text))
@@ -224,3 +230,55 @@ func tlsError(t Target, err error) error {
 	}
 	return fmt.Errorf("TLS with %s: %w", t.Addr(), err)
 }
+
+// progressConn enforces Options.IOTimeout on a connection: a read fails
+// once no byte arrived for the timeout, and a write once it could not go
+// on for as long; every write restarts the read clock too (the server was
+// just asked something). So a stalled network path or a server that
+// stopped answering ends in a timeout error, and the worker reconnects,
+// while a large literal that keeps moving never times out, however long
+// it takes. An idle connection (nothing asked, nothing said) also times
+// out after the timeout; alive() then reports it closed and the next use
+// reconnects.
+//
+// The deadlines go-imap sets (30 s per response, 5 min per literal, none
+// when idle) are ignored: they are absolute, not about progress, and not
+// configurable.
+type progressConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func newProgressConn(c net.Conn, timeout time.Duration) net.Conn {
+	if timeout <= 0 {
+		return c
+	}
+	return &progressConn{Conn: c, timeout: timeout}
+}
+
+func (c *progressConn) Read(p []byte) (int, error) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Read(p)
+}
+
+func (c *progressConn) Write(p []byte) (int, error) {
+	// Write in pieces, so that each piece, not the whole buffer, must make
+	// progress within the timeout.
+	const piece = 64 << 10
+	n := 0
+	for n < len(p) {
+		end := min(len(p), n+piece)
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
+		k, err := c.Conn.Write(p[n:end])
+		n += k
+		if err != nil {
+			return n, err
+		}
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	return n, nil
+}
+
+func (c *progressConn) SetDeadline(time.Time) error      { return nil }
+func (c *progressConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *progressConn) SetWriteDeadline(time.Time) error { return nil }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -69,11 +73,13 @@ func serverError(err error) *imap.Error {
 }
 
 // retryable is the one place that decides whether a failed command is
-// worth retrying on a new connection. Only transport failures are: a
-// dropped or timed-out connection, a server BYE. A tagged NO or BAD is
-// final (retry false, err unchanged) while the connection is alive;
-// [OVERQUOTA] becomes ErrOverQuota; configuration and login errors are
-// final; a cancelled context is returned unwrapped.
+// worth retrying. Transport failures are (a dropped or timed-out
+// connection, a server BYE), on a new connection; so are the server's
+// requests to slow down (see throttled), after a pause, returned as a
+// *throttleError. Any other tagged NO or BAD is final (retry false, err
+// unchanged) while the connection is alive; [OVERQUOTA] (storage full)
+// becomes ErrOverQuota; configuration and login errors are final; a
+// cancelled context is returned unwrapped.
 //
 // alive says whether the connection still works after the error: go-imap
 // hands the last error of a dying connection to every pending command, so
@@ -89,9 +95,20 @@ func retryable(ctx context.Context, err error, alive bool) (retry bool, _ error)
 	if errors.Is(err, ErrAuth) || errors.Is(err, ErrConfig) || errors.Is(err, ErrOverQuota) {
 		return false, err
 	}
+	var fe finalError
+	if errors.As(err, &fe) {
+		return false, fe.err
+	}
+	var te *throttleError
+	if errors.As(err, &te) {
+		return true, err
+	}
 	if ie := serverError(err); ie != nil {
-		if ie.Code == imap.ResponseCodeOverQuota {
-			return false, fmt.Errorf("%w: %s", ErrOverQuota, ie.Text)
+		switch classify(ie) {
+		case answerOverQuota:
+			return false, fmt.Errorf("%w: the server answered %s; nothing more will fit: free space on the server (or raise the quota), then run the same command again", ErrOverQuota, describe(ie))
+		case answerThrottle:
+			return true, newThrottleError(err, ie)
 		}
 		if ie.Type == imap.StatusResponseTypeBye || !alive {
 			return true, err
@@ -102,3 +119,102 @@ func retryable(ctx context.Context, err error, alive bool) (retry bool, _ error)
 	// timeouts and a server BYE as plain errors on every pending command).
 	return true, err
 }
+
+// answer is the kind of a server's NO or BAD.
+type answer int
+
+const (
+	answerRefused   answer = iota // final for this command (a message: quarantined)
+	answerThrottle                // slow down and try again
+	answerOverQuota               // storage full: nothing more will fit
+)
+
+// throttleCodes are response codes that mean "not now": [INUSE] (RFC 5530:
+// the mailbox is locked by another session), [UNAVAILABLE] (RFC 5530: a
+// temporary failure) and Gmail's [THROTTLED].
+var throttleCodes = map[imap.ResponseCode]bool{
+	imap.ResponseCodeInUse:       true,
+	imap.ResponseCodeUnavailable: true,
+	"THROTTLED":                  true,
+}
+
+// throttleText matches what servers say when they rate-limit without a
+// code: Office 365 "NO Request is throttled. Suggested Backoff Time: 299609
+// milliseconds" (imapsync issue #198), Gmail "[OVERQUOTA] Account exceeded
+// command or bandwidth limits" (a rate limit despite the code:
+// ljmerza/ha-email-sensor issue #16), "too many requests", "rate limit",
+// "try again later".
+var throttleText = regexp.MustCompile(`(?i)throttl|rate[ -]?limit|\brate\b|too many|try again later|slow down|bandwidth|exceeded command`)
+
+// quotaText matches a storage quota refusal from a server that sends no
+// [OVERQUOTA] code.
+var quotaText = regexp.MustCompile(`(?i)quota exceeded|over quota|exceeds? (the |your )?quota|mailbox (is )?full`)
+
+// classify sorts a server's tagged NO or BAD (or BYE).
+func classify(ie *imap.Error) answer {
+	switch {
+	case ie.Code == imap.ResponseCodeOverQuota && !throttleText.MatchString(ie.Text):
+		return answerOverQuota
+	case throttleCodes[ie.Code], ie.Code == imap.ResponseCodeOverQuota:
+		return answerThrottle
+	case ie.Code == imap.ResponseCodeLimit, ie.Code == imap.ResponseCodeTooBig:
+		// A limit on this one message: it will never fit.
+		return answerRefused
+	case ie.Type == imap.StatusResponseTypeNo && throttleText.MatchString(ie.Text):
+		return answerThrottle
+	case ie.Type == imap.StatusResponseTypeNo && quotaText.MatchString(ie.Text):
+		return answerOverQuota
+	}
+	return answerRefused
+}
+
+// loginThrottled reports whether a refused login is a "not now" (too many
+// connections, a temporary failure) rather than wrong credentials. It is
+// narrower than classify: "too many failed logins" must not be retried.
+func loginThrottled(ie *imap.Error) bool {
+	if throttleCodes[ie.Code] {
+		return true
+	}
+	t := strings.ToLower(ie.Text)
+	if strings.Contains(t, "fail") || strings.Contains(t, "password") || strings.Contains(t, "credential") {
+		return false
+	}
+	return strings.Contains(t, "simultaneous") || strings.Contains(t, "connections") || strings.Contains(t, "try again later") || strings.Contains(t, "throttl")
+}
+
+// throttleError is a server's request to slow down, with the pause it
+// suggests (0 when it suggests none).
+type throttleError struct {
+	err  error
+	wait time.Duration
+}
+
+// suggestedWait matches Office 365's "Suggested Backoff Time: 299609
+// milliseconds".
+var suggestedWait = regexp.MustCompile(`(?i)backoff time:? *([0-9]+) *(ms|milliseconds?|s|seconds?)\b`)
+
+func newThrottleError(err error, ie *imap.Error) *throttleError {
+	te := &throttleError{err: err}
+	if m := suggestedWait.FindStringSubmatch(ie.Text); m != nil {
+		if n, perr := strconv.Atoi(m[1]); perr == nil {
+			unit := time.Millisecond
+			if strings.HasPrefix(strings.ToLower(m[2]), "s") {
+				unit = time.Second
+			}
+			te.wait = time.Duration(n) * unit
+		}
+	}
+	return te
+}
+
+func (e *throttleError) Error() string {
+	return "the server asks to slow down: " + describe(e.err)
+}
+
+func (e *throttleError) Unwrap() error { return e.err }
+
+// finalError marks an error that must not be retried, whatever it is.
+type finalError struct{ err error }
+
+func (e finalError) Error() string { return e.err.Error() }
+func (e finalError) Unwrap() error { return e.err }

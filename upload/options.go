@@ -48,6 +48,12 @@ type Options struct {
 	// InFlightBytes bounds the memory of all messages in flight together
 	// (default 32 MiB).
 	InFlightBytes int64
+	// IOTimeout is how long a connection may make no progress (no byte
+	// received while an answer is awaited, no byte accepted while sending)
+	// before it counts as broken and is replaced (default 60 s). It
+	// replaces go-imap's fixed deadlines; a large message that keeps moving
+	// never times out.
+	IOTimeout time.Duration
 	// RetryTimeout is how long a broken connection is retried (with
 	// exponential backoff) before the run gives up (default 2 minutes).
 	RetryTimeout time.Duration
@@ -111,6 +117,13 @@ func (o *Options) retryTimeout() time.Duration {
 		return 2 * time.Minute
 	}
 	return o.RetryTimeout
+}
+
+func (o *Options) ioTimeout() time.Duration {
+	if o.IOTimeout <= 0 {
+		return 60 * time.Second
+	}
+	return o.IOTimeout
 }
 
 func (o *Options) quarantineDir() string {

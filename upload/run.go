@@ -31,6 +31,7 @@ type run struct {
 
 	quar   *quarantine
 	budget *budget
+	thr    throttle
 
 	connCtx context.Context // the connections' life, see connLife
 
@@ -170,31 +171,43 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 	d.life = rn.connCtx
 	rn.dial = d
 	rn.progress(func(p *Progress) { p.Phase = "prepare" })
-	cn, err := d.dial(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	facts, err := discover(cn)
-	if err != nil {
-		cn.close()
-		return nil, nil, err
-	}
-	rn.facts = facts
-	info := facts.info
-	if rn.opts.DryRun || rn.verify {
-		if info, err = inferRefused(mailboxes, facts, rn.opts.Plan); err != nil {
-			cn.close()
-			return nil, nil, err
+	var cn *conn
+	var plan *Plan
+	first := true
+	err = rn.retry(ctx, "prepare", func() error {
+		var err error
+		if cn, err = d.dial(ctx); err != nil {
+			var te *throttleError
+			if first && !errors.As(err, &te) {
+				// A server that cannot be reached at all is reported at
+				// once (a wrong host or port), not retried.
+				return finalError{err}
+			}
+			return err
 		}
-	}
-	rn.facts.info = info
-	plan, err := PlanFolders(mailboxes, info, rn.opts.Plan)
+		first = false
+		facts, err := discover(cn)
+		if err != nil {
+			return err
+		}
+		rn.facts = facts
+		info := facts.info
+		if rn.opts.DryRun || rn.verify {
+			if info, err = inferRefused(mailboxes, facts, rn.opts.Plan); err != nil {
+				return err
+			}
+		}
+		rn.facts.info = info
+		plan, err = PlanFolders(mailboxes, info, rn.opts.Plan)
+		return err
+	}, func() bool { return cn.alive() }, func() { cn.close(); cn = nil })
 	if err != nil {
 		cn.close()
 		return nil, nil, err
 	}
+	info := rn.facts.info
 	rn.plan = plan
-	rn.log.Debug("server", "delimiter", string(info.Delimiter), "special-use", info.SpecialUse, "folders", len(facts.existing))
+	rn.log.Debug("server", "delimiter", string(info.Delimiter), "special-use", info.SpecialUse, "folders", len(rn.facts.existing))
 	return cn, mailboxes, nil
 }
 

@@ -53,7 +53,17 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 		rn.finish()
 		return rn.rep, stopErr(parent, err)
 	}
-	if err := rn.createFolders(ctx, cn, mailboxes); err != nil {
+	err = rn.retry(ctx, "create folders", func() error {
+		if !cn.alive() {
+			cn.close()
+			var err error
+			if cn, err = rn.dial.dial(ctx); err != nil {
+				return err
+			}
+		}
+		return rn.createFolders(ctx, cn, mailboxes)
+	}, func() bool { return cn.alive() }, func() {})
+	if err != nil {
 		cn.close()
 		rn.finish()
 		return rn.rep, stopErr(parent, err)
@@ -318,6 +328,7 @@ func (rn *run) done(j *job, o outcome, reason string) {
 		}
 	}
 	if o == outUploaded {
+		rn.thr.ok()
 		rn.mu.Lock()
 		key := j.e.fp
 		if j.landed {

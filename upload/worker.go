@@ -18,6 +18,10 @@ import (
 // message it cannot take, as Gmail does on NUL bytes).
 const maxTries = 5
 
+// settleDelay is the pause between a broken connection and the check of
+// what landed (see lost).
+const settleDelay = 300 * time.Millisecond
+
 // job is one message on its way to the server. It holds the message's
 // bytes (in memory or spooled to a file) until the server answered.
 type job struct {
@@ -90,33 +94,15 @@ func (w *worker) dropConn() {
 }
 
 // withConn runs f on a working connection, reconnecting with exponential
-// backoff while the failure is a transport one, for at most RetryTimeout.
+// backoff while the failure is a transport one (or the server asks to slow
+// down), for at most RetryTimeout.
 func (w *worker) withConn(ctx context.Context, f func(cn *conn) error) error {
-	deadline := time.Now().Add(w.rn.opts.retryTimeout())
-	delay := 250 * time.Millisecond
-	for {
-		err := w.ensureConn(ctx)
-		if err == nil {
-			if err = f(w.cn); err == nil {
-				return nil
-			}
-		}
-		retry, err := retryable(ctx, err, w.cn.alive())
-		if !retry {
+	return w.rn.retry(ctx, fmt.Sprintf("worker %d", w.id), func() error {
+		if err := w.ensureConn(ctx); err != nil {
 			return err
 		}
-		w.dropConn()
-		if time.Now().Add(delay).After(deadline) {
-			return fmt.Errorf("gave up after retrying for %v: %w", w.rn.opts.retryTimeout(), err)
-		}
-		w.rn.log.Warn("connection failed; reconnecting", "worker", w.id, "in", delay, "err", err)
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		delay = min(2*delay, 15*time.Second)
-	}
+		return f(w.cn)
+	}, func() bool { return w.cn.alive() }, w.dropConn)
 }
 
 // loop runs until the job channel is closed and every job is done.
@@ -162,6 +148,10 @@ func (w *worker) loop(ctx context.Context) {
 				w.completeOldest(ctx)
 			}
 			continue
+		}
+		if err := w.rn.thr.wait(ctx); err != nil {
+			w.redo = append([]*job{j}, w.redo...)
+			continue // the loop sees ctx ended
 		}
 		w.send(ctx, j)
 	}
@@ -220,6 +210,14 @@ func (w *worker) send(ctx context.Context, j *job) {
 		return
 	}
 	if werr != nil {
+		var te *throttleError
+		if _, rerr := retryable(ctx, werr, false); errors.As(rerr, &te) && serverError(werr) != nil {
+			// Refused before the literal: not stored. Try it again later;
+			// go-imap closed the connection, so check the others.
+			w.throttled(j, te)
+			w.lost(ctx, nil, werr)
+			return
+		}
 		if ie := serverError(werr); ie != nil {
 			// The server answered the literal's continuation with NO: this
 			// message is refused. go-imap then closes the connection, so the
@@ -266,7 +264,14 @@ func (w *worker) completeOldest(ctx context.Context) {
 		return
 	}
 	alive := w.cn.alive()
-	if retry, _ := retryable(ctx, err, alive); retry {
+	retry, rerr := retryable(ctx, err, alive)
+	var te *throttleError
+	if retry && alive && errors.As(rerr, &te) {
+		// A tagged "not now" on a working connection: not stored.
+		w.throttled(p.j, te)
+		return
+	}
+	if retry {
 		w.lost(ctx, p.j, err)
 		return
 	}
@@ -289,6 +294,19 @@ func (w *worker) refused(ctx context.Context, j *job, err error, alive bool) {
 	default:
 		w.rn.done(j, outQuarantined, "the server refused it: "+describe(err))
 	}
+}
+
+// throttled queues a message the server did not take because it asked to
+// slow down: every worker pauses (see throttle), then it is sent again.
+// Asked for too long, the run gives up.
+func (w *worker) throttled(j *job, te *throttleError) {
+	if err := w.rn.thr.hit(te, w.rn.opts.retryTimeout()); err != nil {
+		w.rn.fail(err)
+		w.rn.done(j, outFailed, err.Error())
+		return
+	}
+	w.rn.log.Warn("the server asks to slow down; pausing", "worker", w.id, "pos", j.e.pos.String(), "answer", describe(te.err))
+	w.redo = append(w.redo, j)
 }
 
 // describe renders a server's answer for a report: "[LIMIT] Message too
@@ -333,6 +351,15 @@ func (w *worker) lost(ctx context.Context, j *job, cause error) {
 		return
 	}
 	w.rn.log.Warn("connection lost while appending; checking the server before sending again", "worker", w.id, "messages", len(unknown), "err", cause)
+	if len(unknown) > 0 {
+		// The server may still be storing a message whose literal it had
+		// fully received when the connection broke: give it a moment, so
+		// that the check below sees it.
+		select {
+		case <-time.After(settleDelay):
+		case <-ctx.Done():
+		}
+	}
 	// Group by folder, keeping the order.
 	var folders []*folderState
 	seen := map[*folderState]bool{}

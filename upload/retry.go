@@ -1,0 +1,115 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Backoff between retries: firstDelay, doubling up to maxDelay.
+const (
+	firstDelay = 250 * time.Millisecond
+	maxDelay   = 15 * time.Second
+)
+
+// retry runs f until it succeeds or fails for good (retryable says so),
+// for at most RetryTimeout after the first failure. Between tries it calls
+// reset (drop the broken connection) and waits with exponential backoff,
+// or as long as a throttling server suggests. alive tells retryable
+// whether the connection survived the failure. Giving up returns an error
+// that says so and how to resume.
+func (rn *run) retry(ctx context.Context, who string, f func() error, alive func() bool, reset func()) error {
+	timeout := rn.opts.retryTimeout()
+	start := time.Now()
+	delay := firstDelay
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		retry, err := retryable(ctx, err, alive())
+		if !retry {
+			return err
+		}
+		reset()
+		wait := delay
+		var te *throttleError
+		if errors.As(err, &te) && te.wait > wait {
+			wait = te.wait
+		}
+		if time.Since(start)+wait > timeout {
+			return fmt.Errorf("gave up after retrying for %v (a re-run resumes where this one stopped): %w", timeout.Round(time.Second), err)
+		}
+		rn.log.Warn("connection failed; reconnecting", "who", who, "in", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		delay = min(2*delay, maxDelay)
+	}
+}
+
+// throttle is the run's answer to a server that asks it to slow down
+// ([INUSE], [UNAVAILABLE], [THROTTLED], rate-limit texts; see classify):
+// every worker pauses until the gate opens. The pause doubles with every
+// request in a row (or is what the server suggests) and a message stored
+// resets it. Asked to slow down for longer than RetryTimeout with nothing
+// stored in between, the run gives up.
+type throttle struct {
+	mu    sync.Mutex
+	until time.Time     // the gate opens then
+	delay time.Duration // the next pause
+	since time.Time     // the first request since the last success; zero: none
+}
+
+// hit records one request to slow down; the error says the run gives up.
+func (t *throttle) hit(te *throttleError, timeout time.Duration) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	if t.since.IsZero() {
+		t.since = now
+		t.delay = firstDelay
+	}
+	if now.Before(t.until) {
+		// Already pausing (the other messages in flight get the same
+		// answer): only a longer suggested pause counts.
+		if until := now.Add(te.wait); until.After(t.until) {
+			t.until = until
+		}
+		return nil
+	}
+	wait := max(t.delay, te.wait)
+	if now.Add(wait).Sub(t.since) > timeout {
+		return fmt.Errorf("gave up: the server kept asking to slow down for %v (last answer: %s); run the same command again later to resume", timeout.Round(time.Second), describe(te.err))
+	}
+	t.until = now.Add(wait)
+	t.delay = min(2*t.delay, maxDelay)
+	return nil
+}
+
+// ok records a message stored: the server takes mail again.
+func (t *throttle) ok() {
+	t.mu.Lock()
+	t.since, t.delay = time.Time{}, firstDelay
+	t.mu.Unlock()
+}
+
+// wait blocks while the gate is closed.
+func (t *throttle) wait(ctx context.Context) error {
+	t.mu.Lock()
+	d := time.Until(t.until)
+	t.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
