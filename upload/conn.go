@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -244,9 +245,15 @@ func tlsError(t Target, err error) error {
 // The deadlines go-imap sets (30 s per response, 5 min per literal, none
 // when idle) are ignored: they are absolute, not about progress, and not
 // configurable.
+//
+// A timeout closes the connection: go-imap's decoder and crypto/tls treat
+// a timeout as temporary and read again, so a connection that merely
+// failed a read would carry on as if nothing happened.
 type progressConn struct {
 	net.Conn
 	timeout time.Duration
+	mu      sync.Mutex
+	err     error // the timeout that closed the connection
 }
 
 func newProgressConn(c net.Conn, timeout time.Duration) net.Conn {
@@ -257,8 +264,12 @@ func newProgressConn(c net.Conn, timeout time.Duration) net.Conn {
 }
 
 func (c *progressConn) Read(p []byte) (int, error) {
+	if err := c.broken(); err != nil {
+		return 0, err
+	}
 	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	return n, c.check(err, "nothing received")
 }
 
 func (c *progressConn) Write(p []byte) (int, error) {
@@ -267,16 +278,41 @@ func (c *progressConn) Write(p []byte) (int, error) {
 	const piece = 64 << 10
 	n := 0
 	for n < len(p) {
+		if err := c.broken(); err != nil {
+			return n, err
+		}
 		end := min(len(p), n+piece)
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
 		k, err := c.Conn.Write(p[n:end])
 		n += k
 		if err != nil {
-			return n, err
+			return n, c.check(err, "nothing sent")
 		}
 		_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	}
 	return n, nil
+}
+
+func (c *progressConn) broken() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// check turns a timeout into a permanent error and closes the connection.
+func (c *progressConn) check(err error, what string) error {
+	var ne net.Error
+	if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
+		return err
+	}
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = fmt.Errorf("connection stalled: %s for %v: %w", what, c.timeout, err)
+	}
+	err = c.err
+	c.mu.Unlock()
+	_ = c.Conn.Close()
+	return err
 }
 
 func (c *progressConn) SetDeadline(time.Time) error      { return nil }
