@@ -309,4 +309,3 @@ func TestDovecotRestart(t *testing.T) {
 		})
 	}
 }
-
