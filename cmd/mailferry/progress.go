@@ -74,10 +74,10 @@ func (p *progress) Add(n int64) {
 	case p.plain && time.Since(p.lastPlain) > 5*time.Second:
 		p.lastPlain = time.Now()
 		if p.total > 0 {
-			fmt.Fprintf(p.w, "progress: %d messages, %s of %s (%d%%)\n", p.messages, humanBytes(p.done),
+			fmt.Fprintf(p.w, "progress: %d message(s), %s of %s (%d%%)\n", p.messages, humanBytes(p.done),
 				humanBytes(p.total), p.done*100/max(p.total, 1))
 		} else {
-			fmt.Fprintf(p.w, "progress: %d messages, %s\n", p.messages, humanBytes(p.done))
+			fmt.Fprintf(p.w, "progress: %d message(s), %s\n", p.messages, humanBytes(p.done))
 		}
 	}
 }

@@ -256,6 +256,15 @@ func resolveServerDir(profile string, a *Account, rel, abs string, exists func(s
 		tries = append(tries, filepath.Join(profile, root, host))
 	}
 	for _, d := range tries {
+		if !exists(d) {
+			// Windows, where the profile may come from, ignores case:
+			// prefs.js may say "mail\local folders" for Mail/Local Folders.
+			if r, err := filepath.Rel(profile, d); err == nil {
+				if f := foldPath(profile, r); f != "" {
+					d = f
+				}
+			}
+		}
 		if exists(d) {
 			if stated == "" {
 				return d, "fallback", ""
@@ -282,11 +291,15 @@ func (a *Account) displayKey() string {
 // mailTail returns the part of a store path from its last "Mail" or
 // "ImapMail" element on ("Mail/pop.example.com"), written with /.
 func mailTail(p string) string {
+	// Windows paths (and [ProfD] paths, which Windows writes too) may use
+	// any case: Windows does not care, so neither do we there.
+	anyCase := strings.Contains(p, `\`) || strings.HasPrefix(p, profDirKey)
+	same := func(a, b string) bool { return a == b || anyCase && strings.EqualFold(a, b) }
 	p = strings.ReplaceAll(p, `\`, "/")
 	p = strings.TrimPrefix(p, profDirKey)
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	for i := len(parts) - 2; i >= 0; i-- {
-		if parts[i] == mailDirName || parts[i] == imapMailDirName {
+		if same(parts[i], mailDirName) || same(parts[i], imapMailDirName) {
 			return strings.Join(parts[i:], "/")
 		}
 	}
@@ -311,4 +324,35 @@ func uniqueNames(accts []*Account) {
 		}
 		used[a.Name] = true
 	}
+}
+
+// foldPath finds rel below base, matching each path element without regard
+// to case as Windows does, and returns the path as it is on disk, or ""
+// when some element has no match.
+func foldPath(base, rel string) string {
+	dir := base
+	for _, elem := range strings.Split(filepath.ToSlash(rel), "/") {
+		if elem == "" || elem == "." {
+			continue
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return ""
+		}
+		match := ""
+		for _, e := range entries {
+			if e.Name() == elem {
+				match = elem
+				break
+			}
+			if match == "" && strings.EqualFold(e.Name(), elem) {
+				match = e.Name()
+			}
+		}
+		if match == "" {
+			return ""
+		}
+		dir = filepath.Join(dir, match)
+	}
+	return dir
 }
