@@ -13,13 +13,13 @@ import (
 // another case than the files have here.
 func TestMailTailForeignPaths(t *testing.T) {
 	tests := map[string]string{
-		`\\nas\home\bob\AppData\Roaming\Thunderbird\Profiles\x.default\Mail\pop.example.com`: "Mail/pop.example.com",
+		`\\nas\home\bob\AppData\Roaming\Thunderbird\Profiles\x.default\Mail\pop.example.com`:        "Mail/pop.example.com",
 		`\\?\C:\Users\bob\AppData\Roaming\Thunderbird\Profiles\x.default\ImapMail\imap.example.com`: "ImapMail/imap.example.com",
-		`C:\Users\bob\AppData\Roaming\Thunderbird\Profiles\x.default\mail\Local Folders`:           "mail/Local Folders",
-		`[ProfD]mail\local folders`:                                                               "mail/local folders",
-		`/Users/bob/Library/Thunderbird/Profiles/x.default/Mail/Local Folders`:                    "Mail/Local Folders",
-		`C:\Mail Archive\Mail\old`:                                                                "Mail/old",
-		`\\nas\share`:                                                                             "",
+		`C:\Users\bob\AppData\Roaming\Thunderbird\Profiles\x.default\mail\Local Folders`:            "mail/Local Folders",
+		`[ProfD]mail\local folders`: "mail/local folders",
+		`/Users/bob/Library/Thunderbird/Profiles/x.default/Mail/Local Folders`: "Mail/Local Folders",
+		`C:\Mail Archive\Mail\old`: "Mail/old",
+		`\\nas\share`:              "",
 	}
 	for in, want := range tests {
 		if got := mailTail(in); got != want {
