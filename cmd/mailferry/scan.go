@@ -234,7 +234,7 @@ func flagErrorCode(err error) int {
 
 // fail prints err and returns its exit code.
 func (e *env) fail(cmd string, err error) int {
-	fmt.Fprintf(e.stderr, "mailferry %s: %v\n", cmd, err)
+	fmt.Fprintf(e.stderr, "mailferry %s: %v\n", cmd, detect.Explain(err))
 	return exitCode(err)
 }
 

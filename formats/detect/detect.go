@@ -127,14 +127,27 @@ func Detect(path string) ([]Found, error) {
 	return detectTree(path)
 }
 
-// explainAccess adds plain words to permission errors: on macOS reading
-// ~/Library/Mail needs Full Disk Access for the terminal.
-func explainAccess(err error) error {
-	if !errors.Is(err, fs.ErrPermission) {
+// Explain adds plain words to errors a user can fix outside mailferry:
+// macOS refusing ~/Library/Mail until the terminal has Full Disk Access,
+// and Windows refusing a file that a running Thunderbird holds open. Other
+// errors are returned as they are.
+func Explain(err error) error { return explainFor(err, runtime.GOOS) }
+
+func explainAccess(err error) error { return explainFor(err, runtime.GOOS) }
+
+func explainFor(err error, goos string) error {
+	switch {
+	case err == nil:
+		return nil
+	case isSharingViolation(err):
+		return fmt.Errorf("%w\n  another program holds this file open; this is usually Thunderbird (or Outlook) still running.\n  Close it (check the system tray too), then run mailferry again", err)
+	case !errors.Is(err, fs.ErrPermission):
 		return err
-	}
-	if runtime.GOOS == "darwin" {
+	case goos == "darwin":
 		return fmt.Errorf("%w\n  macOS protects this folder. Open System Settings → Privacy & Security → Full Disk Access,\n  allow your terminal app (Terminal or iTerm), then quit and reopen it and run mailferry again", err)
+	case goos == "windows":
+		return fmt.Errorf("%w\n  Windows does not let this user read the file; if Thunderbird is running, close it and try again", err)
+	default:
+		return fmt.Errorf("%w\n  the folder or file is not readable for this user; if a mail program is running, close it and try again", err)
 	}
-	return fmt.Errorf("%w\n  the folder or file is not readable for this user; if a mail program is running, close it and try again", err)
 }

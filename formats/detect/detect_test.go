@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"mailferry/formats"
@@ -124,5 +126,34 @@ func TestDefaultSources(t *testing.T) {
 	found := DefaultSources(Paths{Home: home, Getenv: func(string) string { return "" }, GOOS: "linux"})
 	if len(found) != 1 || found[0].Path != prof || found[0].Kind != Thunderbird {
 		t.Errorf("DefaultSources = %+v, want the one profile %s", found, prof)
+	}
+}
+
+func TestExplain(t *testing.T) {
+	perm := &os.PathError{Op: "open", Path: "/Users/a/Library/Mail/V10", Err: os.ErrPermission}
+	tests := []struct {
+		goos string
+		err  error
+		want string
+	}{
+		{"darwin", perm, "Full Disk Access"},
+		{"windows", perm, "close it"},
+		{"linux", perm, "not readable for this user"},
+		{"linux", os.ErrNotExist, ""},
+	}
+	for _, tt := range tests {
+		got := explainFor(tt.err, tt.goos)
+		if !errors.Is(got, tt.err) {
+			t.Errorf("%s: explained error %v no longer wraps %v", tt.goos, got, tt.err)
+		}
+		if tt.want == "" && got.Error() != tt.err.Error() {
+			t.Errorf("%s: %v was changed to %v", tt.goos, tt.err, got)
+		}
+		if tt.want != "" && !strings.Contains(got.Error(), tt.want) {
+			t.Errorf("%s: %q lacks %q", tt.goos, got, tt.want)
+		}
+	}
+	if Explain(nil) != nil {
+		t.Errorf("Explain(nil) != nil")
 	}
 }
