@@ -1,0 +1,655 @@
+package bulk
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Client. The zero value is the default.
+type Options struct {
+	// MaxBatch is the most messages Append puts into one MULTIAPPEND
+	// command (default 50). 1 turns MULTIAPPEND off.
+	MaxBatch int
+	// MaxBatchBytes is the most message bytes Append puts into one
+	// MULTIAPPEND command (default 8 MiB); a larger message goes alone.
+	MaxBatchBytes int64
+	// MaxInFlight is the most commands sent and not yet answered (default
+	// 4); Submit waits while that many are.
+	MaxInFlight int
+	// MaxInFlightBytes bounds the message bytes sent and not yet answered
+	// (default 32 MiB); one command may always be in flight whatever its
+	// size.
+	MaxInFlightBytes int64
+	// Timeout is how long the server may stay silent while a command waits
+	// for its answer, and how long one write may block (default 2 minutes).
+	Timeout time.Duration
+	// NoMultiAppend and NoLiteralPlus ignore the server's MULTIAPPEND and
+	// LITERAL+/LITERAL- capabilities.
+	NoMultiAppend, NoLiteralPlus bool
+}
+
+func (o *Options) maxBatch() int {
+	if o.MaxBatch <= 0 {
+		return 50
+	}
+	return o.MaxBatch
+}
+
+func (o *Options) maxBatchBytes() int64 {
+	if o.MaxBatchBytes <= 0 {
+		return 8 << 20
+	}
+	return o.MaxBatchBytes
+}
+
+func (o *Options) maxInFlight() int {
+	if o.MaxInFlight <= 0 {
+		return 4
+	}
+	return o.MaxInFlight
+}
+
+func (o *Options) maxInFlightBytes() int64 {
+	if o.MaxInFlightBytes <= 0 {
+		return 32 << 20
+	}
+	return o.MaxInFlightBytes
+}
+
+func (o *Options) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return 2 * time.Minute
+	}
+	return o.Timeout
+}
+
+// StatusError is a tagged NO or BAD: the server refused the command. For
+// an APPEND, nothing of it was stored (a MULTIAPPEND is all or nothing,
+// RFC 3502).
+type StatusError struct {
+	Op   string // the command: "APPEND", "SELECT", "LOGIN", ...
+	Type string // "NO" or "BAD"
+	Code string // the response code, upper case: "LIMIT", "OVERQUOTA", "TRYCREATE", "CANNOT", ...; "" for none
+	Args string // the response code's arguments
+	Text string // the server's human-readable text
+}
+
+func (e *StatusError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s: server said %s [%s] %s", e.Op, e.Type, e.Code, e.Text)
+	}
+	return fmt.Sprintf("%s: server said %s %s", e.Op, e.Type, e.Text)
+}
+
+// LostError is the error of a command whose connection broke before its
+// answer arrived. When Sent is false the command was not written
+// completely and the server stored nothing of it; when Sent is true it may
+// have been stored: for an Atomic command, all of its messages or none.
+type LostError struct {
+	Sent bool
+	Err  error
+}
+
+func (e *LostError) Error() string {
+	if e.Sent {
+		return fmt.Sprintf("connection lost before the answer (the command may have been carried out): %v", e.Err)
+	}
+	return fmt.Sprintf("connection lost while sending the command (it was not carried out): %v", e.Err)
+}
+
+func (e *LostError) Unwrap() error { return e.Err }
+
+// ByeError is the connection's end after the server said BYE.
+type ByeError struct{ Text string }
+
+func (e *ByeError) Error() string { return "server closed the connection: BYE " + e.Text }
+
+// ErrClosed is the error of commands on a Client that was closed.
+var ErrClosed = errors.New("connection closed")
+
+// Client is one IMAP connection for the APPEND hot path: login, SELECT and
+// pipelined APPEND / MULTIAPPEND, nothing else. Submit and Append may be
+// called from one goroutine at a time; Wait, Caps and Exists from any.
+type Client struct {
+	conn net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	opts Options
+
+	wmu sync.Mutex // held while a command is written
+
+	mu       sync.Mutex
+	caps     map[string]bool
+	tagN     uint64
+	pending  map[string]*Command
+	inflight []*Command // Submit's commands not answered yet, oldest first
+	inBytes  int64
+	contWait chan *response // a writer waiting for "+"; nil when none
+	changed  chan struct{}  // closed and replaced when a command is answered
+	err      error          // why the connection ended
+	bye      string
+	mbox     Mailbox // what the selected mailbox said so far
+
+	done chan struct{} // closed when the reader goroutine has ended
+}
+
+// Mailbox is what SELECT learned about a mailbox.
+type Mailbox struct {
+	Name           string
+	Exists         uint32
+	UIDValidity    uint32
+	UIDNext        uint32
+	PermanentFlags []string // nil when the server did not say
+	ReadOnly       bool
+}
+
+// New starts a client on conn, a fresh connection (TLS already set up, or
+// plain): it reads the greeting and then the responses as they come.
+// Close closes conn.
+func New(conn net.Conn, opts Options) (*Client, error) {
+	c := newClient(conn, opts)
+	if err := c.greeting(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+// NewStartTLS reads the greeting on a plain connection, upgrades it with
+// STARTTLS and returns a client on the TLS connection. The capabilities are
+// learned again at Login.
+func NewStartTLS(ctx context.Context, conn net.Conn, cfg *tls.Config, opts Options) (*Client, error) {
+	c := newClient(conn, opts)
+	fail := func(err error) (*Client, error) {
+		conn.Close()
+		return nil, err
+	}
+	if err := c.greeting(); err != nil {
+		return fail(err)
+	}
+	if !c.caps["STARTTLS"] && len(c.caps) > 0 {
+		return fail(fmt.Errorf("STARTTLS: the server does not offer it"))
+	}
+	_ = conn.SetDeadline(time.Now().Add(opts.timeout()))
+	if _, err := conn.Write([]byte("S STARTTLS\r\n")); err != nil {
+		return fail(fmt.Errorf("STARTTLS: %w", err))
+	}
+	for {
+		b, err := readResponse(c.br)
+		if err != nil {
+			return fail(fmt.Errorf("STARTTLS: %w", err))
+		}
+		r, err := parseResponse(b)
+		if err != nil {
+			return fail(fmt.Errorf("STARTTLS: %w", err))
+		}
+		if r.tag == "*" {
+			continue
+		}
+		if r.kind != "OK" {
+			return fail(statusError("STARTTLS", r))
+		}
+		break
+	}
+	if c.br.Buffered() > 0 {
+		return fail(fmt.Errorf("STARTTLS: %w: data after the OK", errProtocol))
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fail(fmt.Errorf("STARTTLS: TLS handshake: %w", err))
+	}
+	_ = conn.SetDeadline(time.Time{})
+	c = newClient(tc, opts)
+	go c.readLoop()
+	return c, nil
+}
+
+func newClient(conn net.Conn, opts Options) *Client {
+	c := &Client{
+		conn:    conn,
+		opts:    opts,
+		caps:    map[string]bool{},
+		pending: map[string]*Command{},
+		changed: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	c.br = bufio.NewReaderSize(conn, 64<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 64<<10)
+	return c
+}
+
+// deadlineWriter sets the write deadline before each write, and keeps the
+// read deadline from expiring while we are still sending: a server may
+// say nothing until a large command is complete.
+type deadlineWriter struct{ c *Client }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	t := time.Now().Add(w.c.opts.timeout())
+	_ = w.c.conn.SetWriteDeadline(t)
+	_ = w.c.conn.SetReadDeadline(t)
+	return w.c.conn.Write(p)
+}
+
+// greeting reads the server's first response.
+func (c *Client) greeting() error {
+	_ = c.conn.SetReadDeadline(time.Now().Add(c.opts.timeout()))
+	defer c.conn.SetReadDeadline(time.Time{})
+	b, err := readResponse(c.br)
+	if err != nil {
+		return fmt.Errorf("read greeting: %w", err)
+	}
+	r, err := parseResponse(b)
+	if err != nil {
+		return fmt.Errorf("read greeting: %w", err)
+	}
+	if r.tag != "*" || (r.kind != "OK" && r.kind != "PREAUTH") {
+		if r.kind == "BYE" {
+			return &ByeError{Text: r.text}
+		}
+		return fmt.Errorf("read greeting: %w: %q", errProtocol, clip(string(b)))
+	}
+	if r.code == "CAPABILITY" {
+		c.setCaps(r.args)
+	}
+	return nil
+}
+
+func (c *Client) setCaps(list string) {
+	caps := map[string]bool{}
+	for _, f := range strings.Fields(list) {
+		caps[strings.ToUpper(f)] = true
+	}
+	c.caps = caps
+}
+
+// Has reports whether the server announced the capability (case does not
+// matter: "MULTIAPPEND", "LITERAL+", "UIDPLUS").
+func (c *Client) Has(capability string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.caps[strings.ToUpper(capability)]
+}
+
+// Caps returns the announced capabilities, upper case.
+func (c *Client) Caps() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var l []string
+	for k := range c.caps {
+		l = append(l, k)
+	}
+	return l
+}
+
+// MultiAppend reports whether Append will batch (MULTIAPPEND announced and
+// not turned off).
+func (c *Client) MultiAppend() bool {
+	return !c.opts.NoMultiAppend && c.opts.maxBatch() > 1 && c.Has("MULTIAPPEND")
+}
+
+// Exists returns the message count of the selected mailbox as the server
+// last said it (SELECT and the EXISTS responses after APPENDs).
+func (c *Client) Exists() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mbox.Exists
+}
+
+// Err returns why the connection ended, or nil while it works.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Close closes the connection; commands not answered end with a LostError.
+func (c *Client) Close() error {
+	c.fail(ErrClosed)
+	<-c.done
+	return nil
+}
+
+// fail ends the connection with err (the first error wins).
+func (c *Client) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	if c.bye != "" && !errors.Is(err, ErrClosed) {
+		err = &ByeError{Text: c.bye}
+	}
+	c.err = err
+	_ = c.conn.Close()
+	for tag, cmd := range c.pending {
+		delete(c.pending, tag)
+		cmd.err = &LostError{Sent: cmd.sent, Err: err}
+		close(cmd.done)
+	}
+	c.inflight = nil
+	c.inBytes = 0
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// readLoop reads and dispatches responses until the connection ends.
+func (c *Client) readLoop() {
+	defer close(c.done)
+	for {
+		b, err := readResponse(c.br)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		r, err := parseResponse(b)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.handle(r)
+	}
+}
+
+// handle dispatches one response.
+func (c *Client) handle(r *response) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer func() {
+		if len(c.pending) == 0 {
+			_ = c.conn.SetReadDeadline(time.Time{})
+		} else {
+			_ = c.conn.SetReadDeadline(time.Now().Add(c.opts.timeout()))
+		}
+	}()
+	switch r.tag {
+	case "+":
+		if c.contWait != nil {
+			c.contWait <- r
+			c.contWait = nil
+		}
+		return
+	case "*":
+		c.untagged(r)
+		return
+	}
+	cmd := c.pending[r.tag]
+	if cmd == nil {
+		return // an answer to nothing we sent: ignore
+	}
+	delete(c.pending, r.tag)
+	if r.code == "CAPABILITY" {
+		c.setCaps(r.args)
+	}
+	cmd.resp = r
+	if cmd.counted {
+		for i, x := range c.inflight {
+			if x == cmd {
+				c.inflight = append(c.inflight[:i], c.inflight[i+1:]...)
+				break
+			}
+		}
+		c.inBytes -= cmd.bytes
+	}
+	if c.contWait != nil && cmd.waitingCont {
+		// The server answered instead of asking for the literal.
+		c.contWait <- nil
+		c.contWait = nil
+	}
+	close(cmd.done)
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// untagged records what an untagged response says. Call with c.mu held.
+func (c *Client) untagged(r *response) {
+	switch r.kind {
+	case "CAPABILITY":
+		c.setCaps(r.text)
+	case "EXISTS":
+		c.mbox.Exists = r.num
+	case "FLAGS":
+	case "BYE":
+		c.bye = r.text
+	case "OK", "NO", "BAD":
+		switch r.code {
+		case "CAPABILITY":
+			c.setCaps(r.args)
+		case "UIDVALIDITY":
+			if v, err := parseUID(r.args); err == nil {
+				c.mbox.UIDValidity = v
+			}
+		case "UIDNEXT":
+			if v, err := parseUID(r.args); err == nil {
+				c.mbox.UIDNext = v
+			}
+		case "PERMANENTFLAGS":
+			c.mbox.PermanentFlags = parseList(r.args)
+			if c.mbox.PermanentFlags == nil {
+				c.mbox.PermanentFlags = []string{}
+			}
+		}
+	}
+}
+
+func statusError(op string, r *response) *StatusError {
+	return &StatusError{Op: op, Type: r.kind, Code: r.code, Args: r.args, Text: r.text}
+}
+
+// simple sends a command without literals and waits for its answer.
+func (c *Client) simple(ctx context.Context, op, args string) (*response, error) {
+	cmd := &Command{op: op, done: make(chan struct{}), Atomic: true}
+	err := c.write(ctx, cmd, func() error {
+		_, err := c.bw.WriteString(args)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cmd.Wait(ctx); err != nil {
+		return cmd.resp, err
+	}
+	return cmd.resp, nil
+}
+
+// Login authenticates: AUTHENTICATE PLAIN when the server offers it (with
+// SASL-IR when announced), else LOGIN. The password is never logged or put
+// into errors.
+func (c *Client) Login(ctx context.Context, user, password string) error {
+	if len(c.Caps()) == 0 {
+		if _, err := c.simple(ctx, "CAPABILITY", "CAPABILITY"); err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.Has("AUTH=PLAIN"):
+		ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+		if c.Has("SASL-IR") {
+			if _, err := c.simple(ctx, "AUTHENTICATE", "AUTHENTICATE PLAIN "+ir); err != nil {
+				return err
+			}
+			break
+		}
+		cmd := &Command{op: "AUTHENTICATE", done: make(chan struct{}), Atomic: true}
+		err := c.write(ctx, cmd, func() error {
+			c.bw.WriteString("AUTHENTICATE PLAIN\r\n")
+			if err := c.waitContinuation(ctx, cmd); err != nil {
+				return err
+			}
+			_, err := c.bw.WriteString(ir)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := cmd.Wait(ctx); err != nil {
+			return err
+		}
+	case c.Has("LOGINDISABLED"):
+		return errors.New("LOGIN: the server does not allow logging in on this connection (LOGINDISABLED)")
+	default:
+		u, ok1 := quoted(user)
+		p, ok2 := quoted(password)
+		if !ok1 || !ok2 {
+			return errors.New("LOGIN: user name or password has characters LOGIN cannot carry, and the server offers no AUTH=PLAIN")
+		}
+		if _, err := c.simple(ctx, "LOGIN", "LOGIN "+u+" "+p); err != nil {
+			return err
+		}
+	}
+	if !c.Has("IMAP4REV1") && !c.Has("IMAP4REV2") {
+		if _, err := c.simple(ctx, "CAPABILITY", "CAPABILITY"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// quoted returns s as an IMAP quoted string; ok is false when s holds CR,
+// LF, NUL or 8-bit bytes, which only a literal can carry.
+func quoted(s string) (string, bool) {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == 0 || ch == '\r' || ch == '\n' || ch >= 0x80:
+			return "", false
+		case ch == '"' || ch == '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(ch)
+	}
+	b.WriteByte('"')
+	return b.String(), true
+}
+
+// Select selects a mailbox (UTF-8 name; sent in modified UTF-7) for
+// APPEND: Dovecot charges much less per message into a selected mailbox.
+func (c *Client) Select(ctx context.Context, mailbox string) (*Mailbox, error) {
+	name, ok := quoted(EncodeMailbox(mailbox))
+	if !ok {
+		return nil, fmt.Errorf("SELECT %q: name has characters IMAP cannot carry", mailbox)
+	}
+	c.mu.Lock()
+	c.mbox = Mailbox{Name: mailbox}
+	c.mu.Unlock()
+	r, err := c.simple(ctx, "SELECT", "SELECT "+name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mb := c.mbox
+	mb.ReadOnly = r.code == "READ-ONLY"
+	return &mb, nil
+}
+
+// Logout says goodbye and closes the connection.
+func (c *Client) Logout(ctx context.Context) error {
+	_, err := c.simple(ctx, "LOGOUT", "LOGOUT")
+	var lost *LostError
+	if errors.As(err, &lost) {
+		err = nil // the server closed first: that is a logout too
+	}
+	c.Close()
+	return err
+}
+
+// write writes one command under the write lock: the tag, what body
+// writes, and the final CRLF. The command is registered before its first
+// byte goes out.
+func (c *Client) write(ctx context.Context, cmd *Command, body func() error) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return &LostError{Err: err}
+	}
+	c.tagN++
+	cmd.tag = fmt.Sprintf("B%d", c.tagN)
+	cmd.c = c
+	c.pending[cmd.tag] = cmd
+	if cmd.counted {
+		c.inflight = append(c.inflight, cmd)
+		c.inBytes += cmd.bytes
+	}
+	c.mu.Unlock()
+
+	c.bw.WriteString(cmd.tag)
+	c.bw.WriteByte(' ')
+	err := body()
+	if errors.Is(err, errAnswered) {
+		// The server answered before the command was complete (or the
+		// connection ended): nothing more of it is sent.
+		c.mu.Lock()
+		err = cmd.err
+		c.mu.Unlock()
+		return err
+	}
+	if err == nil {
+		c.bw.WriteString("\r\n")
+		err = c.bw.Flush()
+	}
+	if err != nil {
+		// The command went out incomplete: the connection cannot be used.
+		c.fail(fmt.Errorf("send %s: %w", cmd.op, err))
+		<-cmd.done
+		return cmd.err
+	}
+	c.mu.Lock()
+	cmd.sent = true
+	c.mu.Unlock()
+	return nil
+}
+
+// waitContinuation flushes what was written and waits for the server's
+// "+" (a synchronizing literal, or the next step of AUTHENTICATE). It
+// fails when the server answers the command instead (e.g. NO [LIMIT]
+// before a too large literal): the rest of the command is then not sent.
+func (c *Client) waitContinuation(ctx context.Context, cmd *Command) error {
+	ch := make(chan *response, 1)
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return c.err
+	}
+	c.contWait = ch
+	cmd.waitingCont = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		cmd.waitingCont = false
+		if c.contWait == ch {
+			c.contWait = nil
+		}
+		c.mu.Unlock()
+	}()
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	select {
+	case r := <-ch:
+		if r == nil {
+			return errAnswered
+		}
+		return nil
+	case <-cmd.done:
+		return errAnswered
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errAnswered: the server answered a command before it was complete.
+var errAnswered = errors.New("the server answered before the command was complete")
