@@ -40,8 +40,9 @@ func TestScanJSONStandardProfile(t *testing.T) {
 		t.Fatalf("scan exit %d, stderr:\n%s", res.code, res.stderr)
 	}
 	var got struct {
-		Stores  []struct{ Kind string }
-		Folders []struct {
+		Stores   []struct{ Kind string }
+		Accounts []struct{ Name, Type, Hostname, User string }
+		Folders  []struct {
 			Path     string
 			Special  string
 			Target   string
@@ -114,6 +115,18 @@ func TestScanJSONStandardProfile(t *testing.T) {
 	}
 	if len(got.Stores) != 1 || got.Stores[0].Kind != "thunderbird" {
 		t.Errorf("stores = %+v, want one thunderbird store", got.Stores)
+	}
+	accounts := map[string]string{}
+	for _, a := range got.Accounts {
+		accounts[a.Name] = a.Type + " " + a.Hostname + " " + a.User
+	}
+	for name, want := range map[string]string{
+		"alice@example.com": "pop3 pop.example.com alice", "Local Folders": "none Local Folders nobody",
+		"Maildir Account": "pop3 maildir.example.com bob", "News & Blogs": "rss Feeds ",
+	} {
+		if accounts[name] != want {
+			t.Errorf("account %q = %q, want %q (all: %v)", name, accounts[name], want, accounts)
+		}
 	}
 }
 

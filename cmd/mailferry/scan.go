@@ -92,6 +92,7 @@ func (e *env) scan(args []string) int {
 type scanResult struct {
 	Source   string          `json:"source"`
 	Stores   []detect.Found  `json:"stores"`
+	Accounts []scanAccount   `json:"accounts,omitempty"`
 	Folders  []scanFolder    `json:"folders"`
 	Warnings []string        `json:"warnings"`
 	Totals   scanTotals      `json:"totals"`
@@ -107,6 +108,16 @@ type scanFolder struct {
 	Special  formats.Special `json:"special,omitempty"`
 	Target   string          `json:"target"`
 	formats.FolderSummary
+}
+
+// scanAccount is a mail account as its mail program knew it.
+type scanAccount struct {
+	Name     string `json:"name"`
+	Type     string `json:"type,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+	User     string `json:"user,omitempty"`
+	Dir      string `json:"dir,omitempty"`
+	Note     string `json:"note,omitempty"`
 }
 
 type scanTotals struct {
@@ -138,6 +149,14 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 		return nil, err
 	}
 	res := &scanResult{Source: src, Stores: s.Found, Warnings: warnings, Renamed: plan.Renames}
+	for _, a := range s.Accounts {
+		note := a.Note
+		if a.Skip != "" {
+			note = strings.TrimPrefix(strings.Join([]string{note, "not read: " + a.Skip}, "; "), "; ")
+		}
+		res.Accounts = append(res.Accounts, scanAccount{Name: a.Name, Type: a.Type, Hostname: a.Hostname,
+			User: a.UserName, Dir: a.Dir, Note: note})
+	}
 	for _, f := range sum.Folders {
 		b := f.Mailbox
 		res.Folders = append(res.Folders, scanFolder{
@@ -156,6 +175,29 @@ func printScan(w io.Writer, r *scanResult) {
 	fmt.Fprintf(w, "Source: %s\n", r.Source)
 	for _, s := range r.Stores {
 		fmt.Fprintf(w, "  found %s at %s\n", s.Kind, s.Path)
+	}
+	if len(r.Accounts) > 0 {
+		fmt.Fprintln(w, "\nAccounts:")
+		for _, a := range r.Accounts {
+			fmt.Fprintf(w, "  %s", a.Name)
+			var what []string
+			parts := []string{a.Type, a.User, a.Hostname}
+			if a.Type == "none" { // Local Folders: no server, no user
+				parts = nil
+			}
+			for _, s := range parts {
+				if s != "" && s != a.Name {
+					what = append(what, s)
+				}
+			}
+			if len(what) > 0 {
+				fmt.Fprintf(w, " (%s)", strings.Join(what, ", "))
+			}
+			if a.Note != "" {
+				fmt.Fprintf(w, ": %s", a.Note)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%8s %10s %6s %7s %7s %10s  %s\n", "messages", "size", "read", "flagged", "skipped", "incomplete", "folder → server")

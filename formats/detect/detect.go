@@ -13,6 +13,7 @@ import (
 	"runtime"
 
 	"mailferry/formats"
+	"mailferry/formats/thunderbird"
 )
 
 // Kind is a kind of mail store.
@@ -61,6 +62,10 @@ type Source struct {
 	// Notes are things the user should know before going on (a running
 	// Thunderbird, older Apple Mail versions left alone).
 	Notes []string
+	// Accounts are the mail accounts the stores know of (Thunderbird's
+	// prefs.js), for scan and the guided run; empty for stores without
+	// accounts.
+	Accounts []*thunderbird.Account
 }
 
 // ErrNoMail is returned when a path holds nothing mailferry can read.
@@ -100,6 +105,9 @@ func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 			return nil, fmt.Errorf("%s %s: %w", f.Kind, f.Path, explainAccess(err))
 		}
 		src.Notes = append(src.Notes, notes...)
+		if tb, ok := r.(*thunderbird.Reader); ok {
+			src.Accounts = append(src.Accounts, tb.Accounts()...)
+		}
 		readers = append(readers, r)
 	}
 	if len(readers) == 1 {
