@@ -175,12 +175,13 @@ func loginThrottled(ie *imap.Error) bool {
 	if throttleCodes[ie.Code] {
 		return true
 	}
-	t := strings.ToLower(ie.Text)
-	if strings.Contains(t, "fail") || strings.Contains(t, "password") || strings.Contains(t, "credential") {
-		return false
-	}
-	return strings.Contains(t, "simultaneous") || strings.Contains(t, "connections") || strings.Contains(t, "try again later") || strings.Contains(t, "throttl")
+	return !badLogin.MatchString(ie.Text) && loginBusy.MatchString(ie.Text)
 }
+
+var (
+	badLogin  = regexp.MustCompile(`(?i)(login|logon|auth\w*) (attempt|fail)|fail\w* (login|logon|auth)|password|credential`)
+	loginBusy = regexp.MustCompile(`(?i)simultaneous|connections|try again later|throttl`)
+)
 
 // throttleError is a server's request to slow down, with the pause it
 // suggests (0 when it suggests none).

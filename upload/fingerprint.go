@@ -169,19 +169,42 @@ func hashHeader(hh *headerHasher, r io.Reader) error {
 	return nil
 }
 
-// fingerprintMessage fingerprints a source message.
-func fingerprintMessage(m *formats.Message) (Fingerprint, string, error) {
+// fingerprintMessage fingerprints a source message. With scanNUL it also
+// reads the rest of the message and reports whether it holds a NUL byte
+// (which Upload never sends; see ReasonNUL).
+func fingerprintMessage(m *formats.Message, scanNUL bool) (_ Fingerprint, msgID string, nul bool, _ error) {
 	if m.Open == nil {
-		return Fingerprint{}, "", &formats.MessageError{Pos: m.Pos, Op: "read message", Err: fmt.Errorf("no content")}
+		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: fmt.Errorf("no content")}
 	}
 	rc, err := m.Open()
 	if err != nil {
-		return Fingerprint{}, "", &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
+		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
 	}
 	defer rc.Close()
-	fp, id, err := FingerprintOf(rc, m.Size)
+	nr := &nulReader{r: rc}
+	fp, id, err := FingerprintOf(nr, m.Size)
 	if err != nil {
-		return Fingerprint{}, "", &formats.MessageError{Pos: m.Pos, Op: "read message header", Err: err}
+		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message header", Err: err}
 	}
-	return fp, id, nil
+	if !scanNUL {
+		return fp, id, false, nil
+	}
+	if _, err := io.Copy(io.Discard, nr); err != nil {
+		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
+	}
+	return fp, id, nr.nul, nil
+}
+
+// nulReader passes bytes through and notes a NUL byte.
+type nulReader struct {
+	r   io.Reader
+	nul bool
+}
+
+func (n *nulReader) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	if !n.nul && hasNUL(p[:k]) {
+		n.nul = true
+	}
+	return k, err
 }

@@ -20,6 +20,9 @@ const DefaultQuarantineDir = "mailferry-quarantine"
 // Reasons a message is quarantined without asking the server.
 const (
 	ReasonNUL = "contains NUL bytes, which IMAP does not allow in a message"
+	// ReasonNotUploadable prefixes the reason of a message Verify finds
+	// that Upload would quarantine without sending it.
+	ReasonNotUploadable = "not uploadable (quarantined by upload): "
 )
 
 // quarantine writes refused messages to DIR/<folder path>/<n>.eml. Folder

@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"mailferry/formats"
+	"mailferry/formats/maildir"
 	"mailferry/internal/dovecottest"
 	"mailferry/internal/faultproxy"
+	"mailferry/internal/testutil"
 )
 
 // faultSource is a generated source for the fault tests: three folders
@@ -307,5 +310,99 @@ func TestDovecotRestart(t *testing.T) {
 			}
 			checkExact(t, srv, fsrc)
 		})
+	}
+}
+
+// TestDovecotOverQuota: a full mailbox stops the run with a clear message
+// and exit 1; nothing is quarantined for it, and what arrived is intact.
+func TestDovecotOverQuota(t *testing.T) {
+	t.Parallel()
+	srv := dovecottest.Start(t, dovecottest.Config{QuotaStorage: "300k"})
+	fsrc := newFaultSource(60) // ~1 MB
+	_, opts := dovecotTarget(t, srv, true)
+	rep, err := Upload(context.Background(), fsrc.reader(), opts)
+	if !errors.Is(err, ErrOverQuota) || ExitCode(err) != ExitFailure || !strings.Contains(err.Error(), "nothing more will fit") {
+		t.Fatalf("Upload into a full mailbox: %v, want ErrOverQuota (exit 1) saying nothing more will fit", err)
+	}
+	mustCheck(t, rep)
+	if rep.Stopped == "" || rep.Totals.Quarantined != 0 || rep.Totals.Uploaded == 0 {
+		t.Errorf("report: stopped %q, totals %+v", rep.Stopped, rep.Totals)
+	}
+	// Messages in flight when the run stopped are "not confirmed": some
+	// of them may have arrived.
+	unconfirmed := 0
+	for _, f := range rep.Folders {
+		for _, p := range f.Failed {
+			if strings.HasPrefix(p.Reason, "not confirmed") {
+				unconfirmed++
+			}
+		}
+	}
+	stored := srv.FetchAll(t)
+	if len(stored) < rep.Totals.Uploaded || len(stored) > rep.Totals.Uploaded+unconfirmed {
+		t.Errorf("the server holds %d messages, the report says %d uploaded and %d not confirmed", len(stored), rep.Totals.Uploaded, unconfirmed)
+	}
+	src := map[string]bool{}
+	for _, m := range fsrc.msgs {
+		src[string(readAll(t, m))] = true
+	}
+	for _, s := range stored {
+		if !src[string(s.CRLF())] {
+			t.Errorf("the server holds a message (uid %d in %q) that is not a source message", s.UID, s.Mailbox)
+		}
+	}
+}
+
+// TestDovecotNotmuchDuplicates uploads the notmuch lkml Maildir (210
+// files, 176 unique Message-IDs, 34 byte-identical copies) twice: the
+// server ends with 210 messages, not 176 and not 420.
+func TestDovecotNotmuchDuplicates(t *testing.T) {
+	t.Parallel()
+	dir := testutil.Corpus(t, "maildir/notmuch/lkml")
+	srv := dovecottest.Start(t, dovecottest.Config{})
+	_, opts := dovecotTarget(t, srv, true)
+	open := func() formats.Reader {
+		r, err := maildir.Open(dir, formats.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	count := func() int {
+		n := 0
+		for _, st := range srv.Status(t) {
+			n += st.Messages
+		}
+		return n
+	}
+	rep, err := Upload(context.Background(), open(), opts)
+	if err != nil {
+		t.Fatalf("first Upload: %v", err)
+	}
+	mustCheck(t, rep)
+	if rep.Totals.Found != 210 || rep.Totals.Uploaded != 210 || count() != 210 {
+		t.Fatalf("first run: totals %+v, server holds %d; want 210", rep.Totals, count())
+	}
+	rep, err = Upload(context.Background(), open(), opts)
+	if err != nil {
+		t.Fatalf("second Upload: %v", err)
+	}
+	mustCheck(t, rep)
+	if rep.Totals.Uploaded != 0 || rep.Totals.Already != 210 || count() != 210 {
+		t.Fatalf("second run: totals %+v, server holds %d; want 0 uploaded, 210 already there", rep.Totals, count())
+	}
+	for _, f := range rep.Folders {
+		if f.Verify == nil || f.Verify.Status != StatusMatch {
+			t.Errorf("verify %q: %+v", f.Server, f.Verify)
+		}
+	}
+	ids := map[string]int{}
+	for _, m := range srv.FetchAll(t) {
+		id, _, _ := strings.Cut(string(m.Text[strings.Index(strings.ToLower(string(m.Text)), "\nmessage-id:")+1:]), "\n")
+		ids[strings.ToLower(id)]++
+	}
+	if len(ids) != 176 {
+		t.Errorf("the server holds %d distinct Message-IDs, want 176", len(ids))
 	}
 }

@@ -59,14 +59,18 @@ func (rn *run) retry(ctx context.Context, who string, f func() error, alive func
 // resets it. Asked to slow down for longer than RetryTimeout with nothing
 // stored in between, the run gives up.
 type throttle struct {
-	mu    sync.Mutex
-	until time.Time     // the gate opens then
-	delay time.Duration // the next pause
-	since time.Time     // the first request since the last success; zero: none
+	mu     sync.Mutex
+	paused time.Time     // when the latest pause began
+	until  time.Time     // the gate opens then
+	delay  time.Duration // the next pause
+	since  time.Time     // the first request since the last success; zero: none
 }
 
-// hit records one request to slow down; the error says the run gives up.
-func (t *throttle) hit(te *throttleError, timeout time.Duration) error {
+// hit records one request to slow down, for a command sent at sent; the
+// error says the run gives up. Answers to commands sent before the latest
+// pause began (the other messages in flight get the same answer) do not
+// make the pause longer, unless the server suggests a longer one.
+func (t *throttle) hit(te *throttleError, sent time.Time, timeout time.Duration) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
@@ -74,9 +78,7 @@ func (t *throttle) hit(te *throttleError, timeout time.Duration) error {
 		t.since = now
 		t.delay = firstDelay
 	}
-	if now.Before(t.until) {
-		// Already pausing (the other messages in flight get the same
-		// answer): only a longer suggested pause counts.
+	if sent.Before(t.paused) {
 		if until := now.Add(te.wait); until.After(t.until) {
 			t.until = until
 		}
@@ -86,7 +88,7 @@ func (t *throttle) hit(te *throttleError, timeout time.Duration) error {
 	if now.Add(wait).Sub(t.since) > timeout {
 		return fmt.Errorf("gave up: the server kept asking to slow down for %v (last answer: %s); run the same command again later to resume", timeout.Round(time.Second), describe(te.err))
 	}
-	t.until = now.Add(wait)
+	t.paused, t.until = now, now.Add(wait)
 	t.delay = min(2*t.delay, maxDelay)
 	return nil
 }

@@ -199,13 +199,24 @@ func (rn *run) count(fs *folderState, m *formats.Message) *sourceEntry {
 		return nil
 	}
 	rn.mu.Unlock()
-	fp, id, err := fingerprintMessage(m)
+	// Verify reads each message whole to apply Upload's NUL policy (Upload
+	// finds NULs while it spools the message).
+	fp, id, nul, err := fingerprintMessage(m, rn.verify)
 	e := &sourceEntry{fp: fp, pos: m.Pos, msgID: id}
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
 	if err != nil {
 		e.state = entryFailed
 		fs.rep.Failed = append(fs.rep.Failed, Problem{Pos: m.Pos.String(), Reason: err.Error()})
+		rn.progressLocked(func(p *Progress) { p.Done++; p.DoneBytes += m.Size })
+		return nil
+	}
+	if nul {
+		// Never uploaded: not missing, but not uploadable either, as the
+		// upload reports it.
+		e.state = entryQuarantined
+		fs.rep.Quarantined = append(fs.rep.Quarantined, Problem{Pos: m.Pos.String(), MessageID: id, Reason: ReasonNotUploadable + ReasonNUL})
+		fs.sources = append(fs.sources, e)
 		rn.progressLocked(func(p *Progress) { p.Done++; p.DoneBytes += m.Size })
 		return nil
 	}

@@ -18,6 +18,10 @@ import (
 // message it cannot take, as Gmail does on NUL bytes).
 const maxTries = 5
 
+// reasonUnconfirmed is the report's reason for a message whose APPEND was
+// sent but not answered when the run stopped: it may be on the server.
+const reasonUnconfirmed = "not confirmed: the run stopped while it was being sent (a re-run checks whether it arrived)"
+
 // settleDelay is the pause between a broken connection and the check of
 // what landed (see lost).
 const settleDelay = 300 * time.Millisecond
@@ -33,6 +37,7 @@ type job struct {
 	size   int64
 	weight int64
 	tries  int
+	sent   time.Time   // when its APPEND was last sent
 	key    Fingerprint // server-side key when found landed after a reconnect
 	landed bool
 }
@@ -166,7 +171,7 @@ func (w *worker) abandon(closed bool) {
 			w.rn.done(p.j, outUploaded, "")
 			continue
 		}
-		w.rn.done(p.j, outFailed, "not confirmed: the run stopped while it was being sent (a re-run checks whether it arrived)")
+		w.rn.done(p.j, outFailed, reasonUnconfirmed)
 	}
 	w.inflight = nil
 	for _, j := range w.redo {
@@ -192,6 +197,7 @@ func (w *worker) send(ctx context.Context, j *job) {
 		return
 	}
 	opts := &imap.AppendOptions{Flags: j.flags, Time: j.date}
+	j.sent = time.Now()
 	cmd := w.cn.c.Append(name, j.size, opts)
 	rc, err := j.spool.Open()
 	var werr error
@@ -300,7 +306,7 @@ func (w *worker) refused(ctx context.Context, j *job, err error, alive bool) {
 // slow down: every worker pauses (see throttle), then it is sent again.
 // Asked for too long, the run gives up.
 func (w *worker) throttled(j *job, te *throttleError) {
-	if err := w.rn.thr.hit(te, w.rn.opts.retryTimeout()); err != nil {
+	if err := w.rn.thr.hit(te, j.sent, w.rn.opts.retryTimeout()); err != nil {
 		w.rn.fail(err)
 		w.rn.done(j, outFailed, err.Error())
 		return
@@ -346,7 +352,7 @@ func (w *worker) lost(ctx context.Context, j *job, cause error) {
 			w.rn.fail(rerr)
 		}
 		for _, u := range unknown {
-			w.rn.done(u, outFailed, errStopped.Error())
+			w.rn.done(u, outFailed, reasonUnconfirmed)
 		}
 		return
 	}
@@ -385,7 +391,7 @@ func (w *worker) lost(ctx context.Context, j *job, cause error) {
 			w.rn.fail(fmt.Errorf("reconnect to %s: %w", w.rn.dial.target.Addr(), err))
 		}
 		for _, u := range unknown {
-			w.rn.done(u, outFailed, errStopped.Error())
+			w.rn.done(u, outFailed, reasonUnconfirmed)
 		}
 		return
 	}
