@@ -123,8 +123,11 @@ func isPunct(r rune) bool {
 	return r < 0x80 && r > ' ' && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
 }
 
-// refusedChar matches Dovecot's "Character not allowed in mailbox name: '.'".
-var refusedChar = regexp.MustCompile(`(?i)not allowed.*'(.)'`)
+// refusedChar matches the ways Dovecot names a character it refuses in a
+// mailbox name: "Character not allowed in mailbox name: '.'" (Maildir++
+// with '/' as delimiter) and "Invalid mailbox name: Name must not have '/'
+// characters" (a '/' inside a name with '.' as delimiter).
+var refusedChar = regexp.MustCompile(`(?i)(?:not allowed|must not (?:have|contain)).*'(.)'`)
 
 // refusedCharacter returns the character a CREATE error refuses, if it says.
 func refusedCharacter(err error) (rune, bool) {
