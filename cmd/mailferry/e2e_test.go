@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"mailferry/formats/thunderbird"
 	"mailferry/formats/thunderbird/tbtest"
 	"mailferry/internal/dovecottest"
+	"mailferry/internal/testutil"
 	"mailferry/upload"
 )
 
@@ -150,4 +152,40 @@ func matchMessages(want, got []string) (missing, extra []string) {
 		got = slices.Delete(got, i, i+1)
 	}
 	return missing, got
+}
+
+// Issue 4: upload works on every kind of store as on a Thunderbird
+// profile. Each fixture goes to its own Dovecot; the server must end with
+// as many messages as scan counts, and verify must match every folder.
+func TestUploadEveryStoreKindToDovecot(t *testing.T) {
+	for _, fixture := range []string{"emlx/V10tree/Mail", "emlx/export", "eml/tree", "maildir/plusplus", "sample-profile"} {
+		t.Run(fixture, func(t *testing.T) {
+			src := testutil.Testdata(t, fixture)
+			scan := runCLI(t, nil, "scan", src, "--json")
+			var s struct {
+				Totals struct{ Messages, Incomplete int }
+			}
+			if err := json.Unmarshal([]byte(scan.stdout), &s); err != nil {
+				t.Fatalf("scan: %v\n%s", err, scan.stderr)
+			}
+			srv := dovecottest.Start(t, dovecottest.Config{})
+			vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
+			to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
+			res := runCLI(t, vars, "upload", src, "--to", to, "--tls-ca", srv.CAFile, "--quiet")
+			wantCode := exitOK
+			if s.Totals.Incomplete > 0 {
+				wantCode = exitIncomplete
+			}
+			if res.code != wantCode || !strings.Contains(res.stdout, "Verification: all") {
+				t.Fatalf("upload: exit %d, want %d\n%s\n%s", res.code, wantCode, res.stdout, res.stderr)
+			}
+			if n := len(srv.FetchAll(t)); n != s.Totals.Messages {
+				t.Errorf("Dovecot holds %d messages, scan counted %d", n, s.Totals.Messages)
+			}
+			res = runCLI(t, vars, "verify", src, "--to", to, "--tls-ca", srv.CAFile)
+			if res.code != exitOK {
+				t.Errorf("verify: exit %d\n%s", res.code, res.stdout)
+			}
+		})
+	}
 }
