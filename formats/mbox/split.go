@@ -99,10 +99,19 @@ type Splitter struct {
 	spool   *formats.Spool
 	limit   int
 	hdr     []byte // header lines, LF-terminated, for formats.ParseHeader
-	nul     bool
-	clEnd   int64 // MboxCL2: input offset where Content-Length says the body ends; -1 if unknown
-	cl      int64
-	haveCL  bool
+	// rawHdr: the header read so far is still in buf at [hstart, r), so
+	// it is parsed from there instead of being copied into hdr line by
+	// line; fill copies it into hdr before it moves the buffer.
+	rawHdr  bool
+	hstart  int
+	hdrDone bool
+	header  formats.Header
+	// slow turns off bodyRun and the raw header (tests compare both ways)
+	slow   bool
+	nul    bool
+	clEnd  int64 // MboxCL2: input offset where Content-Length says the body ends; -1 if unknown
+	cl     int64
+	haveCL bool
 }
 
 // NewSplitter returns a Splitter reading r; file names the source in
@@ -236,7 +245,7 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 		data := s.out
 		e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	}
-	e.Header = formats.ParseHeader(s.hdr)
+	e.Header = s.header
 	if len(e.Header) == 0 && e.Size > 0 {
 		s.warn(warnNoHeader, e.Pos, "message has no header fields")
 	}
@@ -293,6 +302,7 @@ func (s *Splitter) resetMessage() error {
 		s.out = nil
 	}
 	s.hdr = s.hdr[:0]
+	s.header, s.hdrDone, s.rawHdr = nil, false, false
 	s.spooled, s.nul, s.clEnd, s.haveCL = 0, false, -1, false
 	if s.spilled {
 		s.spilled = false
@@ -397,7 +407,15 @@ func (s *Splitter) readMessage(e *Entry) error {
 		stripping    = false // the current header field is being removed
 		capture      = true  // header lines still go to s.hdr
 	)
+	s.rawHdr, s.hstart = !s.crMode && !s.slow, s.r
+	defer s.endHeader()
+	fast := !s.crMode && s.opts.Variant != MboxCL2 && !s.slow
 	for {
+		if fast && !inHeader && !first && !pendingBlank {
+			if err := s.bodyRun(&afterBlank); err != nil {
+				return err
+			}
+		}
 		line, complete := s.peekLine()
 		if line == nil {
 			break // EOF; a held-back blank line is dropped, as Thunderbird does
@@ -427,8 +445,11 @@ func (s *Splitter) readMessage(e *Entry) error {
 				// A message starting with a blank line has no header; the
 				// blank line may still be the one before a separator.
 				inHeader = false
+				s.rawHdr = false
+				s.endHeader()
 			case len(c) == 0 && complete: // the blank line ending the header
 				inHeader = false
+				s.endHeader()
 				if s.haveCL {
 					s.clEnd = s.off + s.cl
 				}
@@ -442,6 +463,7 @@ func (s *Splitter) readMessage(e *Entry) error {
 				if !ok {
 					// Not a header field: the body starts without a blank line.
 					inHeader, capture = false, false
+					s.endHeader()
 					break
 				}
 				stripping = s.stripped(name)
@@ -536,7 +558,81 @@ func (s *Splitter) emit(c []byte, other bool) {
 	}
 }
 
+// endHeader parses the message's header once it is complete (or the
+// message ended): from the read buffer when it is still there, else from
+// the lines capture gathered.
+func (s *Splitter) endHeader() {
+	if s.hdrDone {
+		return
+	}
+	s.hdrDone = true
+	if s.rawHdr {
+		s.header = formats.ParseHeader(s.buf[s.hstart:s.r])
+		s.rawHdr = false
+		return
+	}
+	s.header = formats.ParseHeader(s.hdr)
+}
+
+// bodyRun copies the body lines in the buffer that need no decision to
+// s.out in one loop: lines that do not start with "From " or ">", hold no
+// stray line-break byte, and blank lines not followed by "From ". It stops
+// at the first line that needs readMessage's care, or at the end of the
+// buffered data. afterBlank is readMessage's state, kept up to date.
+func (s *Splitter) bodyRun(afterBlank *bool) error {
+	data := s.buf[s.r:s.w]
+	out := s.out
+	ab := *afterBlank
+	pos, lines := 0, int64(0)
+	for {
+		rest := data[pos:]
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		if i == 0 || (i == 1 && rest[0] == '\r') { // a blank line
+			next := rest[i+1:]
+			if len(next) < len(fromPrefix) || next[0] == 'F' && bytes.HasPrefix(next, fromPrefix) {
+				break // it may belong to a separator
+			}
+			out = append(out, '\r', '\n')
+			ab = true
+		} else {
+			if c := rest[0]; c == '>' || c == 'F' && bytes.HasPrefix(rest, fromPrefix) {
+				break
+			}
+			end := i
+			if rest[i-1] == '\r' {
+				end--
+			}
+			if s.hasOther(s.r+pos, s.r+pos+end) {
+				break
+			}
+			out = append(out, rest[:end]...)
+			out = append(out, '\r', '\n')
+			ab = false
+		}
+		pos += i + 1
+		lines++
+		if len(out) >= s.limit {
+			break
+		}
+	}
+	s.out = out
+	s.r += pos
+	s.off += int64(pos)
+	s.line += lines
+	*afterBlank = ab
+	if len(s.out) >= s.limit {
+		return s.flush()
+	}
+	return nil
+}
+
 func (s *Splitter) capture(c []byte, complete bool) {
+	if s.rawHdr {
+		return // still in the buffer
+	}
 	if len(s.hdr)+len(c) >= maxHeader {
 		return
 	}
@@ -884,6 +980,11 @@ func (s *Splitter) consume(n int, complete bool) {
 func (s *Splitter) fill() bool {
 	if s.eof {
 		return false
+	}
+	if s.rawHdr && !s.hdrDone {
+		// The header read so far is about to move: keep a copy.
+		s.hdr = append(s.hdr, s.buf[s.hstart:s.r]...)
+		s.rawHdr = false
 	}
 	if s.r > 0 {
 		s.w = copy(s.buf, s.buf[s.r:s.w])
