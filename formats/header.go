@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // HeaderField is one header field, its name as written and its value with
@@ -134,7 +135,9 @@ func ParseHeader(b []byte) Header {
 		})
 	}
 	if len(spans) > 0 {
-		f := string(fold)
+		// fold is not written after this: share its bytes instead of
+		// copying them into a new string.
+		f := unsafe.String(unsafe.SliceData(fold), len(fold))
 		for _, sp := range spans {
 			h[sp.field].Value = f[sp.start:sp.end]
 		}

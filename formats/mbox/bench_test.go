@@ -85,6 +85,7 @@ func BenchmarkSplit(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
 			ctx := context.Background()
+			cpu0 := processCPU()
 			for b.Loop() {
 				f, err := os.Open(path)
 				if err != nil {
@@ -119,7 +120,16 @@ func BenchmarkSplit(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(count), "msgs/op")
+			reportCPU(b, cpu0, st.Size())
 		})
+	}
+}
+
+// reportCPU adds "cpu-MB/s": the bytes split per second of process CPU
+// time (GC included), which stays meaningful on a loaded machine.
+func reportCPU(b *testing.B, cpu0 float64, size int64) {
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/cpu/1e6, "cpu-MB/s")
 	}
 }
 
@@ -134,6 +144,7 @@ func BenchmarkReader(b *testing.B) {
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
 	ctx := context.Background()
+	cpu0 := processCPU()
 	for b.Loop() {
 		r, err := Open(path, nil, ReaderOptions{Location: time.UTC})
 		if err != nil {
@@ -156,4 +167,5 @@ func BenchmarkReader(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(count), "msgs/op")
+	reportCPU(b, cpu0, st.Size())
 }
