@@ -25,6 +25,14 @@ const (
 	ReasonNotUploadable = "not uploadable (quarantined by upload): "
 )
 
+// Reasons of Report failures when a run stops early (interrupted, over
+// quota, given up): the message was not sent, or sent without an answer.
+// A re-run takes care of both.
+const (
+	ReasonStopped     = "not done: the run stopped"
+	ReasonUnconfirmed = "not confirmed: the run stopped while it was being sent (a re-run checks whether it arrived)"
+)
+
 // quarantine writes refused messages to DIR/<folder path>/<n>.eml. Folder
 // names come from the source and may be hostile: every element is made
 // safe (safeElement) and the result is checked to stay below DIR.

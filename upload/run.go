@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ type run struct {
 	thr    throttle
 
 	connCtx context.Context // the connections' life, see connLife
+	parent  context.Context // the caller's context: cancelled means interrupted
 
 	mu       sync.Mutex // guards the report, folder states and progress
 	prog     Progress
@@ -177,10 +179,11 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 	err = rn.retry(ctx, "prepare", func() error {
 		var err error
 		if cn, err = d.dial(ctx); err != nil {
-			var te *throttleError
-			if first && !errors.As(err, &te) {
+			var op *net.OpError
+			if first && errors.As(err, &op) && op.Op == "dial" {
 				// A server that cannot be reached at all is reported at
-				// once (a wrong host or port), not retried.
+				// once (a wrong host or port, nothing listening), not
+				// retried; a connection that breaks after it was made is.
 				return finalError{err}
 			}
 			return err
@@ -397,6 +400,9 @@ func (rn *run) finish() {
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
 	rn.rep.Finished = time.Now()
+	if rn.parent != nil && rn.parent.Err() != nil && rn.rep.Stopped == "" {
+		rn.rep.Stopped = "interrupted"
+	}
 	for _, fs := range rn.order {
 		for reason, kws := range fs.dropped {
 			var l []string
@@ -563,4 +569,4 @@ func (n *nulCheck) Write(p []byte) (int, error) {
 	return n.w.Write(p)
 }
 
-var errStopped = errors.New("not done: the run stopped")
+var errStopped = errors.New(ReasonStopped)

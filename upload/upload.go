@@ -43,6 +43,7 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 		rn.quar.off = true
 	}
 	rn.rep.Mode = ModeUpload
+	rn.parent = parent
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	rn.cancel = cancel

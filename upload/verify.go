@@ -28,6 +28,7 @@ func Verify(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 	rn.verify = true
 	rn.rep.Mode = ModeVerify
 	parent := ctx
+	rn.parent = parent
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	rn.cancel = cancel

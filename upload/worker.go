@@ -18,10 +18,6 @@ import (
 // message it cannot take, as Gmail does on NUL bytes).
 const maxTries = 5
 
-// reasonUnconfirmed is the report's reason for a message whose APPEND was
-// sent but not answered when the run stopped: it may be on the server.
-const reasonUnconfirmed = "not confirmed: the run stopped while it was being sent (a re-run checks whether it arrived)"
-
 // settleDelay is the pause between a broken connection and the check of
 // what landed (see lost).
 const settleDelay = 300 * time.Millisecond
@@ -171,7 +167,7 @@ func (w *worker) abandon(closed bool) {
 			w.rn.done(p.j, outUploaded, "")
 			continue
 		}
-		w.rn.done(p.j, outFailed, reasonUnconfirmed)
+		w.rn.done(p.j, outFailed, ReasonUnconfirmed)
 	}
 	w.inflight = nil
 	for _, j := range w.redo {
@@ -352,7 +348,7 @@ func (w *worker) lost(ctx context.Context, j *job, cause error) {
 			w.rn.fail(rerr)
 		}
 		for _, u := range unknown {
-			w.rn.done(u, outFailed, reasonUnconfirmed)
+			w.rn.done(u, outFailed, ReasonUnconfirmed)
 		}
 		return
 	}
@@ -391,7 +387,7 @@ func (w *worker) lost(ctx context.Context, j *job, cause error) {
 			w.rn.fail(fmt.Errorf("reconnect to %s: %w", w.rn.dial.target.Addr(), err))
 		}
 		for _, u := range unknown {
-			w.rn.done(u, outFailed, reasonUnconfirmed)
+			w.rn.done(u, outFailed, ReasonUnconfirmed)
 		}
 		return
 	}
