@@ -291,8 +291,12 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		if n := len(f.Incomplete); n > 0 {
 			parts = append(parts, fmt.Sprintf("incomplete %d", n))
 		}
-		if n := len(f.Failed); n > 0 {
+		failed, notDone := splitFailed(f.Failed)
+		if n := len(failed); n > 0 {
 			parts = append(parts, fmt.Sprintf("failed %d", n))
+		}
+		if notDone > 0 {
+			parts = append(parts, fmt.Sprintf("not done %d", notDone))
 		}
 		fmt.Fprintf(w, "%s %-40s %s", status, f.Server, detail)
 		if len(parts) > 0 {
@@ -305,9 +309,13 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 			}
 		}
 		for _, q := range f.Quarantined {
+			if q.File == "" {
+				fmt.Fprintf(w, "    quarantined: %s: %s\n", q.Pos, q.Reason)
+				continue
+			}
 			fmt.Fprintf(w, "    quarantined: %s: %s → %s\n", q.Pos, q.Reason, q.File)
 		}
-		for _, q := range f.Failed {
+		for _, q := range failed {
 			fmt.Fprintf(w, "    failed: %s: %s\n", q.Pos, q.Reason)
 		}
 		for _, q := range f.Incomplete {
@@ -337,8 +345,12 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		}
 		fmt.Fprintf(w, "Uploaded: %s in %s\n", humanBytes(t.Bytes), took.Round(100*time.Millisecond))
 	} else {
-		fmt.Fprintf(w, "Messages in the source: %d (on the server %d, missing %d, skipped %d)\n",
+		fmt.Fprintf(w, "Messages in the source: %d (on the server %d, missing %d, skipped %d",
 			t.Found, t.Already, t.Missing, t.Skipped)
+		if t.Quarantined > 0 {
+			fmt.Fprintf(w, ", not uploadable %d", t.Quarantined)
+		}
+		fmt.Fprintln(w, ")")
 	}
 	skipped := map[string]int{}
 	for _, f := range r.Folders {
@@ -355,6 +367,14 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 	if t.NoDate > 0 {
 		fmt.Fprintf(w, "Without a date in the source (the server used its own time): %d\n", t.NoDate)
 	}
+	notDone := 0
+	for _, f := range r.Folders {
+		_, n := splitFailed(f.Failed)
+		notDone += n
+	}
+	if notDone > 0 {
+		fmt.Fprintf(w, "Not done: %d message(s) were not sent, or sent without an answer, when the run stopped; running the same command again sends what is missing.\n", notDone)
+	}
 	switch {
 	case r.Stopped != "":
 		fmt.Fprintf(w, "Stopped early: %s\n", r.Stopped)
@@ -368,6 +388,19 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 	if t.Extra > 0 {
 		fmt.Fprintf(w, "The server also holds %d other message(s) that are not from this source (left alone).\n", t.Extra)
 	}
+}
+
+// splitFailed separates the messages a stopped run did not get to (listed
+// only as a count: a re-run takes care of them) from real failures.
+func splitFailed(l []upload.Problem) (failed []upload.Problem, notDone int) {
+	for _, q := range l {
+		if q.Reason == upload.ReasonStopped || q.Reason == upload.ReasonUnconfirmed {
+			notDone++
+			continue
+		}
+		failed = append(failed, q)
+	}
+	return failed, notDone
 }
 
 func writeJSON(path string, v any) error {
