@@ -117,7 +117,7 @@ func rehearse(ctx context.Context, r formats.Reader, opts Options) (*Report, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ms, err := startMemServer(log)
+	ms, err := startRehearsalServer(log, opts.TempDir)
 	if err != nil {
 		return nil, err
 	}
