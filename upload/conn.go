@@ -311,6 +311,11 @@ func (c *progressConn) check(err error, what string) error {
 	}
 	err = c.err
 	c.mu.Unlock()
+	// Reset rather than close: what our side still holds unsent must not
+	// reach the server later, after a reconnect has checked what landed.
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
 	_ = c.Conn.Close()
 	return err
 }

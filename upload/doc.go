@@ -22,10 +22,26 @@
 //
 // Connections: go-imap v2 takes no context, so every connection is closed
 // when the run's context ends (APPENDs in flight get a few seconds to be
-// answered first); go-imap sets its own deadlines (30 s per response, 5 min
-// per literal). Only transport failures are retried (retryable decides):
-// the worker reconnects with exponential backoff, fetches the folder again,
-// counts the messages in flight that landed and sends the others again.
+// answered first, so that their outcome is known). go-imap's fixed
+// deadlines are replaced by a progress deadline (Options.IOTimeout, see
+// progressConn): a connection on which nothing moves for that long is
+// reset. Only transport failures and a server's requests to slow down are
+// retried (retryable decides, classify sorts a server's NO): a broken
+// connection is replaced with exponential backoff for at most
+// RetryTimeout; the worker then waits a moment, fetches the folder again,
+// counts the messages in flight that landed and sends the others again
+// (a message whose connection broke maxTries times is quarantined).
+// [INUSE], [UNAVAILABLE], [THROTTLED] and rate-limit texts (also Gmail's
+// bandwidth [OVERQUOTA]) pause every worker with backoff and resend;
+// storage [OVERQUOTA] stops the run; [LIMIT] and [TOOBIG] quarantine the
+// one message. A run that stops early leaves the server consistent: the
+// next run's pre-scan sees what arrived, so re-running the same command is
+// always the way to resume.
+//
+// There is no local journal: the pre-scan (one FETCH of sizes and headers
+// per folder, a few percent of the mail's size) is what makes a re-run
+// safe, a journal could only skip parts of it, and the verification after
+// the upload fetches the same data anyway.
 //
 // The package never prints and never draws: it reports progress through
 // Options.OnProgress, logs through the *slog.Logger it is given, and returns

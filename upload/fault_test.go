@@ -73,6 +73,12 @@ func (p *cutProxy) serve() {
 	}
 }
 
+func (p *cutProxy) cutCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cuts
+}
+
 func (p *cutProxy) target_() Target {
 	port, _ := strconv.Atoi(p.ln.Addr().(*net.TCPAddr).AddrPort().String()[strings.LastIndexByte(p.ln.Addr().String(), ':')+1:])
 	return Target{User: "rehearsal", Host: "127.0.0.1", Port: port, Security: plainTCP}
@@ -110,7 +116,7 @@ func TestUploadSurvivesCuts(t *testing.T) {
 				t.Fatalf("Upload: %v", err)
 			}
 			mustCheck(t, rep)
-			if px.cuts == 0 {
+			if px.cutCount() == 0 {
 				t.Fatal("the proxy cut no connection; the test tests nothing")
 			}
 			got := readBack(t, ms.client(t))
@@ -134,7 +140,7 @@ func TestUploadSurvivesCuts(t *testing.T) {
 				}
 			}
 			if rep.Totals.Uploaded != len(s.msgs) || rep.Totals.Mismatched != 0 {
-				t.Errorf("totals = %+v (cuts: %d)", rep.Totals, px.cuts)
+				t.Errorf("totals = %+v (cuts: %d)", rep.Totals, px.cutCount())
 			}
 		})
 	}

@@ -55,7 +55,10 @@ type Options struct {
 	// never times out.
 	IOTimeout time.Duration
 	// RetryTimeout is how long a broken connection is retried (with
-	// exponential backoff) before the run gives up (default 2 minutes).
+	// exponential backoff), and how long a server that keeps asking to slow
+	// down is waited for, before the run gives up (default 2 minutes). The
+	// very first connection is not retried when nothing answers at all (a
+	// wrong host or port).
 	RetryTimeout time.Duration
 
 	// Logger receives logs; nil discards them.

@@ -181,8 +181,11 @@ func TestUploadThrottled(t *testing.T) {
 			if rep.Totals.Uploaded != 30 || rep.Totals.Quarantined != 0 || rep.Totals.Failed != 0 {
 				t.Errorf("totals = %+v, want 30 uploaded, none quarantined", rep.Totals)
 			}
-			if f.refused != tc.appends+tc.logins {
-				t.Errorf("the server refused %d times, want %d: the test tests nothing", f.refused, tc.appends+tc.logins)
+			f.mu.Lock()
+			refused := f.refused
+			f.mu.Unlock()
+			if refused != tc.appends+tc.logins {
+				t.Errorf("the server refused %d times, want %d: the test tests nothing", refused, tc.appends+tc.logins)
 			}
 			if n := len(readBack(t, ms.client(t))["INBOX"]); n != 30 {
 				t.Errorf("INBOX holds %d messages, want 30", n)
