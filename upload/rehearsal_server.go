@@ -383,6 +383,7 @@ type rhSession struct {
 	view      *imapserver.SessionTracker
 	readOnly  bool
 	searchRes imap.UIDSet
+	copyBuf   []byte // FETCH's, reused from message to message
 }
 
 var (
@@ -741,7 +742,10 @@ func (s *rhSession) fetchOne(rw *imapserver.FetchResponseWriter, m *rhMessage, o
 			r, n = bytes.NewReader(b), int64(len(b))
 		}
 		wc := rw.WriteBodySection(bs, n)
-		k, err := io.Copy(wc, r)
+		if s.copyBuf == nil {
+			s.copyBuf = make([]byte, 32<<10)
+		}
+		k, err := io.CopyBuffer(wc, r, s.copyBuf)
 		if err != nil {
 			note(fmt.Errorf("rehearsal server: read header: %w", err))
 			// Keep the protocol in step: fill the announced literal.
