@@ -32,8 +32,11 @@ import (
 // loopback interface. It keeps per message only what upload and verify
 // read back: the header block (in a temporary file, see rhHeaders), the
 // exact size, flags and keywords, the internal date and the UID; the body
-// is read and dropped. Its memory is about 50 bytes per message plus the
-// distinct flag sets, whatever the messages' sizes.
+// is read and dropped. Its memory is a 48-byte record per message (in a
+// growing slice per folder) plus the distinct flag sets and a few buffers
+// per connection (64 KiB to find the header's end, up to rhInlineHeader to
+// collect it), whatever the messages' sizes; its disk use is the header
+// blocks, typically a few KiB per message.
 //
 // Compared with a real server:
 //   - FETCH answers UID, FLAGS, INTERNALDATE, RFC822.SIZE, ENVELOPE and
