@@ -28,7 +28,10 @@
 #                                                         CopyArrivalDate yes)
 #        doveadm import     of the Maildir    -> ceiling  (no IMAP at all: the
 #                                                         server's own ceiling)
-#   4. the same mailferry upload and mbsync through a proxy adding -rtt;
+#        bulkupload         of the mbox       -> bulk     (upload/bulk alone:
+#                                  MULTIAPPEND 50 x 4 in flight, LITERAL+; no
+#                                  resume or verify: the uploader's hot path)
+#   4. mailferry upload, bulkupload and mbsync through a proxy adding -rtt;
 #   5. checks that every target mailbox holds all messages, and prints for
 #      each run: wall seconds, messages/s, MB/s (IMAP bytes, CRLF), peak RSS
 #      and CPU seconds (/usr/bin/time), then the ratios.
@@ -90,6 +93,7 @@ say "building into $work"
 (cd "$root" && go build -o "$work/mailferry" ./cmd/mailferry \
 	&& go build -o "$work/gencorpus" ./internal/corpusgen/cmd/gencorpus \
 	&& go build -o "$work/delayproxy" ./internal/corpusgen/cmd/delayproxy \
+	&& go build -o "$work/bulkupload" ./internal/corpusgen/cmd/bulkupload \
 	&& go test -c -o "$work/corpusgen.test" ./internal/corpusgen)
 
 say "generating the corpus"
@@ -155,6 +159,16 @@ url="imaps://$IMAP_USER@$TLS_ADDR"
 run mailferry mf/Bench "$work/mailferry" upload "$work/corpus/Bench" --to "$url" \
 	--tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" --prefix mf --quiet $MF_ARGS
 
+# The bulk path alone (upload/bulk: MULTIAPPEND, LITERAL+), on the same
+# corpus, into a mailbox made beforehand: what the uploader's hot path does
+# without resume, verify and folder logic.
+bulk() { # NAME MAILBOX ADDR
+	env -i PATH="$PATH" USER="$IMAP_USER" HOME="$MAIL_HOME" doveadm -c "$DOVECOT_CONF" mailbox create "$2"
+	run "$1" "$2" "$work/bulkupload" -to "$3" -user "$IMAP_USER" -password-file "$PASSWORD_FILE" \
+		-tls-ca "$CA_FILE" -mailbox "$2" "$work/corpus/Bench"
+}
+bulk bulk-path bulk "$TLS_ADDR"
+
 mbsync_conf() { # HOST PORT FARBOX
 	cat <<EOF
 IMAPAccount bench
@@ -203,6 +217,7 @@ if [ "$DO_RTT" = yes ]; then
 	run "mailferry+$RTT" mf-rtt/Bench "$work/mailferry" upload "$work/corpus/Bench" \
 		--to "imaps://$IMAP_USER@$proxy" --tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" \
 		--prefix mf-rtt --quiet $MF_ARGS
+	bulk "bulk-path+$RTT" bulk-rtt "$proxy"
 	mbsync_conf localhost "${proxy##*:}" mbsync-rtt >"$work/mbsyncrc-rtt"
 	fresh_maildir
 	run "mbsync+$RTT" mbsync-rtt mbsync -q -c "$work/mbsyncrc-rtt" push
@@ -234,4 +249,10 @@ awk -v n="$corpus_messages" -v bytes="$corpus_imap_bytes" -v mbox="$corpus_mbox_
 			printf "%s / mailferry      %.0f%%   (target >= 50%%)\n", k, 100 * wall[idx["mailferry"]] / wall[idx[k]]
 		for (k in idx) if (k ~ /^mbsync\+/)
 			printf "%s / mbsync         %.0f%%\n", k, 100 * wall[idx["mbsync"]] / wall[idx[k]]
+		if (("bulk-path" in idx) && ("mbsync" in idx))
+			printf "bulk-path / mbsync            %.2fx\n", wall[idx["mbsync"]] / wall[idx["bulk-path"]]
+		if (("bulk-path" in idx) && ("doveadm" in idx))
+			printf "bulk-path / doveadm import    %.0f%%\n", 100 * wall[idx["doveadm"]] / wall[idx["bulk-path"]]
+		for (k in idx) if (k ~ /^bulk-path\+/)
+			printf "%s / bulk-path      %.0f%%\n", k, 100 * wall[idx["bulk-path"]] / wall[idx[k]]
 	}' "$results"
