@@ -469,13 +469,16 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 			return err
 		}
 	}
+	var resp *response
 	switch {
 	case c.Has("AUTH=PLAIN"):
 		ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
 		if c.Has("SASL-IR") {
-			if _, err := c.simple(ctx, "AUTHENTICATE", "AUTHENTICATE PLAIN "+ir); err != nil {
+			r, err := c.simple(ctx, "AUTHENTICATE", "AUTHENTICATE PLAIN "+ir)
+			if err != nil {
 				return err
 			}
+			resp = r
 			break
 		}
 		cmd := &Command{op: "AUTHENTICATE", done: make(chan struct{}), Atomic: true}
@@ -493,6 +496,7 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 		if _, err := cmd.Wait(ctx); err != nil {
 			return err
 		}
+		resp = cmd.resp
 	case c.Has("LOGINDISABLED"):
 		return errors.New("LOGIN: the server does not allow logging in on this connection (LOGINDISABLED)")
 	default:
@@ -501,11 +505,15 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 		if !ok1 || !ok2 {
 			return errors.New("LOGIN: user name or password has characters LOGIN cannot carry, and the server offers no AUTH=PLAIN")
 		}
-		if _, err := c.simple(ctx, "LOGIN", "LOGIN "+u+" "+p); err != nil {
+		r, err := c.simple(ctx, "LOGIN", "LOGIN "+u+" "+p)
+		if err != nil {
 			return err
 		}
+		resp = r
 	}
-	if !c.Has("IMAP4REV1") && !c.Has("IMAP4REV2") {
+	if resp == nil || resp.code != "CAPABILITY" {
+		// Servers announce more after login (LITERAL+, MULTIAPPEND,
+		// UIDPLUS); ask unless the OK said them.
 		if _, err := c.simple(ctx, "CAPABILITY", "CAPABILITY"); err != nil {
 			return err
 		}

@@ -80,13 +80,14 @@ func memFetch(t testing.TB, addr, mailbox string) []*imapclient.FetchMessageBuff
 // mailbox with a non-ASCII name, and reads everything back.
 func TestMemServer(t *testing.T) {
 	tests := []struct {
-		name string
-		caps imap.CapSet
-		opts Options
+		name     string
+		caps     imap.CapSet
+		opts     Options
+		wantCaps []string // announced after login
 	}{
-		{"LITERAL-", imap.CapSet{imap.CapIMAP4rev1: {}}, Options{}},
-		{"LITERAL+ and UIDPLUS", imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapLiteralPlus: {}, imap.CapUIDPlus: {}}, Options{}},
-		{"synchronizing only", imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapLiteralPlus: {}}, Options{NoLiteralPlus: true, MaxInFlight: 2}},
+		{"LITERAL-", imap.CapSet{imap.CapIMAP4rev1: {}}, Options{}, []string{"LITERAL-"}},
+		{"LITERAL+ and UIDPLUS", imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapLiteralPlus: {}, imap.CapUIDPlus: {}}, Options{}, []string{"LITERAL+", "UIDPLUS"}},
+		{"synchronizing only", imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapLiteralPlus: {}}, Options{NoLiteralPlus: true, MaxInFlight: 2}, []string{"LITERAL+"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,6 +96,11 @@ func TestMemServer(t *testing.T) {
 			c := login(t, addr, "u", "p", "Entwürfe", tc.opts)
 			if c.MultiAppend() {
 				t.Fatalf("MultiAppend() = true on a server without MULTIAPPEND")
+			}
+			for _, capa := range tc.wantCaps {
+				if !c.Has(capa) {
+					t.Errorf("after login: %s not among %v", capa, c.Caps())
+				}
 			}
 			msgs := testMessages(40, 11, 0.1)
 			res, err := c.Append(context.Background(), "Entwürfe", items(msgs))
@@ -130,7 +136,7 @@ func TestMemServer(t *testing.T) {
 				if !m.InternalDate.Equal(want.date) {
 					t.Errorf("message %d: internal date %v, want %v", i+1, m.InternalDate, want.date)
 				}
-				if uidplus && uint32(m.UID) != res[i].UID {
+				if uidplus && (res[i].UID == 0 || uint32(m.UID) != res[i].UID) {
 					t.Errorf("message %d: UID %d, APPENDUID said %d", i+1, m.UID, res[i].UID)
 				}
 			}
