@@ -2,8 +2,8 @@
 // target URL, connecting (TLS, STARTTLS, login), planning server folder
 // names from the source mailboxes (Plan), uploading the message stream of a
 // formats.Reader (Upload), verifying what the server holds against the
-// source (Verify), and rehearsing all of it on an in-process memory server
-// when no target is given.
+// source (Verify), and rehearsing all of it on an in-process server that
+// keeps only headers (rehearsal_server.go) when no target is given.
 //
 // The identity of a message, for resuming and for verification, is its
 // Fingerprint (see fingerprint.go): the SHA-256 of its normalized header

@@ -9,7 +9,7 @@ import (
 // Password) is a sensible configuration.
 type Options struct {
 	// Target is the account to upload into. Nil makes Upload rehearse on an
-	// in-process memory server; Verify needs a target.
+	// in-process rehearsal server; Verify needs a target.
 	Target *Target
 	// Password for the target. It is never logged or reported.
 	Password string
