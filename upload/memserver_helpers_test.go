@@ -101,4 +101,3 @@ type sizedReader struct {
 }
 
 func (r sizedReader) Size() int64 { return r.n }
-
