@@ -16,6 +16,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"mailferry/upload/bulk"
 )
 
 // plainTCP is used only by the rehearsal, whose server runs in-process on
@@ -66,6 +68,8 @@ func newDialer(t Target, password string, opts *Options, log *slog.Logger) (*dia
 type conn struct {
 	c        *imapclient.Client
 	stop     func() bool
+	handoff  *handoffConn // what go-imap reads and writes; nil: cannot be handed over
+	raw      net.Conn     // the TCP connection (a *progressConn)
 	caps     imap.CapSet
 	selected string // mailbox selected (or examined), "" for none
 	readOnly bool
@@ -138,6 +142,7 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	}
 	opts := &imapclient.Options{TLSConfig: d.tls}
 	var c *imapclient.Client
+	var hc *handoffConn
 	switch t.Security {
 	case ImplicitTLS:
 		tc := tls.Client(raw, d.tls)
@@ -147,7 +152,8 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 		}
 		_ = tc.SetDeadline(time.Time{})
 		netConn = tc
-		c = imapclient.New(netConn, opts)
+		hc = &handoffConn{Conn: netConn}
+		c = imapclient.New(hc, opts)
 	case StartTLS:
 		c, err = imapclient.NewStartTLS(raw, opts)
 		if err != nil {
@@ -163,11 +169,12 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 			return d.dialPlain(ctx)
 		}
 	case plainTCP:
-		c = imapclient.New(raw, opts)
+		hc = &handoffConn{Conn: raw}
+		c = imapclient.New(hc, opts)
 	default:
 		return fail(fmt.Errorf("%w: unknown connection security %q", ErrConfig, t.Security))
 	}
-	cn := &conn{c: c, stop: func() bool { return stop() }}
+	cn := &conn{c: c, stop: func() bool { return stop() }, handoff: hc, raw: raw}
 	if err := c.WaitGreeting(); err != nil {
 		_ = c.Close()
 		return fail(fmt.Errorf("connect to %s: %w", t.Addr(), err))
@@ -254,6 +261,40 @@ type progressConn struct {
 	timeout time.Duration
 	mu      sync.Mutex
 	err     error // the timeout that closed the connection
+	// interrupting makes reads fail at once with errInterrupted, without
+	// harm to the connection (see conn.takeOver).
+	interrupting bool
+}
+
+// errInterrupted ends a read that interrupt cut short. It is a temporary
+// net.Error, so that crypto/tls keeps the connection usable.
+var errInterrupted net.Error = interruptedError{}
+
+type interruptedError struct{}
+
+func (interruptedError) Error() string   { return "read interrupted to hand the connection over" }
+func (interruptedError) Timeout() bool   { return true }
+func (interruptedError) Temporary() bool { return true }
+
+// interrupt makes the read in progress and every read after it fail with
+// errInterrupted until resume.
+func (c *progressConn) interrupt() {
+	c.mu.Lock()
+	c.interrupting = true
+	c.mu.Unlock()
+	_ = c.Conn.SetReadDeadline(time.Now())
+}
+
+func (c *progressConn) resume() {
+	c.mu.Lock()
+	c.interrupting = false
+	c.mu.Unlock()
+}
+
+func (c *progressConn) interrupted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.interrupting
 }
 
 func newProgressConn(c net.Conn, timeout time.Duration) net.Conn {
@@ -267,8 +308,15 @@ func (c *progressConn) Read(p []byte) (int, error) {
 	if err := c.broken(); err != nil {
 		return 0, err
 	}
+	if c.interrupted() {
+		return 0, errInterrupted
+	}
 	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	n, err := c.Conn.Read(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() && c.interrupted() {
+		return n, errInterrupted
+	}
 	return n, c.check(err, "nothing received")
 }
 
@@ -323,3 +371,71 @@ func (c *progressConn) check(err error, what string) error {
 func (c *progressConn) SetDeadline(time.Time) error      { return nil }
 func (c *progressConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *progressConn) SetWriteDeadline(time.Time) error { return nil }
+
+// handoffConn is the connection as go-imap sees it: after detach, go-imap's
+// reader stops and its Close leaves the connection open, so that the bulk
+// path can take the logged-in connection over (see conn.takeOver).
+type handoffConn struct {
+	net.Conn
+	mu       sync.Mutex
+	detached bool
+}
+
+func (h *handoffConn) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.detached {
+		return nil
+	}
+	return h.Conn.Close()
+}
+
+func (h *handoffConn) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	detached := h.detached
+	h.mu.Unlock()
+	if detached {
+		return 0, net.ErrClosed
+	}
+	return h.Conn.Write(p)
+}
+
+// takeOver hands an idle logged-in go-imap connection (no command in
+// flight) to the bulk path: go-imap's reader is interrupted and ends, and
+// a bulk client carries on with the same connection. This saves a login
+// per worker and keeps a worker at one connection. ok is false when this
+// connection cannot be handed over (STARTTLS, where go-imap holds the TLS
+// layer); cn is unusable afterwards either way when err is not nil.
+func (cn *conn) takeOver(ctx context.Context, life context.Context, opts bulk.Options) (bc *bulkConn, ok bool, err error) {
+	pc, _ := cn.raw.(*progressConn)
+	if cn.handoff == nil || pc == nil || !cn.alive() {
+		return nil, false, nil
+	}
+	cn.handoff.mu.Lock()
+	cn.handoff.detached = true
+	cn.handoff.mu.Unlock()
+	pc.interrupt()
+	select {
+	case <-cn.c.Closed():
+	case <-time.After(5 * time.Second):
+		cn.handoff.mu.Lock()
+		cn.handoff.detached = false
+		cn.handoff.mu.Unlock()
+		cn.close()
+		return nil, true, errors.New("hand the connection over: go-imap's reader did not stop")
+	}
+	pc.resume()
+	cn.stop()
+	stop := context.AfterFunc(life, func() {
+		resetConn(pc)
+		pc.Close()
+	})
+	c, err := bulk.NewLoggedIn(ctx, cn.handoff.Conn, opts)
+	if err != nil {
+		stop()
+		resetConn(pc)
+		pc.Close()
+		return nil, true, fmt.Errorf("hand the connection over: %w", err)
+	}
+	return &bulkConn{c: c, raw: pc, stop: stop}, true, nil
+}

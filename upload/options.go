@@ -63,6 +63,11 @@ type Options struct {
 
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
+	// goIMAPAppend sends every message with go-imap's APPEND (one
+	// synchronizing literal per message over 4 KiB, no MULTIAPPEND)
+	// instead of the bulk path: for tests of that path.
+	goIMAPAppend bool
+
 	// OnProgress, when set, is called (from several goroutines, one call at
 	// a time) as messages are read and finished. It must return quickly.
 	OnProgress func(Progress)

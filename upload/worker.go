@@ -69,9 +69,18 @@ type worker struct {
 	cn       *conn
 	inflight []*pendingAppend
 	redo     []*job
+	cur      *folderState // the folder of the messages in flight
+
+	// The bulk path (bulkappend.go): its connection, the batch being
+	// filled and the commands in flight, oldest first.
+	bc        *bulkConn
+	noBulk    bool // go-imap's APPEND instead (Options or fallback)
+	open      []*job
+	openBytes int64
+	batches   []*bulkBatch
 }
 
-func (w *worker) pending() int { return len(w.inflight) }
+func (w *worker) pending() int { return len(w.inflight) + len(w.open) + len(w.batches) }
 
 // ensureConn (re)connects when the connection is gone.
 func (w *worker) ensureConn(ctx context.Context) error {
@@ -119,17 +128,20 @@ func (w *worker) loop(ctx context.Context) {
 		case len(w.redo) > 0:
 			j, w.redo = w.redo[0], w.redo[1:]
 		case closed:
-			if len(w.inflight) == 0 {
+			if w.pending() == 0 {
+				w.closeBulk()
 				return
 			}
 			w.completeOldest(ctx)
 			continue
-		case len(w.inflight) > 0:
+		case w.pending() > 0:
 			select {
 			case j = <-w.jobs:
 			default:
-				w.completeOldest(ctx)
-				continue
+				var got bool
+				if j, got = w.idle(ctx); !got {
+					continue
+				}
 			}
 		default:
 			select {
@@ -142,10 +154,10 @@ func (w *worker) loop(ctx context.Context) {
 			closed = true
 			continue
 		}
-		if len(w.inflight) > 0 && (w.cn == nil || w.cn.selected != j.fs.pf.Server) {
+		if w.pending() > 0 && w.cur != j.fs {
 			// Finish the previous folder before selecting the next.
 			w.redo = append([]*job{j}, w.redo...)
-			for len(w.inflight) > 0 {
+			for w.pending() > 0 && ctx.Err() == nil {
 				w.completeOldest(ctx)
 			}
 			continue
@@ -154,14 +166,45 @@ func (w *worker) loop(ctx context.Context) {
 			w.redo = append([]*job{j}, w.redo...)
 			continue // the loop sees ctx ended
 		}
+		w.cur = j.fs
+		if w.useBulk() {
+			w.sendBulk(ctx, j)
+			continue
+		}
 		w.send(ctx, j)
 	}
+}
+
+// idle is called when no job is waiting and messages are in flight: the
+// go-imap path waits for the oldest answer; the bulk path sends the batch
+// being filled when fewer than two commands are in flight (so that the
+// server always has the next one), else waits for a job or the oldest
+// answer, whichever comes first. got reports a job (nil: the channel was
+// closed).
+func (w *worker) idle(ctx context.Context) (j *job, got bool) {
+	if len(w.inflight) > 0 || len(w.batches) == 0 && len(w.open) == 0 {
+		w.completeOldest(ctx)
+		return nil, false
+	}
+	if len(w.open) > 0 && len(w.batches) < 2 {
+		w.submitOpen(ctx)
+		return nil, false
+	}
+	select {
+	case j = <-w.jobs:
+		return j, true
+	case <-w.batches[0].cmd.Done():
+		w.completeOldest(ctx)
+	case <-ctx.Done():
+	}
+	return nil, false
 }
 
 // abandon ends every job not done when the run stops. The APPENDs in
 // flight get a moment (stopGrace) to be answered, so that their outcome is
 // known.
 func (w *worker) abandon(closed bool) {
+	w.abandonBulk()
 	for _, p := range w.inflight {
 		if _, err := p.cmd.Wait(); err == nil {
 			w.rn.done(p.j, outUploaded, "")
@@ -189,7 +232,7 @@ func (w *worker) send(ctx context.Context, j *job) {
 		return
 	}
 	if err := w.ready(ctx, j.fs); err != nil {
-		w.lost(ctx, j, err)
+		w.lost(ctx, err, j)
 		return
 	}
 	opts := &imap.AppendOptions{Flags: j.flags, Time: j.date}
@@ -208,7 +251,7 @@ func (w *worker) send(ctx context.Context, j *job) {
 		// Our own spool failed: the command went out short and the
 		// connection is unusable.
 		w.rn.done(j, outFailed, fmt.Sprintf("read spooled message: %v", err))
-		w.lost(ctx, nil, err)
+		w.lost(ctx, err)
 		return
 	}
 	if werr != nil {
@@ -217,7 +260,7 @@ func (w *worker) send(ctx context.Context, j *job) {
 			// Refused before the literal: not stored. Try it again later;
 			// go-imap closed the connection, so check the others.
 			w.throttled(j, te)
-			w.lost(ctx, nil, werr)
+			w.lost(ctx, werr)
 			return
 		}
 		if ie := serverError(werr); ie != nil {
@@ -225,10 +268,10 @@ func (w *worker) send(ctx context.Context, j *job) {
 			// message is refused. go-imap then closes the connection, so the
 			// other APPENDs in flight are checked after a reconnect.
 			w.refused(ctx, j, werr, true)
-			w.lost(ctx, nil, werr)
+			w.lost(ctx, werr)
 			return
 		}
-		w.lost(ctx, j, werr)
+		w.lost(ctx, werr, j)
 		return
 	}
 	w.inflight = append(w.inflight, &pendingAppend{j: j, cmd: cmd})
@@ -258,6 +301,10 @@ func (w *worker) ready(ctx context.Context, fs *folderState) error {
 
 // completeOldest waits for the answer to the oldest APPEND in flight.
 func (w *worker) completeOldest(ctx context.Context) {
+	if len(w.inflight) == 0 {
+		w.completeBatch(ctx)
+		return
+	}
 	p := w.inflight[0]
 	w.inflight = w.inflight[1:]
 	_, err := p.cmd.Wait()
@@ -274,12 +321,12 @@ func (w *worker) completeOldest(ctx context.Context) {
 		return
 	}
 	if retry {
-		w.lost(ctx, p.j, err)
+		w.lost(ctx, err, p.j)
 		return
 	}
 	w.refused(ctx, p.j, err, alive)
 	if !alive {
-		w.lost(ctx, nil, err)
+		w.lost(ctx, err)
 	}
 }
 
@@ -323,13 +370,15 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// lost handles a broken connection: j (the message being sent, may be nil)
-// and every APPEND in flight have an unknown outcome. It reconnects, looks
-// at what the folders hold, counts what landed as uploaded and queues the
-// rest to be sent again.
-func (w *worker) lost(ctx context.Context, j *job, cause error) {
+// lost handles a broken connection: the messages being sent (none, one,
+// or a batch whose command was not sent completely) and every APPEND or
+// batch in flight have an unknown outcome. It reconnects, looks at what
+// the folders hold, counts what landed as uploaded and queues the rest to
+// be sent again. The batch being filled was not sent: it is queued again
+// as it is.
+func (w *worker) lost(ctx context.Context, cause error, sending ...*job) {
 	var unknown []*job
-	if j != nil {
+	for _, j := range sending {
 		j.tries++
 		if j.tries >= maxTries {
 			w.rn.done(j, outQuarantined, fmt.Sprintf("the connection broke each of the %d times this message was sent (last: %v)", j.tries, cause))
@@ -341,7 +390,14 @@ func (w *worker) lost(ctx context.Context, j *job, cause error) {
 		unknown = append(unknown, p.j)
 	}
 	w.inflight = nil
+	for _, b := range w.batches {
+		unknown = append(unknown, b.jobs...)
+	}
+	w.batches = nil
+	w.redo = append(w.open, w.redo...)
+	w.open, w.openBytes = nil, 0
 	w.dropConn()
+	w.dropBulk()
 	retry, rerr := retryable(ctx, cause, false)
 	if !retry {
 		if ctx.Err() == nil {

@@ -201,7 +201,7 @@ func NewStartTLS(ctx context.Context, conn net.Conn, cfg *tls.Config, opts Optio
 		break
 	}
 	if c.br.Buffered() > 0 {
-		return fail(fmt.Errorf("STARTTLS: %w: data after the OK", errProtocol))
+		return fail(fmt.Errorf("STARTTLS: %w: data after the OK", ErrProtocol))
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -210,6 +210,20 @@ func NewStartTLS(ctx context.Context, conn net.Conn, cfg *tls.Config, opts Optio
 	_ = conn.SetDeadline(time.Time{})
 	c = newClient(tc, opts)
 	go c.readLoop()
+	return c, nil
+}
+
+// NewLoggedIn starts a client on a connection another client has logged
+// in and left idle (no command in flight, nothing unread but what conn
+// still holds): it asks for the capabilities and is ready for Select.
+// Close closes conn.
+func NewLoggedIn(ctx context.Context, conn net.Conn, opts Options) (*Client, error) {
+	c := newClient(conn, opts)
+	go c.readLoop()
+	if _, err := c.simple(ctx, "CAPABILITY", "CAPABILITY"); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -255,7 +269,7 @@ func (c *Client) greeting() error {
 		if r.kind == "BYE" {
 			return &ByeError{Text: r.text}
 		}
-		return fmt.Errorf("read greeting: %w: %q", errProtocol, clip(string(b)))
+		return fmt.Errorf("read greeting: %w: %q", ErrProtocol, clip(string(b)))
 	}
 	if r.code == "CAPABILITY" {
 		c.setCaps(r.args)

@@ -16,9 +16,9 @@ const (
 	maxUIDSetItems = 1 << 20  // UIDs one APPENDUID may name
 )
 
-// errProtocol marks a response that breaks the IMAP grammar: the
+// ErrProtocol marks a response that breaks the IMAP grammar: the
 // connection cannot be trusted any more.
-var errProtocol = errors.New("IMAP protocol error")
+var ErrProtocol = errors.New("IMAP protocol error")
 
 // response is one server response, parsed as far as this client needs.
 type response struct {
@@ -53,7 +53,7 @@ func readResponse(br *bufio.Reader) ([]byte, error) {
 			return bytes.TrimRight(out, "\r\n"), nil
 		}
 		if n > maxResponse || int64(len(out))+n > maxResponse {
-			return nil, fmt.Errorf("%w: response with a literal of %d bytes", errProtocol, n)
+			return nil, fmt.Errorf("%w: response with a literal of %d bytes", ErrProtocol, n)
 		}
 		start := len(out)
 		out = append(out, make([]byte, n)...)
@@ -74,7 +74,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 				return frag, nil
 			}
 			if line = append(line, frag...); len(line) > maxLine {
-				return nil, fmt.Errorf("%w: response line longer than %d bytes", errProtocol, maxLine)
+				return nil, fmt.Errorf("%w: response line longer than %d bytes", ErrProtocol, maxLine)
 			}
 			return line, nil
 		}
@@ -83,7 +83,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		}
 		line = append(line, frag...)
 		if len(line) > maxLine {
-			return nil, fmt.Errorf("%w: response line longer than %d bytes", errProtocol, maxLine)
+			return nil, fmt.Errorf("%w: response line longer than %d bytes", ErrProtocol, maxLine)
 		}
 	}
 }
@@ -135,44 +135,44 @@ func parseResponse(b []byte) (*response, error) {
 		r.text = rest
 		return r, nil
 	case tag == "":
-		return nil, fmt.Errorf("%w: response without a tag: %q", errProtocol, clip(s))
+		return nil, fmt.Errorf("%w: response without a tag: %q", ErrProtocol, clip(s))
 	case tag != "*" && !validTag(tag):
-		return nil, fmt.Errorf("%w: bad tag in %q", errProtocol, clip(s))
+		return nil, fmt.Errorf("%w: bad tag in %q", ErrProtocol, clip(s))
 	}
 	word, rest, _ := strings.Cut(rest, " ")
 	if tag == "*" && word != "" && word[0] >= '0' && word[0] <= '9' {
 		n, err := strconv.ParseUint(word, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad number in %q", errProtocol, clip(s))
+			return nil, fmt.Errorf("%w: bad number in %q", ErrProtocol, clip(s))
 		}
 		r.num = uint32(n)
 		word, rest, _ = strings.Cut(rest, " ")
 	}
 	r.kind = strings.ToUpper(word)
 	if r.kind == "" {
-		return nil, fmt.Errorf("%w: empty response %q", errProtocol, clip(s))
+		return nil, fmt.Errorf("%w: empty response %q", ErrProtocol, clip(s))
 	}
 	switch r.kind {
 	case "OK", "NO", "BAD", "BYE", "PREAUTH":
 		if tag != "*" && (r.kind == "BYE" || r.kind == "PREAUTH") {
-			return nil, fmt.Errorf("%w: tagged %s in %q", errProtocol, r.kind, clip(s))
+			return nil, fmt.Errorf("%w: tagged %s in %q", ErrProtocol, r.kind, clip(s))
 		}
 		if strings.HasPrefix(rest, "[") {
 			end := strings.IndexByte(rest, ']')
 			if end < 0 {
-				return nil, fmt.Errorf("%w: response code without ']' in %q", errProtocol, clip(s))
+				return nil, fmt.Errorf("%w: response code without ']' in %q", ErrProtocol, clip(s))
 			}
 			code := rest[1:end]
 			r.code, r.args, _ = strings.Cut(code, " ")
 			r.code = strings.ToUpper(r.code)
 			if r.code == "" {
-				return nil, fmt.Errorf("%w: empty response code in %q", errProtocol, clip(s))
+				return nil, fmt.Errorf("%w: empty response code in %q", ErrProtocol, clip(s))
 			}
 			rest = strings.TrimPrefix(rest[end+1:], " ")
 		}
 	default:
 		if tag != "*" {
-			return nil, fmt.Errorf("%w: tagged response %q is not OK, NO or BAD", errProtocol, clip(s))
+			return nil, fmt.Errorf("%w: tagged response %q is not OK, NO or BAD", ErrProtocol, clip(s))
 		}
 	}
 	r.text = rest
@@ -203,11 +203,11 @@ func clip(s string) string {
 func parseAppendUID(args string, max int) (validity uint32, uids []uint32, err error) {
 	v, set, ok := strings.Cut(args, " ")
 	if !ok {
-		return 0, nil, fmt.Errorf("%w: APPENDUID %q: want a UIDVALIDITY and UIDs", errProtocol, args)
+		return 0, nil, fmt.Errorf("%w: APPENDUID %q: want a UIDVALIDITY and UIDs", ErrProtocol, args)
 	}
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil || n == 0 {
-		return 0, nil, fmt.Errorf("%w: APPENDUID %q: bad UIDVALIDITY", errProtocol, args)
+		return 0, nil, fmt.Errorf("%w: APPENDUID %q: bad UIDVALIDITY", ErrProtocol, args)
 	}
 	uids, err = parseUIDSet(set, max)
 	if err != nil {
@@ -236,7 +236,7 @@ func parseUIDSet(set string, max int) ([]uint32, error) {
 			a, b = b, a
 		}
 		if int64(b-a)+1+int64(len(uids)) > int64(max) {
-			return nil, fmt.Errorf("%w: UID set %q names more than %d UIDs", errProtocol, clip(set), max)
+			return nil, fmt.Errorf("%w: UID set %q names more than %d UIDs", ErrProtocol, clip(set), max)
 		}
 		for u := a; ; u++ {
 			uids = append(uids, u)
@@ -251,7 +251,7 @@ func parseUIDSet(set string, max int) ([]uint32, error) {
 func parseUID(s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || n == 0 {
-		return 0, fmt.Errorf("%w: bad UID %q", errProtocol, clip(s))
+		return 0, fmt.Errorf("%w: bad UID %q", ErrProtocol, clip(s))
 	}
 	return uint32(n), nil
 }

@@ -55,7 +55,7 @@ func TestParseResponseErrors(t *testing.T) {
 		"", " OK x", "B1 BYE no", "B1 EXISTS", "* ", "* 99999999999 EXISTS", "B1 OK [APPENDUID 1 2",
 		"B(1 OK x", "* OK [] x",
 	} {
-		if r, err := parseResponse([]byte(in)); !errors.Is(err, errProtocol) {
+		if r, err := parseResponse([]byte(in)); !errors.Is(err, ErrProtocol) {
 			t.Errorf("parseResponse(%q) = %+v, %v; want a protocol error", in, r, err)
 		}
 	}
@@ -80,11 +80,11 @@ func TestReadResponse(t *testing.T) {
 		t.Errorf("readResponse at the end: no error")
 	}
 	long := "* OK " + strings.Repeat("x", maxLine+10) + "\r\n"
-	if _, err := readResponse(bufio.NewReaderSize(strings.NewReader(long), 4096)); !errors.Is(err, errProtocol) {
+	if _, err := readResponse(bufio.NewReaderSize(strings.NewReader(long), 4096)); !errors.Is(err, ErrProtocol) {
 		t.Errorf("readResponse of a %d byte line: %v, want a protocol error", len(long), err)
 	}
 	huge := "* 1 FETCH (BODY[] {999999999}\r\n"
-	if _, err := readResponse(bufio.NewReader(strings.NewReader(huge))); !errors.Is(err, errProtocol) {
+	if _, err := readResponse(bufio.NewReader(strings.NewReader(huge))); !errors.Is(err, ErrProtocol) {
 		t.Errorf("readResponse with a 1 GB literal: %v, want a protocol error", err)
 	}
 }
@@ -158,7 +158,7 @@ func FuzzResponse(f *testing.F) {
 			}
 			r, err := parseResponse(line)
 			if err != nil {
-				if !errors.Is(err, errProtocol) {
+				if !errors.Is(err, ErrProtocol) {
 					t.Fatalf("parseResponse(%q): %v is not a protocol error", line, err)
 				}
 				continue
