@@ -73,11 +73,13 @@ func BenchmarkUploadDovecot(b *testing.B) {
 			s, total := benchSource(n, tc.size, 4)
 			b.SetBytes(total)
 			b.ReportAllocs()
+			var sub submits
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				srv := dovecottest.Start(b, dovecottest.Config{})
 				_, opts := dovecotTarget(b, srv, true)
 				opts.Connections = conns
+				opts.onSubmit = sub.hook()
 				b.StartTimer()
 				rep, err := Upload(context.Background(), s.reader(), opts)
 				if err != nil || rep.Totals.Uploaded != n {
@@ -88,6 +90,9 @@ func BenchmarkUploadDovecot(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+			if sub.n > 0 {
+				b.ReportMetric(float64(n*b.N)/float64(sub.n), "msgs/cmd")
+			}
 		})
 	}
 }

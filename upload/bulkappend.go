@@ -188,6 +188,9 @@ func (w *worker) submitOpen(ctx context.Context) {
 	switch {
 	case err == nil:
 		w.batches = append(w.batches, &bulkBatch{jobs: jobs, cmd: cmd})
+		if w.rn.opts.onSubmit != nil {
+			w.rn.opts.onSubmit(len(jobs))
+		}
 	case ctx.Err() != nil:
 		// Not sent completely: nothing stored.
 		w.redo = append(jobs, w.redo...)

@@ -67,6 +67,9 @@ type Options struct {
 	// synchronizing literal per message over 4 KiB, no MULTIAPPEND)
 	// instead of the bulk path: for tests of that path.
 	goIMAPAppend bool
+	// onSubmit, when set, is told the number of messages of every APPEND
+	// command the bulk path sent: for tests.
+	onSubmit func(items int)
 
 	// OnProgress, when set, is called (from several goroutines, one call at
 	// a time) as messages are read and finished. It must return quickly.
