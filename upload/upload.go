@@ -112,7 +112,9 @@ func (rn *run) newWorkers(first *conn) []*worker {
 	n := rn.opts.connections()
 	ws := make([]*worker, n)
 	for i := range ws {
-		ws[i] = &worker{rn: rn, id: i, jobs: make(chan *job, 4*rn.opts.pipeline())}
+		// Room for two MULTIAPPEND batches: a batch fills while one is
+		// in flight.
+		ws[i] = &worker{rn: rn, id: i, jobs: make(chan *job, max(4*rn.opts.pipeline(), 2*rn.opts.bulkOptions().MaxBatch))}
 	}
 	ws[0].cn = first
 	return ws

@@ -177,16 +177,16 @@ func (w *worker) loop(ctx context.Context) {
 
 // idle is called when no job is waiting and messages are in flight: the
 // go-imap path waits for the oldest answer; the bulk path sends the batch
-// being filled when fewer than two commands are in flight (so that the
-// server always has the next one), else waits for a job or the oldest
-// answer, whichever comes first. got reports a job (nil: the channel was
+// being filled when nothing else is in flight (the server would be idle),
+// else waits for a job or the oldest answer, whichever comes first: while
+// the server works, the batch grows. got reports a job (nil: the channel was
 // closed).
 func (w *worker) idle(ctx context.Context) (j *job, got bool) {
 	if len(w.inflight) > 0 || len(w.batches) == 0 && len(w.open) == 0 {
 		w.completeOldest(ctx)
 		return nil, false
 	}
-	if len(w.open) > 0 && len(w.batches) < 2 {
+	if len(w.open) > 0 && len(w.batches) == 0 {
 		w.submitOpen(ctx)
 		return nil, false
 	}
