@@ -20,6 +20,15 @@
 // directory with the server's answer in the Report, and the run goes on;
 // [OVERQUOTA] stops the run.
 //
+// APPEND goes through upload/bulk (bulkappend.go): pipelined, with
+// LITERAL+ and in MULTIAPPEND batches where the server offers them; each
+// worker hands its logged-in go-imap connection over to the bulk client
+// when it starts appending, so a worker holds one connection. A batch is
+// stored wholly or not at all, so the check after a broken connection
+// (below) stays exact; a refused batch goes again one message per command.
+// go-imap's APPEND remains as the fallback for a server the bulk client
+// cannot follow.
+//
 // Connections: go-imap v2 takes no context, so every connection is closed
 // when the run's context ends (APPENDs in flight get a few seconds to be
 // answered first, so that their outcome is known). go-imap's fixed

@@ -39,9 +39,9 @@ type job struct {
 }
 
 // appender is the seam for the ways of sending messages into the selected
-// folder of one connection. The pipelined one-message APPEND below is the
-// only implementation; a MULTIAPPEND (RFC 3502) batch sender (issue 6)
-// implements the same contract: send may return before the server
+// folder of one connection: go-imap's pipelined one-message APPEND below
+// (the fallback), and the bulk path (bulkappend.go: upload/bulk, LITERAL+,
+// MULTIAPPEND batches, RFC 3502), the default. Both keep one contract: send may return before the server
 // answers; complete waits for the oldest answer; every job ends in exactly
 // one call of run.done, or is handed to worker.lost when the connection
 // breaks so that a reconnect checks whether it landed before sending it
