@@ -60,7 +60,9 @@ func resetConn(c net.Conn) {
 }
 
 // bulkOptions are the upload/bulk settings of a run: MULTIAPPEND batches
-// of up to 50 messages or 8 MiB with 4 commands in flight; without
+// of up to 50 messages or 8 MiB with 2 commands in flight (the server
+// always has the next batch; more in flight only lengthens what may still
+// land after the client died, see the README); without
 // MULTIAPPEND one message per command, Pipeline of them in flight. The
 // bytes in flight are bounded by InFlightBytes (the run's budget bounds the
 // memory they take).
@@ -68,7 +70,7 @@ func (o *Options) bulkOptions() bulk.Options {
 	return bulk.Options{
 		MaxBatch:         50,
 		MaxBatchBytes:    8 << 20,
-		MaxInFlight:      4,
+		MaxInFlight:      2,
 		MaxInFlightBytes: o.inFlightBytes(),
 		Timeout:          o.ioTimeout(),
 	}

@@ -280,8 +280,8 @@ func (interruptedError) Temporary() bool { return true }
 // errInterrupted until resume.
 func (c *progressConn) interrupt() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.interrupting = true
-	c.mu.Unlock()
 	_ = c.Conn.SetReadDeadline(time.Now())
 }
 
@@ -308,10 +308,15 @@ func (c *progressConn) Read(p []byte) (int, error) {
 	if err := c.broken(); err != nil {
 		return 0, err
 	}
-	if c.interrupted() {
+	// The check and the deadline go together, so that an interrupt
+	// cannot land between them and be overwritten.
+	c.mu.Lock()
+	if c.interrupting {
+		c.mu.Unlock()
 		return 0, errInterrupted
 	}
 	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	c.mu.Unlock()
 	n, err := c.Conn.Read(p)
 	var ne net.Error
 	if err != nil && errors.As(err, &ne) && ne.Timeout() && c.interrupted() {
