@@ -88,11 +88,20 @@ func (e *env) run(args []string) int {
 	}
 }
 
-// errUsage marks errors that are the user's to fix (exit 2).
-var errUsage = errors.New("usage")
+// errUsage marks errors that are the user's to fix (exit 2): test with
+// errors.Is; usageErrorf makes them.
+var errUsage = errors.New("usage or configuration error")
+
+// usageError carries its message alone (no "usage:" prefix: an unreadable
+// source is not a typo) and says it is an errUsage.
+type usageError struct{ err error }
+
+func (u usageError) Error() string        { return u.err.Error() }
+func (u usageError) Unwrap() error        { return u.err }
+func (u usageError) Is(target error) bool { return target == errUsage }
 
 func usageErrorf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+	return usageError{fmt.Errorf(format, args...)}
 }
 
 const exitCodesHelp = `Exit codes:
