@@ -1,6 +1,8 @@
 package dovecottest
 
 import (
+	"mailferry/internal/testutil"
+
 	"bytes"
 	"os"
 	"os/exec"
@@ -191,7 +193,7 @@ func TestConfigText(t *testing.T) {
 	t.Run("accepted by installed doveconf", func(t *testing.T) {
 		dovecotBin, _, err := Binaries()
 		if err != nil {
-			t.Skipf("dovecot not installed: %v", err)
+			testutil.SkipOrFail(t, "dovecot not installed: %v", err)
 		}
 		out, err := exec.Command(dovecotBin, "--version").Output()
 		if err != nil {
