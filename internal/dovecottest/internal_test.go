@@ -1,8 +1,6 @@
 package dovecottest
 
 import (
-	"mailferry/internal/testutil"
-
 	"bytes"
 	"os"
 	"os/exec"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailferry/internal/testutil"
 )
 
 func TestParseFetch(t *testing.T) {
