@@ -22,6 +22,13 @@ type Options struct {
 	// server offers no STARTTLS.
 	AllowPlaintext bool
 
+	// SourceID names the source (the CLI passes its absolute path). With the
+	// target account it names the marker file that tells a re-run that an
+	// upload did not end (see settle.go); "" is allowed.
+	SourceID string
+	// cacheDir replaces os.UserCacheDir() for the marker file: for tests.
+	cacheDir string
+
 	// Plan chooses and names the folders (--prefix, --include, --exclude).
 	Plan PlanOptions
 

@@ -48,9 +48,19 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 	defer cancel(nil)
 	rn.cancel = cancel
 	defer rn.connLife(ctx)()
+	stale := false
+	if !rehearsal && !opts.DryRun {
+		var end func()
+		stale, end = rn.startMarker(target)
+		defer end()
+	}
 
 	cn, mailboxes, err := rn.prepare(ctx, r, target)
+	if err == nil && stale {
+		err = rn.settle(ctx, cn)
+	}
 	if err != nil {
+		cn.close()
 		rn.finish()
 		return rn.rep, stopErr(parent, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -163,6 +164,7 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	prog := newProgress(e.stderr, sf.quiet, cmd)
 	log := prog.logger()
 	opts.Logger = log
+	opts.SourceID, _ = filepath.Abs(pos[0]) // names the marker of a run in progress ("" is fine)
 	if sf.insecure {
 		log.Warn("TLS certificate checking is OFF (--insecure-skip-verify): anyone on the network path could read your password and mail")
 	}
