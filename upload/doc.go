@@ -50,7 +50,11 @@
 // There is no local journal: the pre-scan (one FETCH of sizes and headers
 // per folder, a few percent of the mail's size) is what makes a re-run
 // safe, a journal could only skip parts of it, and the verification after
-// the upload fetches the same data anyway.
+// the upload fetches the same data anyway. The one local file is a marker
+// of a run in progress (settle.go): found at start, it means the previous
+// run was killed, and the run first waits until the server's folders stop
+// growing, so that APPENDs the killed process had already handed to the
+// kernel land before the pre-scan instead of being sent twice.
 //
 // The package never prints and never draws: it reports progress through
 // Options.OnProgress, logs through the *slog.Logger it is given, and returns

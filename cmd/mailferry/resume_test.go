@@ -152,7 +152,10 @@ func startMailferry(t *testing.T, bin string, srv *dovecottest.Server, to string
 	r := &mailferryRun{done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	r.cmd = exec.CommandContext(ctx, bin, append([]string{"upload", args[0], "--to", to, "--tls-ca", srv.CAFile}, args[1:]...)...)
-	r.cmd.Env = append(os.Environ(), "MAILFERRY_PASSWORD="+srv.Password)
+	// The marker of an unfinished run (upload/settle.go) goes into a cache
+	// directory of this server's own, never the user's: the re-runs after a
+	// kill find it and wait for the server to settle, as a user's would.
+	r.cmd.Env = append(os.Environ(), "MAILFERRY_PASSWORD="+srv.Password, "XDG_CACHE_HOME="+filepath.Join(srv.Dir, "cache"))
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	if err := r.cmd.Start(); err != nil {
 		cancel()
