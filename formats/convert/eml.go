@@ -55,20 +55,9 @@ func (w *emlWriter) write(n *node, m *formats.Message, s *source, fr *FolderRepo
 	}
 	w.seq++
 	tmp := filepath.Join(st.dir, ".mailferry-"+strconv.Itoa(w.seq)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	nw, err := s.writeTemp(tmp)
 	if err != nil {
 		return err
-	}
-	nw, err := s.copyTo(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chtimes(tmp, s.date, s.date)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return s.copyErr(err)
 	}
 	stem := emlStem(s, w.dec)
 	for {

@@ -99,20 +99,9 @@ func (w *maildirWriter) write(n *node, m *formats.Message, s *source, fr *Folder
 	w.seq++
 	base := strconv.FormatInt(max(s.date.Unix(), 0), 10) + ".M" + strconv.Itoa(w.seq) + ".mailferry"
 	tmp := filepath.Join(st.dir, "tmp", base)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	nw, err := s.writeTemp(tmp)
 	if err != nil {
 		return err
-	}
-	nw, err := s.copyTo(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chtimes(tmp, s.date, s.date)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return s.copyErr(err)
 	}
 	// Dovecot's maildir-save.c: a message without flags and keywords is
 	// delivered to new/, any other to cur/ with its info.

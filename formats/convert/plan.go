@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -256,6 +257,29 @@ func (s *source) copyTo(w io.Writer) (int64, error) {
 }
 
 // copyErr classifies an error of copying the message to w.
+// writeTemp writes the message to a new file at tmp (never an existing
+// one) with the received date as its modification time, and returns the
+// bytes written. On error nothing is left at tmp; a read error of the
+// source comes back through copyErr.
+func (s *source) writeTemp(tmp string) (int64, error) {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	nw, err := s.copyTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(tmp, s.date, s.date)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, s.copyErr(err)
+	}
+	return nw, nil
+}
+
 func (s *source) copyErr(err error) error {
 	if err == nil {
 		return nil
