@@ -11,8 +11,9 @@ import (
 )
 
 // Upload puts every message of r on the target server, then verifies the
-// result. With no Options.Target it rehearses on an in-process memory
-// server and reports what a real run would do.
+// result. With no Options.Target it rehearses on an in-process server that
+// keeps only headers (rehearsal_server.go) and reports what a real run would
+// do.
 //
 // Every target folder is created (parents first) and subscribed. Before a
 // folder gets any message, one FETCH learns what it holds; only the source
