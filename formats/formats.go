@@ -9,6 +9,7 @@ package formats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -191,7 +192,16 @@ type Options struct {
 	// MemLimit is the largest message kept in memory; larger ones are
 	// spooled to a temporary file. 0 means DefaultMemLimit.
 	MemLimit int
+	// SizesOnly says the caller needs each message's header, size, flags
+	// and date but never its bytes (scan, counting): a reader may then
+	// skip keeping the bytes, and Message.Open may return ErrNoBytes.
+	// Size stays exact.
+	SizesOnly bool
 }
+
+// ErrNoBytes is what Message.Open returns when the reader was opened with
+// Options.SizesOnly and did not keep the message's bytes.
+var ErrNoBytes = errors.New("message bytes not kept (read for sizes only)")
 
 // DefaultMemLimit bounds the memory one message may take before it is
 // spooled to disk.

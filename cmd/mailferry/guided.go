@@ -331,7 +331,7 @@ type mail struct {
 // inspect opens path, counts its messages and closes it again.
 func (g *guide) inspect(path string) (*mail, error) {
 	m := &mail{path: path}
-	opts := formats.Options{Warn: func(w formats.Warning) { m.warnings = append(m.warnings, w.String()) }}
+	opts := formats.Options{Warn: func(w formats.Warning) { m.warnings = append(m.warnings, w.String()) }, SizesOnly: true}
 	src, err := detect.Open(path, detect.Auto, opts)
 	if err != nil {
 		return nil, err

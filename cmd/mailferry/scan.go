@@ -127,7 +127,7 @@ type scanTotals struct {
 
 func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 	var warnings []string
-	opts := formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w.String()) }}
+	opts := formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w.String()) }, SizesOnly: true}
 	s, err := detect.Open(src, kind, opts)
 	if err != nil {
 		return nil, usageErrorf("%v", err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailferry/formats"
 )
 
 // writeBenchMbox writes an mbox of about size bytes: messages of 1 to 20
@@ -76,12 +78,11 @@ func BenchmarkSplit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, read := range []bool{false, true} {
-		name := "next"
-		if read {
-			name = "read"
-		}
-		b.Run(name, func(b *testing.B) {
+	// next: Next only (the bytes are kept, unread); read: every message
+	// read too (upload, convert); sizes: SizesOnly (scan).
+	for _, mode := range []string{"next", "read", "sizes"} {
+		read := mode == "read"
+		b.Run(mode, func(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
 			ctx := context.Background()
@@ -91,7 +92,7 @@ func BenchmarkSplit(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				s := NewSplitter(f, path, SplitOptions{})
+				s := NewSplitter(f, path, SplitOptions{Options: formats.Options{SizesOnly: mode == "sizes"}})
 				n := 0
 				for {
 					e, err := s.Next(ctx)

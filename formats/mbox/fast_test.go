@@ -14,14 +14,15 @@ import (
 )
 
 // splitBoth splits input once with the fast paths (bodyRun, the header
-// parsed in the read buffer) and once line by line, and fails when any
-// entry, byte or warning differs.
+// parsed in the read buffer), once line by line and once for sizes only,
+// and fails when any entry, byte or warning differs.
 func splitBoth(t *testing.T, input []byte, opts SplitOptions, size int) int {
 	t.Helper()
-	run := func(slow bool) ([]split, []formats.Warning, error) {
+	run := func(slow, sizesOnly bool) ([]split, []formats.Warning, error) {
 		var warns []formats.Warning
 		o := opts
 		o.Warn = func(w formats.Warning) { warns = append(warns, w) }
+		o.SizesOnly = sizesOnly
 		s := newSplitter(bytes.NewReader(input), "test.mbox", o, size)
 		s.slow = slow
 		defer s.Close()
@@ -34,13 +35,30 @@ func splitBoth(t *testing.T, input []byte, opts SplitOptions, size int) int {
 			if err != nil {
 				return out, warns, err
 			}
-			b := readEntry(t, e)
+			var b []byte
+			if sizesOnly {
+				if _, err := e.Open(); err != formats.ErrNoBytes {
+					t.Fatalf("sizes only: message %d: Open gave %v, want ErrNoBytes", len(out)+1, err)
+				}
+			} else {
+				b = readEntry(t, e)
+			}
 			e.Open = nil
 			out = append(out, split{Entry: *e, Bytes: b})
 		}
 	}
-	fast, fw, ferr := run(false)
-	slow, sw, serr := run(true)
+	fast, fw, ferr := run(false, false)
+	slow, sw, serr := run(true, false)
+	sized, zw, zerr := run(false, true)
+	if (ferr == nil) != (zerr == nil) || len(sized) != len(fast) || !reflect.DeepEqual(fw, zw) {
+		t.Fatalf("%v, buffer %d: sizes only: %d messages, error %v, warnings %v; with bytes: %d, %v, %v",
+			opts.Variant, size, len(sized), zerr, zw, len(fast), ferr, fw)
+	}
+	for i := range sized {
+		if !reflect.DeepEqual(sized[i].Entry, fast[i].Entry) {
+			t.Fatalf("%v, buffer %d, message %d: sizes only %+v, with bytes %+v", opts.Variant, size, i+1, sized[i].Entry, fast[i].Entry)
+		}
+	}
 	if (ferr == nil) != (serr == nil) {
 		t.Fatalf("%v, buffer %d: fast error %v, line by line %v", opts.Variant, size, ferr, serr)
 	}
@@ -74,6 +92,7 @@ func fastSeeds(tb testing.TB) [][]byte {
 		[]byte("From a Mon Jan  1 00:00:00 2001\nA: b\n\nbody\n\n\nFrom b\nx\n>From c\nFrom d Mon Jan  1 00:00:00 2001\nX: y\n\n"),
 		[]byte("From a\r\nA: b\r\nB: c\r\n\r\nline\r\n\r\nmore\rstray\r\n\r\nFrom b\r\nA: b\r\nB: c\r\n\r\n\r\n"),
 		[]byte("From x\nA: b\n\n\n\n\nF\nFr\nFrom\nFrom \n>\n\n"),
+		[]byte("From a\nA: b\n\nbody\x00 with a NUL\nmore\n\nFrom b\nA: c\n\nclean\n\nFrom c\nA: \x00\n\nx\n"),
 	)
 }
 

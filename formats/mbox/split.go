@@ -25,6 +25,9 @@ const (
 	// maxFieldName bounds what the separator heuristic accepts as a header
 	// field name; real ones are far shorter.
 	maxFieldName = 256
+	// sizesOnlyChunk is how many message bytes SizesOnly gathers before it
+	// counts and drops them.
+	sizesOnlyChunk = 64 << 10
 )
 
 var (
@@ -128,6 +131,11 @@ func newSplitter(r io.Reader, file string, opts SplitOptions, size int) *Splitte
 	limit := opts.MemLimit
 	if limit <= 0 {
 		limit = formats.DefaultMemLimit
+	}
+	if opts.SizesOnly {
+		// The bytes are counted and dropped in pieces that stay in the
+		// CPU cache (flush).
+		limit = sizesOnlyChunk
 	}
 	s := &Splitter{
 		src:     r,
@@ -235,13 +243,16 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 	if e.Size == 0 {
 		s.warn(warnEmpty, e.Pos, "empty message (a From_ line with nothing after it)")
 	}
-	if s.spilled {
+	switch {
+	case s.opts.SizesOnly:
+		e.Open = func() (io.ReadCloser, error) { return nil, formats.ErrNoBytes }
+	case s.spilled:
 		if err := s.flush(); err != nil {
 			s.err = &formats.MessageError{Pos: e.Pos, Op: "spool message", Err: err}
 			return nil, s.err
 		}
 		e.Open = s.spool.Open
-	} else {
+	default:
 		data := s.out
 		e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	}
@@ -584,6 +595,9 @@ func (s *Splitter) bodyRun(afterBlank *bool) error {
 	out := s.out
 	ab := *afterBlank
 	pos, lines := 0, int64(0)
+	// With SizesOnly the lines are counted, not copied (counted), and
+	// the NUL check runs once over what was consumed.
+	sizesOnly, counted := s.opts.SizesOnly, int64(0)
 	for {
 		rest := data[pos:]
 		i := bytes.IndexByte(rest, '\n')
@@ -595,7 +609,11 @@ func (s *Splitter) bodyRun(afterBlank *bool) error {
 			if len(next) < len(fromPrefix) || next[0] == 'F' && bytes.HasPrefix(next, fromPrefix) {
 				break // it may belong to a separator
 			}
-			out = append(out, '\r', '\n')
+			if sizesOnly {
+				counted += 2
+			} else {
+				out = append(out, '\r', '\n')
+			}
 			ab = true
 		} else {
 			if c := rest[0]; c == '>' || c == 'F' && bytes.HasPrefix(rest, fromPrefix) {
@@ -608,8 +626,12 @@ func (s *Splitter) bodyRun(afterBlank *bool) error {
 			if s.hasOther(s.r+pos, s.r+pos+end) {
 				break
 			}
-			out = append(out, rest[:end]...)
-			out = append(out, '\r', '\n')
+			if sizesOnly {
+				counted += int64(end) + 2
+			} else {
+				out = append(out, rest[:end]...)
+				out = append(out, '\r', '\n')
+			}
 			ab = false
 		}
 		pos += i + 1
@@ -619,6 +641,12 @@ func (s *Splitter) bodyRun(afterBlank *bool) error {
 		}
 	}
 	s.out = out
+	if sizesOnly {
+		s.spooled += counted
+		if !s.nul && bytes.IndexByte(data[:pos], 0) >= 0 {
+			s.nul = true
+		}
+	}
 	s.r += pos
 	s.off += int64(pos)
 	s.line += lines
@@ -650,6 +678,11 @@ func (s *Splitter) flush() error {
 	}
 	if !s.nul && bytes.IndexByte(s.out, 0) >= 0 {
 		s.nul = true
+	}
+	if s.opts.SizesOnly {
+		s.spooled += int64(len(s.out))
+		s.out = s.out[:0]
+		return nil
 	}
 	if s.spool == nil {
 		s.spool = formats.NewSpool(s.opts.TempDir, s.limit)
