@@ -29,6 +29,11 @@ type run struct {
 
 	folders map[*PlannedFolder]*folderState
 	order   []*folderState
+	// follower collects the folders' messages during the upload (nil
+	// without a connection to spare); followed is what it collected, set
+	// once the upload is over.
+	follower *follower
+	followed map[*folderState]*followed
 
 	quar   *quarantine
 	budget *budget

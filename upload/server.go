@@ -223,35 +223,55 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 		RFC822Size:  true,
 		BodySection: []*imap.FetchItemBodySection{headerSection},
 	})
+	if _, err := collect(ctx, cmd, set, 0); err != nil {
+		if ctx.Err() != nil {
+			return nil, data, ctx.Err()
+		}
+		return nil, data, fmt.Errorf("fetch headers of %q: %w", name, err)
+	}
+	return set, data, nil
+}
+
+// collect adds the fingerprints of a FETCH (RFC822.SIZE BODY.PEEK[HEADER],
+// and UID when asked) to set. With minUID > 0 it is a UID FETCH minUID:*,
+// whose answer holds the folder's last message even when that one is older
+// (RFC 3501 6.4.8): messages below minUID are left out. It returns the
+// highest UID seen (0 without UIDs) and closes cmd.
+func collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet, minUID imap.UID) (imap.UID, error) {
 	hh := newHeaderHasher()
+	var top imap.UID
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		if ctx.Err() != nil {
 			break
 		}
 		hh.reset()
 		size := int64(-1)
+		var uid imap.UID
 		for item := msg.Next(); item != nil; item = msg.Next() {
 			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
 			case imapclient.FetchItemDataRFC822Size:
 				size = it.Size
 			case imapclient.FetchItemDataBodySection:
 				if it.Literal != nil {
 					if err := hashHeader(hh, it.Literal); err != nil {
 						_ = cmd.Close()
-						return nil, data, fmt.Errorf("fetch headers of %q: %w", name, err)
+						return top, err
 					}
 					_, _ = io.Copy(io.Discard, it.Literal)
 				}
 			}
 		}
+		if minUID > 0 && uid < minUID {
+			continue
+		}
+		top = max(top, uid)
 		h, id := hh.sum()
 		set.add(Fingerprint{Header: h, Size: size}, id)
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, data, fmt.Errorf("fetch headers of %q: %w", name, err)
+		return top, err
 	}
-	if ctx.Err() != nil {
-		return nil, data, ctx.Err()
-	}
-	return set, data, nil
+	return top, ctx.Err()
 }
