@@ -16,6 +16,8 @@
 #   -keep DIR   work in DIR and keep it (corpus, logs, configs); default: a
 #               temporary directory, removed at the end
 #   -args "..." extra arguments for `mailferry upload` (e.g. "--connections 1")
+#   -rounds R   run every contender R times, interleaved (default 3); the
+#               report gives the median of each (the ratios too)
 #
 # What it does, back to back on one private Dovecot (started through
 # internal/dovecottest, TLS on 127.0.0.1, one user):
@@ -32,9 +34,19 @@
 #                                  MULTIAPPEND 50 x 4 in flight, LITERAL+; no
 #                                  resume or verify: the uploader's hot path)
 #   4. mailferry upload, bulkupload and mbsync through a proxy adding -rtt;
-#   5. checks that every target mailbox holds all messages, and prints for
-#      each run: wall seconds, messages/s, MB/s (IMAP bytes, CRLF), peak RSS
-#      and CPU seconds (/usr/bin/time), then the ratios.
+#   5. mailferry convert of the mbox to a Maildir (peak RSS of convert);
+#   6. repeats 2-5 -rounds times, one contender after the other in each
+#      round, so that a slow minute of the machine hits all of them;
+#   7. checks that every target mailbox holds all messages, and prints for
+#      each contender the median of its runs: wall seconds, messages/s, MB/s
+#      (IMAP bytes, CRLF), peak RSS and CPU seconds (/usr/bin/time), then the
+#      ratios of the medians.
+#
+# Every timed run starts after `sync`: each run then pays for writing its own
+# mail to disk, not for the writeback of the run before it (300 MB of fresh
+# mailbox files are still being written out when the next run starts, which
+# slows its fsyncs; without the sync the order of the runs decides the
+# ratios by up to 40%).
 #
 # Needs: go, Dovecot (dovecot, doveadm), mbsync (isync), /usr/bin/time. Run as
 # root or as a user who can start Dovecot the way internal/dovecottest does.
@@ -48,6 +60,7 @@ DO_RTT=yes
 FSYNC=yes
 KEEP=""
 MF_ARGS=""
+ROUNDS=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) N=$2; shift 2 ;;
@@ -58,6 +71,7 @@ while [ $# -gt 0 ]; do
 	-no-fsync) FSYNC=no; shift ;;
 	-keep) KEEP=$2; shift 2 ;;
 	-args) MF_ARGS=$2; shift 2 ;;
+	-rounds) ROUNDS=$2; shift 2 ;;
 	-h|-help|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench.sh: unknown option $1 (see -help)" >&2; exit 2 ;;
 	esac
@@ -133,6 +147,7 @@ run() {
 	local name=$1 mailbox=$2
 	shift 2
 	say "running $name"
+	sync
 	if ! /usr/bin/time -f '%e %M %U %S' -o "$work/time.$name" "$@" >"$work/out.$name" 2>&1; then
 		say "$name failed:"
 		tail -20 "$work/out.$name" >&2
@@ -147,17 +162,10 @@ run() {
 		fi
 	fi
 	read -r wall rss user sys <"$work/time.$name"
-	echo "$name $wall $rss $user $sys" >>"$results"
+	echo "${name%%#*} $wall $rss $user $sys" >>"$results"
 }
 
-# scan: the page-cached mbox
-cat "$work/corpus/Bench" >/dev/null
-run scan - "$work/mailferry" scan "$work/corpus/Bench"
-
 url="imaps://$IMAP_USER@$TLS_ADDR"
-# shellcheck disable=SC2086
-run mailferry mf/Bench "$work/mailferry" upload "$work/corpus/Bench" --to "$url" \
-	--tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" --prefix mf --quiet $MF_ARGS
 
 # The bulk path alone (upload/bulk: MULTIAPPEND, LITERAL+), on the same
 # corpus, into a mailbox made beforehand: what the uploader's hot path does
@@ -167,10 +175,9 @@ bulk() { # NAME MAILBOX ADDR
 	run "$1" "$2" "$work/bulkupload" -to "$3" -user "$IMAP_USER" -password-file "$PASSWORD_FILE" \
 		-tls-ca "$CA_FILE" -mailbox "$2" "$work/corpus/Bench"
 }
-bulk bulk-path bulk "$TLS_ADDR"
 
 mbsync_conf() { # HOST PORT FARBOX
-	cat <<EOF
+	cat <<EOC
 IMAPAccount bench
 Host $1
 Port $2
@@ -193,35 +200,59 @@ Create Far
 Expunge None
 CopyArrivalDate yes
 SyncState $work/mbsync-state/
-EOF
+EOC
 }
 fresh_maildir() { # mbsync writes its UIDs into the Maildir: give it a copy
 	rm -rf "$work/mbsync-maildir" "$work/mbsync-state"
 	cp -a "$work/corpus/maildir" "$work/mbsync-maildir"
 	mkdir -p "$work/mbsync-state"
 }
-mbsync_conf localhost "$tls_port" mbsync >"$work/mbsyncrc"
-fresh_maildir
-run mbsync mbsync mbsync -q -c "$work/mbsyncrc" push
-
 mkdir -p "$work/doveadm-control" && chmod 777 "$work/doveadm-control"
-run doveadm ceiling/INBOX env -i PATH="$PATH" USER="$IMAP_USER" HOME="$MAIL_HOME" doveadm -c "$DOVECOT_CONF" import \
-	"maildir:$work/corpus/maildir:INDEX=MEMORY:CONTROL=$work/doveadm-control" ceiling all
 
 if [ "$DO_RTT" = yes ]; then
 	"$work/delayproxy" -rtt "$RTT" -to "$TLS_ADDR" >"$work/proxy.addr" &
 	proxy_pid=$!
 	for _ in $(seq 1 50); do [ -s "$work/proxy.addr" ] && break; sleep 0.1; done
 	proxy=$(head -1 "$work/proxy.addr")
-	# shellcheck disable=SC2086
-	run "mailferry+$RTT" mf-rtt/Bench "$work/mailferry" upload "$work/corpus/Bench" \
-		--to "imaps://$IMAP_USER@$proxy" --tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" \
-		--prefix mf-rtt --quiet $MF_ARGS
-	bulk "bulk-path+$RTT" bulk-rtt "$proxy"
-	mbsync_conf localhost "${proxy##*:}" mbsync-rtt >"$work/mbsyncrc-rtt"
-	fresh_maildir
-	run "mbsync+$RTT" mbsync-rtt mbsync -q -c "$work/mbsyncrc-rtt" push
 fi
+
+for round in $(seq 1 "$ROUNDS"); do
+	r=$round
+	say "round $r of $ROUNDS"
+
+	# scan: the page-cached mbox
+	cat "$work/corpus/Bench" >/dev/null
+	run "scan#$r" - "$work/mailferry" scan "$work/corpus/Bench"
+
+	# shellcheck disable=SC2086
+	run "mailferry#$r" "mf$r/Bench" "$work/mailferry" upload "$work/corpus/Bench" --to "$url" \
+		--tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" --prefix "mf$r" --quiet $MF_ARGS
+
+	bulk "bulk-path#$r" "bulk$r" "$TLS_ADDR"
+
+	mbsync_conf localhost "$tls_port" "mbsync$r" >"$work/mbsyncrc"
+	fresh_maildir
+	run "mbsync#$r" "mbsync$r" mbsync -q -c "$work/mbsyncrc" push
+
+	rm -rf "$work/doveadm-control"/*
+	run "doveadm#$r" "ceiling$r/INBOX" env -i PATH="$PATH" USER="$IMAP_USER" HOME="$MAIL_HOME" doveadm -c "$DOVECOT_CONF" import \
+		"maildir:$work/corpus/maildir:INDEX=MEMORY:CONTROL=$work/doveadm-control" "ceiling$r" all
+
+	if [ "$DO_RTT" = yes ]; then
+		# shellcheck disable=SC2086
+		run "mailferry+$RTT#$r" "mf-rtt$r/Bench" "$work/mailferry" upload "$work/corpus/Bench" \
+			--to "imaps://$IMAP_USER@$proxy" --tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" \
+			--prefix "mf-rtt$r" --quiet $MF_ARGS
+		bulk "bulk-path+$RTT#$r" "bulk-rtt$r" "$proxy"
+		mbsync_conf localhost "${proxy##*:}" "mbsync-rtt$r" >"$work/mbsyncrc-rtt"
+		fresh_maildir
+		run "mbsync+$RTT#$r" "mbsync-rtt$r" mbsync -q -c "$work/mbsyncrc-rtt" push
+	fi
+
+	rm -rf "$work/convert-out"
+	run "convert#$r" - "$work/mailferry" convert "$work/corpus/Bench" --format maildir --out "$work/convert-out"
+	rm -rf "$work/convert-out"
+done
 
 # Report.
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
@@ -230,29 +261,43 @@ echo "Dovecot $DOVECOT_VERSION, mail_fsync=$([ "$FSYNC" = yes ] && echo optimize
 echo "corpus: $corpus_messages messages, $(awk "BEGIN {printf \"%.1f\", $corpus_imap_bytes/1e6}") MB as IMAP sends them (mbox $(awk "BEGIN {printf \"%.1f\", $corpus_mbox_bytes/1e6}") MB), $corpus_attachments with attachments, $corpus_huge of ~10 MB, seed $SEED"
 echo
 awk -v n="$corpus_messages" -v bytes="$corpus_imap_bytes" -v mbox="$corpus_mbox_bytes" '
-	{ name[NR] = $1; wall[NR] = $2; rss[NR] = $3; cpu[NR] = $4 + $5; idx[$1] = NR }
+	function median(list,    a, k, t, i, j) {
+		k = split(list, a, " ")
+		for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	{
+		if (!($1 in walls)) order[++names] = $1
+		walls[$1] = walls[$1] " " $2; cpus[$1] = cpus[$1] " " ($4 + $5)
+		if ($3 > rss[$1]) rss[$1] = $3
+	}
 	END {
-		printf "%-18s %8s %10s %8s %9s %8s\n", "run", "wall s", "msgs/s", "MB/s", "peak RSS", "CPU s"
-		for (i = 1; i <= NR; i++) {
-			if (name[i] == "scan") {
-				printf "%-18s %8.2f %10s %8.0f %6.0f MB %8.2f  (mbox MB/s: wall; %.0f MB/s per CPU second)\n", name[i], wall[i], "-", mbox/1e6/wall[i], rss[i]/1024, cpu[i], mbox/1e6/cpu[i]
+		for (i = 1; i <= names; i++) { k = order[i]; wall[k] = median(walls[k]); cpu[k] = median(cpus[k]) }
+		printf "%-18s %8s %10s %8s %9s %8s   %s\n", "run (median)", "wall s", "msgs/s", "MB/s", "peak RSS", "CPU s", "wall s of each run"
+		for (i = 1; i <= names; i++) {
+			k = order[i]
+			if (k == "scan" || k == "convert") {
+				printf "%-18s %8.2f %10.0f %8.0f %6.0f MB %8.2f  %s  (mbox MB/s)\n", k, wall[k], n/wall[k], mbox/1e6/wall[k], rss[k]/1024, cpu[k], walls[k]
 				continue
 			}
-			printf "%-18s %8.2f %10.0f %8.1f %6.0f MB %8.2f\n", name[i], wall[i], n/wall[i], bytes/1e6/wall[i], rss[i]/1024, cpu[i]
+			printf "%-18s %8.2f %10.0f %8.1f %6.0f MB %8.2f  %s\n", k, wall[k], n/wall[k], bytes/1e6/wall[k], rss[k]/1024, cpu[k], walls[k]
 		}
 		print ""
-		if (("mailferry" in idx) && ("mbsync" in idx))
-			printf "mailferry / mbsync            %.2fx  (target >= 2.0x)\n", wall[idx["mbsync"]] / wall[idx["mailferry"]]
-		if (("mailferry" in idx) && ("doveadm" in idx))
-			printf "mailferry / doveadm import    %.0f%%   (target >= 80%%)\n", 100 * wall[idx["doveadm"]] / wall[idx["mailferry"]]
-		for (k in idx) if (k ~ /^mailferry\+/)
-			printf "%s / mailferry      %.0f%%   (target >= 50%%)\n", k, 100 * wall[idx["mailferry"]] / wall[idx[k]]
-		for (k in idx) if (k ~ /^mbsync\+/)
-			printf "%s / mbsync         %.0f%%\n", k, 100 * wall[idx["mbsync"]] / wall[idx[k]]
-		if (("bulk-path" in idx) && ("mbsync" in idx))
-			printf "bulk-path / mbsync            %.2fx\n", wall[idx["mbsync"]] / wall[idx["bulk-path"]]
-		if (("bulk-path" in idx) && ("doveadm" in idx))
-			printf "bulk-path / doveadm import    %.0f%%\n", 100 * wall[idx["doveadm"]] / wall[idx["bulk-path"]]
-		for (k in idx) if (k ~ /^bulk-path\+/)
-			printf "%s / bulk-path      %.0f%%\n", k, 100 * wall[idx["bulk-path"]] / wall[idx[k]]
+		if (("mailferry" in wall) && ("mbsync" in wall))
+			printf "mailferry / mbsync            %.2fx  (target >= 2.0x)\n", wall["mbsync"] / wall["mailferry"]
+		if (("mailferry" in wall) && ("doveadm" in wall))
+			printf "mailferry / doveadm import    %.0f%%   (target >= 80%%)\n", 100 * wall["doveadm"] / wall["mailferry"]
+		for (k in wall) if (k ~ /^mailferry\+/)
+			printf "%s / mailferry      %.0f%%   (target >= 50%%)\n", k, 100 * wall["mailferry"] / wall[k]
+		for (k in wall) if (k ~ /^mbsync\+/)
+			printf "%s / mbsync         %.0f%%\n", k, 100 * wall["mbsync"] / wall[k]
+		if (("bulk-path" in wall) && ("mbsync" in wall))
+			printf "bulk-path / mbsync            %.2fx\n", wall["mbsync"] / wall["bulk-path"]
+		if (("bulk-path" in wall) && ("doveadm" in wall))
+			printf "bulk-path / doveadm import    %.0f%%\n", 100 * wall["doveadm"] / wall["bulk-path"]
+		for (k in wall) if (k ~ /^bulk-path\+/)
+			printf "%s / bulk-path      %.0f%%\n", k, 100 * wall["bulk-path"] / wall[k]
+		if ("scan" in wall)
+			printf "scan                          %.2f GB/s (target >= 1 GB/s)\n", mbox / 1e9 / wall["scan"]
+		printf "peak RSS upload / convert     %.0f MB / %.0f MB (target <= 64 MB)\n", rss["mailferry"] / 1024, rss["convert"] / 1024
 	}' "$results"
