@@ -121,36 +121,49 @@ func (c *CRLFWriter) Reset(w io.Writer) {
 func (c *CRLFWriter) N() int64 { return c.n }
 
 func (c *CRLFWriter) Write(p []byte) (int, error) {
+	// Line by line with IndexByte (vectorized) rather than byte by byte:
+	// most mail has no CR at all (one search per call finds that out) or
+	// CRLF everywhere, and lines are tens of bytes long.
 	out := c.out[:0]
-	start := 0
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
-		case '\n':
-			if c.pendCR {
-				c.pendCR = false
-				out = append(out, p[start:i+1]...)
-			} else {
-				out = append(out, p[start:i]...)
-				out = append(out, '\r', '\n')
-			}
-			start = i + 1
-		case '\r':
-			out = append(out, p[start:i]...)
-			start = i + 1
-			if c.pendCR { // CR CR: the first was bare
-				out = append(out, '\n', '\r')
-			} else {
-				out = append(out, '\r')
-			}
-			c.pendCR = true
-		default:
-			if c.pendCR {
-				out = append(out, '\n')
-				c.pendCR = false
+	nextCR := -1 // position of the next CR at or after i; -1: search again
+	i := 0
+	for i < len(p) {
+		if c.pendCR {
+			// The CR before this byte was written as "\r"; its LF follows
+			// now, whether or not the input has one.
+			out = append(out, '\n')
+			c.pendCR = false
+			if p[i] == '\n' {
+				i++
+				continue
 			}
 		}
+		if nextCR < i {
+			if k := bytes.IndexByte(p[i:], '\r'); k >= 0 {
+				nextCR = i + k
+			} else {
+				nextCR = len(p)
+			}
+		}
+		lf := len(p)
+		if k := bytes.IndexByte(p[i:nextCR], '\n'); k >= 0 {
+			lf = i + k
+		}
+		switch {
+		case lf < nextCR: // a bare LF
+			out = append(out, p[i:lf]...)
+			out = append(out, '\r', '\n')
+			i = lf + 1
+		case nextCR < len(p): // a CR: its LF (or not) comes next
+			out = append(out, p[i:nextCR]...)
+			out = append(out, '\r')
+			c.pendCR = true
+			i = nextCR + 1
+		default:
+			out = append(out, p[i:]...)
+			i = len(p)
+		}
 	}
-	out = append(out, p[start:]...)
 	c.out = out[:0]
 	if len(out) == 0 {
 		return len(p), nil
