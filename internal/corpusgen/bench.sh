@@ -34,9 +34,12 @@
 #                                  MULTIAPPEND 50 x 4 in flight, LITERAL+; no
 #                                  resume or verify: the uploader's hot path)
 #   4. mailferry upload, bulkupload and mbsync through a proxy adding -rtt;
-#   5. mailferry convert of the mbox to a Maildir (peak RSS of convert);
-#   6. repeats 2-5 -rounds times, one contender after the other in each
-#      round, so that a slow minute of the machine hits all of them;
+#   5. repeats 2-4 -rounds times, one contender after the other in each
+#      round, so that a slow minute of the machine hits all of them (after
+#      one untimed doveadm import to warm up), each round starting one
+#      contender later;
+#   6. mailferry convert of the mbox to a Maildir, -rounds times (peak RSS
+#      of convert);
 #   7. checks that every target mailbox holds all messages, and prints for
 #      each contender the median of its runs: wall seconds, messages/s, MB/s
 #      (IMAP bytes, CRLF), peak RSS and CPU seconds (/usr/bin/time), then the
@@ -216,43 +219,72 @@ if [ "$DO_RTT" = yes ]; then
 	proxy=$(head -1 "$work/proxy.addr")
 fi
 
+# Warm-up, untimed: in the first minute after the corpus was written every
+# contender ran up to 2x slower (the VM's disk still settling, Dovecot's
+# first mailboxes), which is noise, not a property of any of them.
+say "warming up (one doveadm import, not timed)"
+sync
+env -i PATH="$PATH" USER="$IMAP_USER" HOME="$MAIL_HOME" doveadm -c "$DOVECOT_CONF" import \
+	"maildir:$work/corpus/maildir:INDEX=MEMORY:CONTROL=$work/doveadm-control" warmup all
+rm -rf "$work/doveadm-control"/*
+
+# One function per contender; $1 is the round.
+c_mailferry() {
+	# shellcheck disable=SC2086
+	run "mailferry#$1" "mf$1/Bench" "$work/mailferry" upload "$work/corpus/Bench" --to "$url" \
+		--tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" --prefix "mf$1" --quiet $MF_ARGS
+}
+c_bulk() { bulk "bulk-path#$1" "bulk$1" "$TLS_ADDR"; }
+c_mbsync() {
+	mbsync_conf localhost "$tls_port" "mbsync$1" >"$work/mbsyncrc"
+	fresh_maildir
+	run "mbsync#$1" "mbsync$1" mbsync -q -c "$work/mbsyncrc" push
+}
+c_doveadm() {
+	rm -rf "$work/doveadm-control"/*
+	run "doveadm#$1" "ceiling$1/INBOX" env -i PATH="$PATH" USER="$IMAP_USER" HOME="$MAIL_HOME" doveadm -c "$DOVECOT_CONF" import \
+		"maildir:$work/corpus/maildir:INDEX=MEMORY:CONTROL=$work/doveadm-control" "ceiling$1" all
+}
+c_mailferry_rtt() {
+	# shellcheck disable=SC2086
+	run "mailferry+$RTT#$1" "mf-rtt$1/Bench" "$work/mailferry" upload "$work/corpus/Bench" \
+		--to "imaps://$IMAP_USER@$proxy" --tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" \
+		--prefix "mf-rtt$1" --quiet $MF_ARGS
+}
+c_bulk_rtt() { bulk "bulk-path+$RTT#$1" "bulk-rtt$1" "$proxy"; }
+c_mbsync_rtt() {
+	mbsync_conf localhost "${proxy##*:}" "mbsync-rtt$1" >"$work/mbsyncrc-rtt"
+	fresh_maildir
+	run "mbsync+$RTT#$1" "mbsync-rtt$1" mbsync -q -c "$work/mbsyncrc-rtt" push
+}
+contenders=(c_mailferry c_bulk c_mbsync c_doveadm)
+if [ "$DO_RTT" = yes ]; then
+	contenders+=(c_mailferry_rtt c_bulk_rtt c_mbsync_rtt)
+fi
+
+# Each round starts one contender later (round 2: bulk, mbsync, ...,
+# mailferry): a run is slowed by what the run before it left to the disk
+# (deleted files, writeback), and the rotation spreads that over all of
+# them instead of always charging the same one.
 for round in $(seq 1 "$ROUNDS"); do
 	r=$round
 	say "round $r of $ROUNDS"
-
 	# scan: the page-cached mbox
 	cat "$work/corpus/Bench" >/dev/null
 	run "scan#$r" - "$work/mailferry" scan "$work/corpus/Bench"
+	k=${#contenders[@]}
+	for i in $(seq 0 $((k - 1))); do
+		"${contenders[$(((i + r - 1) % k))]}" "$r"
+	done
+done
 
-	# shellcheck disable=SC2086
-	run "mailferry#$r" "mf$r/Bench" "$work/mailferry" upload "$work/corpus/Bench" --to "$url" \
-		--tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" --prefix "mf$r" --quiet $MF_ARGS
-
-	bulk "bulk-path#$r" "bulk$r" "$TLS_ADDR"
-
-	mbsync_conf localhost "$tls_port" "mbsync$r" >"$work/mbsyncrc"
-	fresh_maildir
-	run "mbsync#$r" "mbsync$r" mbsync -q -c "$work/mbsyncrc" push
-
-	rm -rf "$work/doveadm-control"/*
-	run "doveadm#$r" "ceiling$r/INBOX" env -i PATH="$PATH" USER="$IMAP_USER" HOME="$MAIL_HOME" doveadm -c "$DOVECOT_CONF" import \
-		"maildir:$work/corpus/maildir:INDEX=MEMORY:CONTROL=$work/doveadm-control" "ceiling$r" all
-
-	if [ "$DO_RTT" = yes ]; then
-		# shellcheck disable=SC2086
-		run "mailferry+$RTT#$r" "mf-rtt$r/Bench" "$work/mailferry" upload "$work/corpus/Bench" \
-			--to "imaps://$IMAP_USER@$proxy" --tls-ca "$CA_FILE" --password-file "$PASSWORD_FILE" \
-			--prefix "mf-rtt$r" --quiet $MF_ARGS
-		bulk "bulk-path+$RTT#$r" "bulk-rtt$r" "$proxy"
-		mbsync_conf localhost "${proxy##*:}" "mbsync-rtt$r" >"$work/mbsyncrc-rtt"
-		fresh_maildir
-		run "mbsync+$RTT#$r" "mbsync-rtt$r" mbsync -q -c "$work/mbsyncrc-rtt" push
-	fi
-
+# convert last: it writes and deletes a Maildir as large as the corpus.
+for r in $(seq 1 "$ROUNDS"); do
 	rm -rf "$work/convert-out"
 	run "convert#$r" - "$work/mailferry" convert "$work/corpus/Bench" --format maildir --out "$work/convert-out"
-	rm -rf "$work/convert-out"
 done
+rm -rf "$work/convert-out"
+
 
 # Report.
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
@@ -260,22 +292,24 @@ echo "mailferry benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($cp
 echo "Dovecot $DOVECOT_VERSION, mail_fsync=$([ "$FSYNC" = yes ] && echo optimized || echo never), TLS on loopback; $(mbsync --version); $(go version | cut -d' ' -f3)"
 echo "corpus: $corpus_messages messages, $(awk "BEGIN {printf \"%.1f\", $corpus_imap_bytes/1e6}") MB as IMAP sends them (mbox $(awk "BEGIN {printf \"%.1f\", $corpus_mbox_bytes/1e6}") MB), $corpus_attachments with attachments, $corpus_huge of ~10 MB, seed $SEED"
 echo
-awk -v n="$corpus_messages" -v bytes="$corpus_imap_bytes" -v mbox="$corpus_mbox_bytes" '
+awk -v n="$corpus_messages" -v bytes="$corpus_imap_bytes" -v mbox="$corpus_mbox_bytes" \
+	-v list="scan mailferry bulk-path mbsync doveadm mailferry+$RTT bulk-path+$RTT mbsync+$RTT convert" '
 	function median(list,    a, k, t, i, j) {
 		k = split(list, a, " ")
 		for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 	}
+	BEGIN { names = split(list, order, " ") }
 	{
-		if (!($1 in walls)) order[++names] = $1
 		walls[$1] = walls[$1] " " $2; cpus[$1] = cpus[$1] " " ($4 + $5)
 		if ($3 > rss[$1]) rss[$1] = $3
 	}
 	END {
-		for (i = 1; i <= names; i++) { k = order[i]; wall[k] = median(walls[k]); cpu[k] = median(cpus[k]) }
+		for (i = 1; i <= names; i++) { k = order[i]; if (k in walls) { wall[k] = median(walls[k]); cpu[k] = median(cpus[k]) } }
 		printf "%-18s %8s %10s %8s %9s %8s   %s\n", "run (median)", "wall s", "msgs/s", "MB/s", "peak RSS", "CPU s", "wall s of each run"
 		for (i = 1; i <= names; i++) {
 			k = order[i]
+			if (!(k in wall)) continue
 			if (k == "scan" || k == "convert") {
 				printf "%-18s %8.2f %10.0f %8.0f %6.0f MB %8.2f  %s  (mbox MB/s)\n", k, wall[k], n/wall[k], mbox/1e6/wall[k], rss[k]/1024, cpu[k], walls[k]
 				continue
