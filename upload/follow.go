@@ -158,17 +158,17 @@ func (f *follower) look(ctx context.Context, fs *folderState) error {
 	}
 	if f.cn.selected != fs.pf.Server {
 		data, exists, err := f.cn.selectFolder(fs.pf.Server, true)
-		if err != nil {
-			return err
-		}
-		if !exists {
-			return fmt.Errorf("folder %q does not exist", fs.pf.Server)
-		}
-		if fl.validity == 0 {
+		switch {
+		case err == nil && !exists:
+			err = fmt.Errorf("folder %q does not exist", fs.pf.Server)
+		case err == nil && fl.validity == 0:
 			fl.validity = data.UIDValidity
+		case err == nil && data.UIDValidity != fl.validity:
+			err = fmt.Errorf("folder %q: UIDVALIDITY changed", fs.pf.Server)
 		}
-		if data.UIDValidity != fl.validity {
-			return fmt.Errorf("folder %q: UIDVALIDITY changed", fs.pf.Server)
+		if err != nil {
+			delete(f.state, fs)
+			return err
 		}
 	}
 	if err := f.cn.fetchFrom(ctx, fl); err != nil {
