@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mailferry/formats/thunderbird/tbtest"
 	"mailferry/internal/testutil"
+	"mailferry/upload"
 )
 
 // result is what one in-process run of mailferry produced.
@@ -330,6 +333,39 @@ func TestScanJSONLayouts(t *testing.T) {
 				t.Errorf("%s: folder %q = %d messages, %d skipped → %q; want %+v (known: %v)", tt.name, g.Path,
 					g.Messages, skipped, g.Target, w, ok)
 			}
+		}
+	}
+}
+
+// --retry-timeout and --io-timeout reach upload.Options; zero or negative
+// values are usage errors (exit 2) before anything is read or dialled.
+func TestTimeoutFlags(t *testing.T) {
+	fs := newFlagSet("upload", "", io.Discard)
+	var sf serverFlags
+	sf.register(fs)
+	if err := fs.Parse([]string{"--retry-timeout", "45s", "--io-timeout", "3m", "--prefix", "Old"}); err != nil {
+		t.Fatal(err)
+	}
+	var opts upload.Options
+	if err := sf.apply(&opts); err != nil {
+		t.Fatal(err)
+	}
+	if opts.RetryTimeout != 45*time.Second || opts.IOTimeout != 3*time.Minute || opts.Plan.Prefix != "Old" {
+		t.Errorf("options: retry %v, io %v, prefix %q; want 45s, 3m0s, Old", opts.RetryTimeout, opts.IOTimeout, opts.Plan.Prefix)
+	}
+
+	var defaults serverFlags
+	defaults.register(newFlagSet("upload", "", io.Discard))
+	opts = upload.Options{}
+	if err := defaults.apply(&opts); err != nil || opts.RetryTimeout != 2*time.Minute || opts.IOTimeout != time.Minute {
+		t.Errorf("defaults: %v, retry %v, io %v; want 2m0s and 1m0s", err, opts.RetryTimeout, opts.IOTimeout)
+	}
+
+	src := filepath.Join(testutil.ProjectRoot(t), "testdata", "sample-profile")
+	for _, bad := range [][]string{{"--io-timeout", "0s"}, {"--retry-timeout", "-1s"}} {
+		r := runCLI(t, nil, append([]string{"upload", src, "--to", "imaps://me@127.0.0.1:1"}, bad...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "must be positive") {
+			t.Errorf("%v: exit %d, stderr %q; want %d and a usage message", bad, r.code, r.stderr, exitUsage)
 		}
 	}
 }

@@ -75,6 +75,7 @@ type serverFlags struct {
 	email, server                                   string
 	include, exclude                                stringList
 	insecure, allowPlaintext, quiet                 bool
+	retryTimeout, ioTimeout                         time.Duration
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -91,6 +92,19 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file (first line)")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only warnings and the summary")
 	fs.StringVar(&f.format, "format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
+	fs.DurationVar(&f.retryTimeout, "retry-timeout", 2*time.Minute, "how long a lost connection is retried, or a server that asks to slow down waited for, before the run gives up")
+	fs.DurationVar(&f.ioTimeout, "io-timeout", time.Minute, "how long a connection may go without any progress before it is replaced")
+}
+
+// apply puts the flags that map one to one onto opts, checking them.
+func (f *serverFlags) apply(opts *upload.Options) error {
+	if f.retryTimeout <= 0 || f.ioTimeout <= 0 {
+		return usageErrorf("--retry-timeout and --io-timeout must be positive (got %v and %v)", f.retryTimeout, f.ioTimeout)
+	}
+	opts.CAFile, opts.InsecureSkipVerify, opts.AllowPlaintext = f.tlsCA, f.insecure, f.allowPlaintext
+	opts.Plan = upload.PlanOptions{Prefix: f.prefix, Include: f.include, Exclude: f.exclude}
+	opts.RetryTimeout, opts.IOTimeout = f.retryTimeout, f.ioTimeout
+	return nil
 }
 
 func (e *env) upload(args []string) int {
@@ -129,9 +143,9 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	if err != nil {
 		return e.fail(cmd, usageErrorf("%v", err))
 	}
-	opts := upload.Options{
-		CAFile: sf.tlsCA, InsecureSkipVerify: sf.insecure, AllowPlaintext: sf.allowPlaintext,
-		Plan: upload.PlanOptions{Prefix: sf.prefix, Include: sf.include, Exclude: sf.exclude},
+	var opts upload.Options
+	if err := sf.apply(&opts); err != nil {
+		return e.fail(cmd, err)
 	}
 	if _, err := formats.NewSelector(sf.include, sf.exclude); err != nil {
 		return e.fail(cmd, usageErrorf("%v", err))
