@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,7 +266,7 @@ func TestDovecotRestart(t *testing.T) {
 			opts := faultOptions(t, srv, p)
 			opts.RetryTimeout = tc.retry
 			stopped := make(chan struct{})
-			ran := when(t, p, func(s faultproxy.Stats) bool { return s.Up >= fsrc.bytes/3 }, func() {
+			stop := func() {
 				if err := srv.Stop(); err != nil {
 					t.Errorf("stop dovecot: %v", err)
 				}
@@ -276,7 +277,25 @@ func TestDovecotRestart(t *testing.T) {
 						t.Errorf("start dovecot again: %v", err)
 					}
 				}
-			})
+			}
+			var ran func() bool
+			if tc.down > 0 {
+				ran = when(t, p, func(s faultproxy.Stats) bool { return s.Up >= fsrc.bytes/3 }, stop)
+			} else {
+				// The re-run must find something: stop once the server has
+				// confirmed a first batch (a byte count alone may come before
+				// any commit, as a MULTIAPPEND batch is stored whole or not at
+				// all), from inside the progress callback, which holds the
+				// run still until the server is gone.
+				var once sync.Once
+				var fired atomic.Bool
+				opts.OnProgress = func(pr Progress) {
+					if pr.Uploaded > 0 {
+						once.Do(func() { fired.Store(true); stop() })
+					}
+				}
+				ran = fired.Load
+			}
 			rep, err := Upload(context.Background(), fsrc.reader(), opts)
 			if !ran() {
 				t.Fatalf("the upload ended before Dovecot was stopped (err %v)", err)
