@@ -187,7 +187,7 @@ func (cn *conn) fetchFrom(ctx context.Context, fl *followed) error {
 		RFC822Size:  true,
 		BodySection: []*imap.FetchItemBodySection{headerSection},
 	})
-	top, err := collect(ctx, cmd, fl.set, fl.next)
+	top, err := cn.collect(ctx, cmd, fl.set, fl.next)
 	if err != nil {
 		return err
 	}

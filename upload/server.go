@@ -223,7 +223,7 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 		RFC822Size:  true,
 		BodySection: []*imap.FetchItemBodySection{headerSection},
 	})
-	if _, err := collect(ctx, cmd, set, 0); err != nil {
+	if _, err := cn.collect(ctx, cmd, set, 0); err != nil {
 		if ctx.Err() != nil {
 			return nil, data, ctx.Err()
 		}
@@ -237,9 +237,21 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 // whose answer holds the folder's last message even when that one is older
 // (RFC 3501 6.4.8): messages below minUID are left out. It returns the
 // highest UID seen (0 without UIDs) and closes cmd.
-func collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet, minUID imap.UID) (imap.UID, error) {
+func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet, minUID imap.UID) (imap.UID, error) {
 	hh := newHeaderHasher()
 	var top imap.UID
+	// A header that fails to read (the connection broke or stalled) is
+	// left alone, and so is cmd: go-imap v2 beta.8's Next and Close would
+	// drain the literal again from the buffer that the client's reader
+	// goroutine reads too once the literal has failed (a data race, seen
+	// under -race after a stall). The connection is closed instead; the
+	// reader stops on its own and the caller reconnects.
+	broken := func(err error) (imap.UID, error) {
+		if cn.raw != nil {
+			_ = cn.raw.Close()
+		}
+		return top, err
+	}
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		if ctx.Err() != nil {
 			break
@@ -256,10 +268,11 @@ func collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet, 
 			case imapclient.FetchItemDataBodySection:
 				if it.Literal != nil {
 					if err := hashHeader(hh, it.Literal); err != nil {
-						_ = cmd.Close()
-						return top, err
+						return broken(err)
 					}
-					_, _ = io.Copy(io.Discard, it.Literal)
+					if _, err := io.Copy(io.Discard, it.Literal); err != nil {
+						return broken(err)
+					}
 				}
 			}
 		}
