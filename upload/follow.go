@@ -46,9 +46,10 @@ type follower struct {
 	mu      sync.Mutex
 	started map[*folderState]bool
 	// results, read after stop
-	state map[*folderState]*followed
-	quit  chan struct{} // closed by finish: stop after the current look
-	done  chan struct{}
+	state    map[*folderState]*followed
+	quit     chan struct{} // closed by finish or yield: stop after the current look
+	quitOnce sync.Once
+	done     chan struct{}
 }
 
 // startFollower starts a follower when the run has a connection to spare:
@@ -89,9 +90,21 @@ func (f *follower) finish() map[*folderState]*followed {
 	if f == nil {
 		return nil
 	}
-	close(f.quit)
+	f.yield()
 	<-f.done
 	return f.state
+}
+
+// yield makes the follower stop after its current look and log out. The
+// workers call it when they cannot connect or the server asks to slow
+// down: servers limit connections per user (some to fewer than
+// --connections), and the follower must never hold one that the upload
+// needs. What it collected so far stays usable.
+func (f *follower) yield() {
+	if f == nil {
+		return
+	}
+	f.quitOnce.Do(func() { close(f.quit) })
 }
 
 func (f *follower) loop(ctx context.Context) {

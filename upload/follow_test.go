@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailferry/formats"
 	"mailferry/internal/dovecottest"
@@ -186,4 +188,56 @@ func TestFollowDovecot(t *testing.T) {
 		_, opts := dovecotTarget(t, srv, true)
 		testFollowFallsBack(t, opts, srv.Dial(t))
 	})
+}
+
+// TestFollowYields: when the server asks to slow down (or a worker cannot
+// connect), the follower stops after its current look and frees its
+// connection: it must never hold one the upload needs. The upload still
+// completes and verifies.
+func TestFollowYields(t *testing.T) {
+	var mu sync.Mutex
+	throttled, looksAfter := false, 0
+	ms := newMemWith(t, func(s imapserver.Session) imapserver.Session {
+		return &testSession{Session: s, reject: func(b []byte) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if !throttled && bytes.Contains(b, []byte("<40@follow>")) {
+				throttled = true
+				return imapErr("NO", "UNAVAILABLE", "Too busy, try again later")
+			}
+			return nil
+		}}
+	})
+	opts := ms.options(t)
+	s, _ := followSource(80)
+	r, _ := followSetup(s, &opts, 20)
+	onFollow := opts.onFollow
+	opts.onFollow = func(n int) {
+		mu.Lock()
+		if throttled {
+			looksAfter++
+		}
+		mu.Unlock()
+		onFollow(n)
+	}
+	rep, err := Upload(context.Background(), r, opts)
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	mustCheck(t, rep)
+	if rep.Totals.Uploaded != 80 || !rep.Verified {
+		t.Fatalf("totals %+v, verified %v; want 80 uploaded and verified", rep.Totals, rep.Verified)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !throttled {
+		t.Fatal("the server never asked to slow down: the test tested nothing")
+	}
+	// The refusal reaches the worker a moment after the server sent it;
+	// a few looks fit in between (every 5 ms here). Without yielding, the
+	// follower would go on looking through the pause that follows (at
+	// least 250 ms) and the rest of the upload.
+	if looksAfter > 5 {
+		t.Errorf("the follower looked %d more times after the server asked to slow down; want it gone after its current look", looksAfter)
+	}
 }
