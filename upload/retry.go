@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sync"
 	"time"
 )
@@ -13,6 +14,11 @@ const (
 	firstDelay = 250 * time.Millisecond
 	maxDelay   = 15 * time.Second
 )
+
+// connectionLimit matches a server's refusal of one more connection
+// (Dovecot: "Maximum number of connections from user+IP exceeded"; others
+// say "too many simultaneous connections").
+var connectionLimit = regexp.MustCompile(`(?i)(number of|too many|simultaneous) (\w+ )?connections`)
 
 // retry runs f until it succeeds or fails for good (retryable says so),
 // for at most RetryTimeout after the first failure. Between tries it calls
@@ -41,7 +47,11 @@ func (rn *run) retry(ctx context.Context, who string, f func() error, alive func
 			wait = te.wait
 		}
 		if time.Since(start)+wait > timeout {
-			return fmt.Errorf("gave up after retrying for %v (a re-run resumes where this one stopped): %w", timeout.Round(time.Second), err)
+			hint := "a re-run resumes where this one stopped"
+			if te != nil && connectionLimit.MatchString(te.Error()) {
+				hint += "; the server limits connections per user: try --connections 1 or 2"
+			}
+			return fmt.Errorf("gave up after retrying for %v (%s): %w", timeout.Round(time.Second), hint, err)
 		}
 		rn.log.Warn("connection failed; reconnecting", "who", who, "in", wait, "err", err)
 		select {

@@ -255,3 +255,28 @@ func TestVerifyNULPolicy(t *testing.T) {
 		t.Errorf("upload quarantined %+v, verify %+v: not the same message", uq, f.Quarantined)
 	}
 }
+
+// A run that gives up because the server keeps refusing one more
+// connection says what to do about it.
+func TestGiveUpOnConnectionLimitSaysWhatToDo(t *testing.T) {
+	rn := newRun(Options{RetryTimeout: 300 * time.Millisecond})
+	for _, tc := range []struct {
+		text string
+		hint bool
+	}{
+		{"Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)", true},
+		{"Too many simultaneous connections", true},
+		{"Server busy, try again later", false},
+	} {
+		ie := &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: tc.text}
+		err := rn.retry(context.Background(), "test", func() error {
+			return fmt.Errorf("login: %w", newThrottleError(ie, ie))
+		}, func() bool { return false }, func() {})
+		if err == nil || !strings.Contains(err.Error(), "gave up") {
+			t.Fatalf("%q: retry = %v, want it to give up", tc.text, err)
+		}
+		if got := strings.Contains(err.Error(), "--connections"); got != tc.hint {
+			t.Errorf("%q: %v; hint about --connections: %v, want %v", tc.text, err, got, tc.hint)
+		}
+	}
+}
