@@ -181,6 +181,11 @@ func loginThrottled(ie *imap.Error) bool {
 var (
 	badLogin  = regexp.MustCompile(`(?i)(login|logon|auth\w*) (attempt|fail)|fail\w* (login|logon|auth)|password|credential`)
 	loginBusy = regexp.MustCompile(`(?i)simultaneous|connections|try again later|throttl`)
+	// connectionLimit is the part of loginBusy that means "one connection
+	// too many" (Dovecot: "Maximum number of connections from user+IP
+	// exceeded"; others: "too many simultaneous connections"): giving up
+	// on it suggests fewer connections.
+	connectionLimit = regexp.MustCompile(`(?i)(number of|too many|simultaneous) (\w+ )?connections`)
 )
 
 // throttleError is a server's request to slow down, with the pause it

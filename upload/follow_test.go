@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,13 +164,13 @@ func TestFollowMemserver(t *testing.T) {
 		opts := ms.options(t)
 		opts.Connections = 1
 		s, _ := followSource(20)
-		started := false
-		opts.onFollow = func(int) { started = true }
+		var started atomic.Bool
+		opts.onFollow = func(int) { started.Store(true) }
 		rep, err := Upload(context.Background(), s.reader(), opts)
 		if err != nil || !rep.Verified {
 			t.Fatalf("Upload: %v, verified %v", err, rep.Verified)
 		}
-		if started {
+		if started.Load() {
 			t.Errorf("a follower ran with --connections 1")
 		}
 	})

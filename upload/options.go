@@ -78,7 +78,7 @@ type Options struct {
 	// command the bulk path sent: for tests.
 	onSubmit func(items int)
 	// noFollow turns the follower off (follow.go); followInterval, when
-	// set, replaces followInterval; onFollow is told after each of the
+	// set, replaces the constant of that name; onFollow is told after each of the
 	// follower's looks how many messages it has collected; beforeVerify
 	// runs between the upload and the verify pass; onVerifyFolder is told,
 	// per folder verified, whether the follower's collection was used:

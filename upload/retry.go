@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 	"time"
 )
@@ -14,11 +13,6 @@ const (
 	firstDelay = 250 * time.Millisecond
 	maxDelay   = 15 * time.Second
 )
-
-// connectionLimit matches a server's refusal of one more connection
-// (Dovecot: "Maximum number of connections from user+IP exceeded"; others
-// say "too many simultaneous connections").
-var connectionLimit = regexp.MustCompile(`(?i)(number of|too many|simultaneous) (\w+ )?connections`)
 
 // retry runs f until it succeeds or fails for good (retryable says so),
 // for at most RetryTimeout after the first failure. Between tries it calls

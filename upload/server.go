@@ -236,7 +236,8 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 // and UID when asked) to set. With minUID > 0 it is a UID FETCH minUID:*,
 // whose answer holds the folder's last message even when that one is older
 // (RFC 3501 6.4.8): messages below minUID are left out. It returns the
-// highest UID seen (0 without UIDs) and closes cmd.
+// highest UID seen (0 without UIDs) and closes cmd, or, when a header
+// fails to read, the connection.
 func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet, minUID imap.UID) (imap.UID, error) {
 	hh := newHeaderHasher()
 	var top imap.UID
