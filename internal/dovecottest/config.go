@@ -57,6 +57,11 @@ type Config struct {
 	// Fsync uses Dovecot's default mail_fsync = optimized instead of
 	// never. Use it for benchmarks compared with real servers.
 	Fsync bool
+	// MaxUserIPConnections limits the IMAP connections of one user from one
+	// IP (mail_max_userip_connections); 0 means 100. Dovecot refuses the
+	// login of one more with "Maximum number of connections from user+IP
+	// exceeded".
+	MaxUserIPConnections int
 	// ExtraConfig is appended verbatim to the generated configuration.
 	ExtraConfig string
 }
@@ -209,7 +214,7 @@ func (w *confWriter) common(cfg Config, l layout) {
 
 // services writes the listeners. A listener's own address is "address" in
 // 2.3 and "listen" in 2.4 (struct inet_listener_settings in dovecot/core).
-func (w *confWriter) services(l layout, v24 bool) {
+func (w *confWriter) services(cfg Config, l layout, v24 bool) {
 	w.line("service imap-login {")
 	if l.nonRoot {
 		w.line("  chroot =")
@@ -243,7 +248,11 @@ func (w *confWriter) services(l layout, v24 bool) {
 		w.line("}")
 	}
 	w.line("protocol imap {")
-	w.line("  mail_max_userip_connections = 100")
+	maxConns := cfg.MaxUserIPConnections
+	if maxConns <= 0 {
+		maxConns = 100
+	}
+	w.line("  mail_max_userip_connections = %d", maxConns)
 	w.line("}")
 	if l.nonRoot {
 		w.line("service anvil {")
@@ -311,7 +320,7 @@ func config23(cfg Config, l layout) string {
 		}
 		w.line("}")
 	}
-	w.services(l, false)
+	w.services(cfg, l, false)
 	if cfg.ExtraConfig != "" {
 		w.line("%s", cfg.ExtraConfig)
 	}
@@ -373,7 +382,7 @@ func config24(cfg Config, l layout) string {
 			w.line("quota_mail_size = %s", cfg.MaxMailSize)
 		}
 	}
-	w.services(l, true)
+	w.services(cfg, l, true)
 	if cfg.ExtraConfig != "" {
 		w.line("%s", cfg.ExtraConfig)
 	}
