@@ -189,7 +189,7 @@ func (w *worker) submitOpen(ctx context.Context) {
 	case err == nil:
 		w.batches = append(w.batches, &bulkBatch{jobs: jobs, cmd: cmd})
 		if w.rn.opts.onSubmit != nil {
-			w.rn.opts.onSubmit(len(jobs))
+			w.rn.opts.onSubmit(w.id, fs.pf.Server, len(jobs))
 		}
 	case ctx.Err() != nil:
 		// Not sent completely: nothing stored.

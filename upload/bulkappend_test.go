@@ -16,14 +16,15 @@ import (
 
 // submits records the sizes of the APPEND commands the bulk path sent.
 type submits struct {
-	mu    sync.Mutex
-	n     int // commands
-	max   int // most messages in one command
-	multi int // commands with several messages
+	mu      sync.Mutex
+	n       int                     // commands
+	max     int                     // most messages in one command
+	multi   int                     // commands with several messages
+	workers map[string]map[int]bool // folder -> workers that appended into it
 }
 
-func (s *submits) hook() func(int) {
-	return func(items int) {
+func (s *submits) hook() func(worker int, folder string, items int) {
+	return func(worker int, folder string, items int) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.n++
@@ -31,7 +32,21 @@ func (s *submits) hook() func(int) {
 		if items > 1 {
 			s.multi++
 		}
+		if s.workers == nil {
+			s.workers = map[string]map[int]bool{}
+		}
+		if s.workers[folder] == nil {
+			s.workers[folder] = map[int]bool{}
+		}
+		s.workers[folder][worker] = true
 	}
+}
+
+// workersOf is how many workers appended into folder.
+func (s *submits) workersOf(folder string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.workers[folder])
 }
 
 func (s *submits) String() string {
@@ -155,13 +170,13 @@ func TestBulkServerCapabilities(t *testing.T) {
 	t.Parallel()
 	fsrc := newFaultSource(60, 300_000)
 	for _, tc := range []struct {
-		name  string
-		cfg   dovecottest.Config
-		batch bool
+		name          string
+		cfg           dovecottest.Config
+		batch, spread bool
 	}{
-		{"no MULTIAPPEND", dovecottest.Config{Capability: dovecotCaps + " LITERAL+"}, false},
-		{"LITERAL- only", dovecottest.Config{LiteralMinus: true}, true},
-		{"neither MULTIAPPEND nor LITERAL+", dovecottest.Config{Capability: dovecotCaps}, false},
+		{"no MULTIAPPEND", dovecottest.Config{Capability: dovecotCaps + " LITERAL+"}, false, false},
+		{"LITERAL- only", dovecottest.Config{LiteralMinus: true}, true, true},
+		{"neither MULTIAPPEND nor LITERAL+", dovecottest.Config{Capability: dovecotCaps}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -176,6 +191,13 @@ func TestBulkServerCapabilities(t *testing.T) {
 			mustCheck(t, rep)
 			if sub.n == 0 || (sub.multi > 0) != tc.batch {
 				t.Errorf("bulk path: %v; want batches %v", &sub, tc.batch)
+			}
+			// Without LITERAL+ every folder goes over all connections
+			// (lanes.go); with it, each over one.
+			for _, folder := range fsrc.want {
+				if n := sub.workersOf(folder); (n > 1) != tc.spread {
+					t.Errorf("folder %q went over %d connections; want spread %v", folder, n, tc.spread)
+				}
 			}
 			checkExact(t, srv, fsrc)
 			t.Log(&sub)

@@ -53,9 +53,10 @@ type follower struct {
 }
 
 // startFollower starts a follower when the run has a connection to spare:
-// fewer target folders than connections. It returns nil otherwise.
-func (rn *run) startFollower(ctx context.Context) *follower {
-	if rn.opts.DryRun || rn.verify || len(rn.order) >= rn.opts.connections() || rn.opts.noFollow {
+// fewer target folders than the connections the workers may use, and the
+// folders not spread over them (lanes.go). It returns nil otherwise.
+func (rn *run) startFollower(ctx context.Context, connections int) *follower {
+	if rn.opts.DryRun || rn.verify || rn.lanes > 1 || len(rn.order) >= connections || rn.opts.noFollow {
 		return nil
 	}
 	f := &follower{

@@ -23,7 +23,9 @@ import (
 // (so special folders go to conventional names); it has no INBOX until
 // created (we create it); it refuses messages over 100 MiB ([TOOBIG]); it
 // returns an empty header section for a message whose header it cannot
-// parse (handled by the size-only match in Fingerprint).
+// parse (handled by the size-only match in Fingerprint). It announces
+// LITERAL+, as Dovecot does, so that an upload keeps one connection per
+// folder; startMemServerCaps starts one without (lanes.go).
 type memServer struct {
 	srv      *imapserver.Server
 	ln       net.Listener
@@ -39,6 +41,11 @@ func startMemServer(log *slog.Logger) (*memServer, error) {
 // startMemServerWith lets tests wrap the server's sessions (to refuse
 // messages, answer over quota, hide \* from PERMANENTFLAGS).
 func startMemServerWith(log *slog.Logger, wrap func(imapserver.Session) imapserver.Session) (*memServer, error) {
+	return startMemServerCaps(log, wrap, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}, imap.CapLiteralPlus: {}})
+}
+
+// startMemServerCaps starts a memory server announcing caps.
+func startMemServerCaps(log *slog.Logger, wrap func(imapserver.Session) imapserver.Session, caps imap.CapSet) (*memServer, error) {
 	var pw [12]byte
 	_, _ = rand.Read(pw[:])
 	ms := &memServer{password: hex.EncodeToString(pw[:])}
@@ -56,10 +63,7 @@ func startMemServerWith(log *slog.Logger, wrap func(imapserver.Session) imapserv
 			}
 			return sess, nil, nil
 		},
-		Caps: imap.CapSet{
-			imap.CapIMAP4rev1: {},
-			imap.CapUIDPlus:   {},
-		},
+		Caps:         caps,
 		InsecureAuth: true, // loopback, in-process
 		Logger:       slogPrintf{log},
 	})

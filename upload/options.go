@@ -74,9 +74,9 @@ type Options struct {
 	// synchronizing literal per message over 4 KiB, no MULTIAPPEND)
 	// instead of the bulk path: for tests of that path.
 	goIMAPAppend bool
-	// onSubmit, when set, is told the number of messages of every APPEND
-	// command the bulk path sent: for tests.
-	onSubmit func(items int)
+	// onSubmit, when set, is told the worker, folder and number of messages
+	// of every APPEND command the bulk path sent: for tests.
+	onSubmit func(worker int, folder string, items int)
 	// noFollow turns the follower off (follow.go); followInterval, when
 	// set, replaces the constant of that name; onFollow is told after each of the
 	// follower's looks how many messages it has collected; beforeVerify

@@ -38,6 +38,11 @@ type Report struct {
 	Finished time.Time `json:"finished"`
 	// Stopped says why the run ended early; empty when it ran to the end.
 	Stopped string `json:"stopped,omitempty"`
+	// Connections is how many connections the upload could use: those
+	// asked (ConnectionsAsked, --connections), or fewer when the server
+	// refused more (lanes.go).
+	Connections      int `json:"connections,omitempty"`
+	ConnectionsAsked int `json:"connections_asked,omitempty"`
 	// Verified says whether the verification ran.
 	Verified bool            `json:"verified"`
 	Folders  []*FolderReport `json:"folders"`

@@ -35,6 +35,9 @@ type run struct {
 	follower *follower
 	followed map[*folderState]*followed
 
+	// lanes > 1 spreads every folder over that many workers (lanes.go).
+	lanes int
+
 	quar   *quarantine
 	budget *budget
 	thr    throttle
@@ -339,38 +342,6 @@ func (rn *run) stateOf(pf *PlannedFolder) *folderState {
 	rn.order = append(rn.order, fs)
 	rn.rep.Folders = append(rn.rep.Folders, fr)
 	return fs
-}
-
-// forEachFolder runs f on every folder, spread over the workers'
-// connections, and returns the first error that is not about one folder.
-func (rn *run) forEachFolder(ctx context.Context, workers []*worker, f func(ctx context.Context, w *worker, fs *folderState) error) error {
-	ch := make(chan *folderState)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for fs := range ch {
-				if err := f(ctx, w, fs); err != nil {
-					once.Do(func() { first = err })
-				}
-			}
-		}()
-	}
-	for _, fs := range rn.order {
-		if ctx.Err() != nil {
-			break
-		}
-		ch <- fs
-	}
-	close(ch)
-	wg.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return first
 }
 
 // prescan learns what every target folder holds before anything is

@@ -180,6 +180,26 @@ func (s *serverSet) take(fp Fingerprint) (Fingerprint, bool) {
 	return Fingerprint{}, false
 }
 
+// keep removes the messages whose key is not kept.
+func (s *serverSet) keep(kept func(Fingerprint) bool) {
+	for k, c := range s.count {
+		if !kept(k) {
+			delete(s.count, k)
+			s.total -= c
+		}
+	}
+}
+
+// merge adds the messages of o.
+func (s *serverSet) merge(o *serverSet) {
+	for k, c := range o.count {
+		if c > 0 {
+			s.count[k] += c
+			s.total += c
+		}
+	}
+}
+
 // remaining is the number of messages not taken.
 func (s *serverSet) remaining() int {
 	n := 0

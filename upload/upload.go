@@ -95,9 +95,22 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 		return rn.rep, stopErr(parent, rn.fatal())
 	}
 
+	spread := rn.spreads()
+	if spread {
+		if err := rn.connectAll(ctx, workers); err != nil {
+			rn.fail(err)
+			rn.finish()
+			return rn.rep, stopErr(parent, rn.fatal())
+		}
+	}
+	active := live(workers)
+	rn.setLanes(active, spread)
+	rn.rep.Connections, rn.rep.ConnectionsAsked = len(active), len(workers)
+	rn.log.Debug("upload", "connections", len(active), "lanes", rn.describeLanes())
+
 	rn.progress(func(p *Progress) { p.Phase = "upload" })
-	rn.follower = rn.startFollower(ctx)
-	if err := rn.stream(ctx, r, workers); err != nil && ctx.Err() == nil {
+	rn.follower = rn.startFollower(ctx, len(active))
+	if err := rn.stream(ctx, r, active); err != nil && ctx.Err() == nil {
 		rn.fail(err)
 	}
 	rn.followed = rn.follower.finish()
@@ -286,7 +299,7 @@ func (rn *run) handle(ctx context.Context, m *formats.Message, workers []*worker
 		rn.done(j, outQuarantined, ReasonNUL)
 		return nil
 	}
-	w := rn.workerFor(fs, workers)
+	w := rn.workerFor(fs, e, workers)
 	select {
 	case w.jobs <- j:
 		rn.follower.uploading(fs)
@@ -318,10 +331,15 @@ func copyMessage(sp *formats.Spool, m *formats.Message) (nul bool, err error) {
 	return nc.nul, nil
 }
 
-// workerFor assigns a folder to a worker on its first message: the one with
-// the shortest queue. A folder stays with its worker (its connection has it
+// workerFor picks the worker for a message. With lanes, that of its lane
+// (lanes.go). Else the folder's: on its first message the worker with the
+// shortest queue (the first of them: the workers that pre-scanned hold a
+// connection), and the folder stays with it (its connection has it
 // selected).
-func (rn *run) workerFor(fs *folderState, workers []*worker) *worker {
+func (rn *run) workerFor(fs *folderState, e *sourceEntry, workers []*worker) *worker {
+	if rn.lanes > 1 {
+		return workers[rn.laneOf(e.fp)]
+	}
 	if fs.worker != nil {
 		return fs.worker
 	}

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -113,6 +114,9 @@ func (rn *run) verifyFolder(ctx context.Context, w *worker, fs *folderState) err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if errors.Is(err, errRetired) {
+		return err // another worker verifies the folder
 	}
 	rn.mu.Lock()
 	defer rn.mu.Unlock()

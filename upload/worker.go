@@ -71,6 +71,14 @@ type worker struct {
 	redo     []*job
 	cur      *folderState // the folder of the messages in flight
 
+	// lane is the worker's share of every folder when the run spreads
+	// folders over connections (lanes.go); retired is set when the server
+	// refused it a connection for the user's limit, pass while it works
+	// through a pass that lets it retire.
+	lane    int
+	retired bool
+	pass    *pass
+
 	// The bulk path (bulkappend.go): its connection, the batch being
 	// filled and the commands in flight, oldest first.
 	bc        *bulkConn
@@ -108,7 +116,11 @@ func (w *worker) dropConn() {
 // down), for at most RetryTimeout.
 func (w *worker) withConn(ctx context.Context, f func(cn *conn) error) error {
 	return w.rn.retry(ctx, fmt.Sprintf("worker %d", w.id), func() error {
+		fresh := !w.cn.alive()
 		if err := w.ensureConn(ctx); err != nil {
+			if fresh && w.mayRetire(err) {
+				return finalError{fmt.Errorf("%w: %v", errRetired, err)}
+			}
 			return err
 		}
 		return f(w.cn)
@@ -456,7 +468,7 @@ func (w *worker) lost(ctx context.Context, cause error, sending ...*job) {
 				mine = append(mine, u)
 			}
 		}
-		landed, rest := w.rn.reconcile(fs, sets[i], mine)
+		landed, rest := w.rn.reconcile(fs, sets[i], mine, w.lane)
 		for _, u := range landed {
 			w.rn.done(u, outUploaded, "")
 		}
@@ -468,14 +480,20 @@ func (w *worker) lost(ctx context.Context, cause error, sending ...*job) {
 // reconcile replaces what the run believes a folder holds by what the
 // server says after a reconnect, and tells which of the jobs whose outcome
 // was unknown landed: the server's multiset minus everything already
-// matched or appended is what is left to match.
-func (rn *run) reconcile(fs *folderState, set *serverSet, unknown []*job) (landed, rest []*job) {
+// matched or appended is what is left to match. With lanes (lanes.go) only
+// the keys of the worker's lane are judged and replaced: the other lanes'
+// messages may be in flight on other connections.
+func (rn *run) reconcile(fs *folderState, set *serverSet, unknown []*job, lane int) (landed, rest []*job) {
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
+	if rn.lanes > 1 {
+		set.keep(func(k Fingerprint) bool { return rn.inLane(k, lane) })
+	}
 	for k, n := range fs.consumed {
-		c := min(set.count[k], n)
-		set.count[k] -= c
-		set.total -= c
+		if c := min(set.count[k], n); c > 0 {
+			set.count[k] -= c
+			set.total -= c
+		}
 	}
 	for _, u := range unknown {
 		if key, ok := set.take(u.e.fp); ok {
@@ -486,6 +504,11 @@ func (rn *run) reconcile(fs *folderState, set *serverSet, unknown []*job) (lande
 			rest = append(rest, u)
 		}
 	}
-	fs.available = set
+	if rn.lanes > 1 {
+		fs.available.keep(func(k Fingerprint) bool { return !rn.inLane(k, lane) })
+		fs.available.merge(set)
+	} else {
+		fs.available = set
+	}
 	return landed, rest
 }

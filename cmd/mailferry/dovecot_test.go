@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -128,5 +129,24 @@ func TestUploadQuarantineExit3(t *testing.T) {
 	}
 	if n := len(srv.FetchAll(t)); n != 1 {
 		t.Errorf("Dovecot holds %d messages, want the 1 small one", n)
+	}
+}
+
+// TestUploadServerLimitsConnections: a server that allows two connections
+// per user, an upload asking for four. The upload completes on the
+// connections allowed and the summary says how to avoid the refusals.
+func TestUploadServerLimitsConnections(t *testing.T) {
+	srv := dovecottest.Start(t, dovecottest.Config{MaxUserIPConnections: 2})
+	to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
+	vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
+	src := testutil.Testdata(t, "sample-profile")
+	res := runCLI(t, vars, "upload", src, "--to", to, "--tls-ca", srv.CAFile, "--quiet", "--connections", "4")
+	if res.code != exitOK {
+		t.Fatalf("upload: exit %d\n%s\n%s\n%s", res.code, res.stdout, res.stderr, srv.LogTail(20))
+	}
+	// Dovecot counts concurrent logins loosely: three may pass at first.
+	if !regexp.MustCompile(`Connections: [23] of the 4 asked: the server refused more \(--connections [23] `).MatchString(res.stdout) ||
+		!strings.Contains(res.stdout, "Verification: all 6 folders match") {
+		t.Errorf("upload summary:\n%s", res.stdout)
 	}
 }

@@ -360,6 +360,10 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 			fmt.Fprintf(w, "WARNING: the counts do not add up: %v\n", err)
 		}
 		fmt.Fprintf(w, "Uploaded: %s in %s\n", humanBytes(t.Bytes), took.Round(100*time.Millisecond))
+		if r.Connections > 0 && r.Connections < r.ConnectionsAsked {
+			fmt.Fprintf(w, "Connections: %d of the %d asked: the server refused more (--connections %d avoids the refused logins)\n",
+				r.Connections, r.ConnectionsAsked, r.Connections)
+		}
 	} else {
 		fmt.Fprintf(w, "Messages in the source: %d (on the server %d, missing %d, skipped %d",
 			t.Found, t.Already, t.Missing, t.Skipped)

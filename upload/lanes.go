@@ -1,0 +1,247 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// How the workers share the server (issue 6).
+//
+// Connection limits. Servers allow a user a few connections (Dovecot's
+// mail_max_userip_connections, 10 by default; Gmail 15; some providers 2)
+// and refuse the one too many at login ("Maximum number of connections
+// from user+IP exceeded"). The passes before the upload (pre-scan, the
+// connect pass below) use no more workers than they have folders, those
+// that hold a connection first, so that no worker dials while another
+// holds an idle connection. A worker refused a connection that way while
+// others of its pass go on is retired: it hands its folder back, and the
+// rest of the run uses the connections the server allowed
+// (Report.Connections). During the upload the refusal is retried like any
+// other failure (a connection of ours that just broke may still count on
+// the server for a moment), and giving up suggests fewer connections.
+//
+// Lanes. On a server without LITERAL+ every APPEND of a message over 4 KiB
+// waits one round trip for the server's "+" (RFC 3501 synchronizing
+// literal), so one connection stores at most one such message per round
+// trip; the folders of the source come one after another, so one folder
+// at a time gets the connections. There every folder's messages are spread
+// over all the connections the server allows (a connect pass opens them
+// first): a message's lane, its worker, is chosen by its size. Messages
+// that could be taken for one another after a broken connection (the same
+// Fingerprint, or the same size with a header the server returns empty,
+// see serverSet.take) are the same size, so they always travel on the
+// same connection, and a worker's check after a reconnect (reconcile) only
+// judges its own lane: the other workers' messages in flight can neither
+// be counted as its own nor be counted twice. Messages then arrive out of
+// source order (UIDs), which mail clients sort by date anyway. With
+// LITERAL+ one connection per folder is kept: pipelining already hides
+// the round trips, and Dovecot stores into one folder one command at a
+// time (measured: two connections into one folder gained nothing).
+
+// errRetired is what a retired worker's task returns: its folder goes to
+// another worker.
+var errRetired = errors.New("the server allows this user no more connections")
+
+// pass is a group of workers working through the same tasks; at least one
+// of them must stay.
+type pass struct {
+	mu     sync.Mutex
+	active int // workers not retired
+}
+
+// leave reports whether a worker may retire, and counts it out.
+func (p *pass) leave() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active <= 1 {
+		return false
+	}
+	p.active--
+	return true
+}
+
+// isConnectionLimit reports a login refused because the user has too many
+// connections (see connectionLimit).
+func isConnectionLimit(err error) bool {
+	var te *throttleError
+	return errors.As(err, &te) && connectionLimit.MatchString(te.Error())
+}
+
+// mayRetire retires w when the server refused it a new connection for the
+// user's limit and its pass lets it go.
+func (w *worker) mayRetire(err error) bool {
+	if w.pass == nil || !isConnectionLimit(err) || !w.pass.leave() {
+		return false
+	}
+	w.retired = true
+	w.rn.log.Warn("the server refused one more connection; going on with fewer", "worker", w.id, "answer", err)
+	return true
+}
+
+// live returns the workers not retired, in order.
+func live(workers []*worker) []*worker {
+	var ws []*worker
+	for _, w := range workers {
+		if !w.retired {
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+// forEachFolder runs f on every folder, spread over the live workers'
+// connections, and returns the first error that is not about one folder.
+// It uses no more workers than folders, those holding a connection first;
+// a worker that retires (errRetired) hands its folder to the others.
+func (rn *run) forEachFolder(ctx context.Context, workers []*worker, f func(ctx context.Context, w *worker, fs *folderState) error) error {
+	ws := live(workers)
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].cn.alive() && !ws[j].cn.alive() })
+	ws = ws[:min(len(ws), len(rn.order))]
+	q := &folderQueue{todo: append([]*folderState(nil), rn.order...)}
+	q.cond = sync.NewCond(&q.mu)
+	p := &pass{active: len(ws)}
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, w := range ws {
+		w.pass = p
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				fs := q.take(ctx)
+				if fs == nil {
+					return
+				}
+				err := f(ctx, w, fs)
+				retired := errors.Is(err, errRetired)
+				q.finish(fs, retired)
+				if retired {
+					return
+				}
+				if err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, w := range ws {
+		w.pass = nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
+}
+
+// folderQueue hands out folders; one handed back goes out again.
+type folderQueue struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	todo []*folderState
+	busy int // handed out, not finished
+}
+
+// take returns the next folder, waiting while others are being worked on
+// (one may come back); nil when none is left or ctx ended.
+func (q *folderQueue) take(ctx context.Context) *folderState {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.todo) == 0 && q.busy > 0 && ctx.Err() == nil {
+		q.cond.Wait()
+	}
+	if len(q.todo) == 0 || ctx.Err() != nil {
+		return nil
+	}
+	fs := q.todo[0]
+	q.todo = q.todo[1:]
+	q.busy++
+	return fs
+}
+
+func (q *folderQueue) finish(fs *folderState, handBack bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.busy--
+	if handBack {
+		q.todo = append([]*folderState{fs}, q.todo...)
+	}
+	q.cond.Broadcast()
+}
+
+// spreads reports whether the folders' messages go over all connections
+// (see Lanes): the server has no LITERAL+, and there is more than one
+// connection to use.
+func (rn *run) spreads() bool {
+	return !rn.opts.DryRun && rn.opts.connections() > 1 && !rn.facts.caps.Has(imap.CapLiteralPlus)
+}
+
+// connectAll opens a connection for every live worker that has none, one
+// after another (Dovecot counts concurrent logins loosely); at the first
+// worker the server refuses for the user's limit, it and the workers left
+// retire, so the lanes are the connections the server allows.
+func (rn *run) connectAll(ctx context.Context, workers []*worker) error {
+	ws := live(workers)
+	p := &pass{active: len(ws)}
+	refused := false
+	for _, w := range ws {
+		if refused {
+			if p.leave() {
+				w.retired = true
+			}
+			continue
+		}
+		w.pass = p
+		err := w.withConn(ctx, func(*conn) error { return nil })
+		w.pass = nil
+		switch {
+		case errors.Is(err, errRetired):
+			refused = true
+		case err != nil:
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// setLanes spreads the folders over the workers (lanes > 1) or keeps one
+// worker per folder (lanes 0).
+func (rn *run) setLanes(workers []*worker, spread bool) {
+	rn.lanes = 0
+	if spread && len(workers) > 1 {
+		rn.lanes = len(workers)
+	}
+	for i, w := range workers {
+		w.lane = i
+	}
+}
+
+// laneOf is the lane of a message with fingerprint fp (0 without lanes).
+func (rn *run) laneOf(fp Fingerprint) int {
+	if rn.lanes <= 1 {
+		return 0
+	}
+	// Fibonacci hashing: sizes that differ in any bits spread evenly (a
+	// plain modulo would put all even sizes into the even lanes).
+	return int((uint64(fp.Size) * 0x9E3779B97F4A7C15 >> 32) % uint64(rn.lanes))
+}
+
+// inLane reports whether server key k belongs to lane (always without
+// lanes).
+func (rn *run) inLane(k Fingerprint, lane int) bool {
+	return rn.lanes <= 1 || rn.laneOf(k) == lane
+}
+
+// describeLanes is for the log.
+func (rn *run) describeLanes() string {
+	if rn.lanes <= 1 {
+		return "one connection per folder"
+	}
+	return fmt.Sprintf("every folder over %d connections (the server has no LITERAL+)", rn.lanes)
+}

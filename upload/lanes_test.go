@@ -1,0 +1,184 @@
+package upload
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailferry/internal/dovecottest"
+)
+
+// TestLanesMemserver: a server without LITERAL+ gets every folder's
+// messages over all connections, byte-identical copies included, and the
+// upload verifies; a re-run finds everything there.
+func TestLanesMemserver(t *testing.T) {
+	t.Parallel()
+	ms, err := startMemServerCaps(testLogger(t), nil, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.close()
+	fsrc := newFaultSource(120)
+	opts := ms.options(t)
+	opts.Connections = 4
+	var sub submits
+	opts.onSubmit = sub.hook()
+	rep, err := Upload(context.Background(), fsrc.reader(), opts)
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	mustCheck(t, rep)
+	if rep.Totals.Uploaded != len(fsrc.msgs) || rep.Connections != 4 {
+		t.Errorf("uploaded %d of %d over %d connections, want all over 4", rep.Totals.Uploaded, len(fsrc.msgs), rep.Connections)
+	}
+	for _, name := range fsrc.want {
+		if n := sub.workersOf(name); n < 2 {
+			t.Errorf("folder %q: %d workers appended into it, want it spread (%v)", name, n, sub.workers)
+		}
+	}
+	rep, err = Upload(context.Background(), fsrc.reader(), opts)
+	if err != nil {
+		t.Fatalf("second Upload: %v", err)
+	}
+	if rep.Totals.Uploaded != 0 || rep.Totals.Already != len(fsrc.msgs) {
+		t.Errorf("second run: %+v, want all %d already there", rep.Totals, len(fsrc.msgs))
+	}
+}
+
+// TestReconcileLanes: after a reconnect a worker judges only its own lane.
+// Another lane's message that landed while in flight on another connection
+// is neither taken as this worker's nor made available to the source (a
+// byte-identical copy later in the source must still be uploaded).
+func TestReconcileLanes(t *testing.T) {
+	rn := newRun(Options{})
+	rn.lanes = 2
+	fp := func(name string, size int64) Fingerprint {
+		return Fingerprint{Header: sha256.Sum256([]byte(name)), Size: size}
+	}
+	a0, b0 := fp("a", 100), fp("b", 102) // lane 0
+	c1, d1 := fp("c", 101), fp("d", 103) // lane 1
+	fs := &folderState{consumed: map[Fingerprint]int{}, available: newServerSet()}
+	// Before: lane 0 has one a0 on the server to match; lane 1 one d1.
+	fs.available.add(a0, "")
+	fs.available.add(d1, "")
+	fs.consumed[b0] = 1 // lane 0: b0 appended and confirmed
+	// The server now: a0 and b0 (lane 0) plus b0 landed from the
+	// reconnecting worker's batch; lane 1 holds d1 and c1, c1 landed from
+	// the other worker's batch still in flight.
+	set := newServerSet()
+	for _, k := range []Fingerprint{a0, b0, b0, c1, d1} {
+		set.add(k, "")
+	}
+	lost := []*job{{e: &sourceEntry{fp: b0}}, {e: &sourceEntry{fp: c1}}}
+	// A lane-0 worker would never have c1 in flight; it is here to show
+	// that lane 1 keys are not its to take.
+	landed, rest := rn.reconcile(fs, set, lost, 0)
+	if len(landed) != 1 || landed[0] != lost[0] || len(rest) != 1 || rest[0] != lost[1] {
+		t.Fatalf("landed %d, rest %d: want b0 landed and c1 not judged as landed", len(landed), len(rest))
+	}
+	want := map[Fingerprint]int{a0: 1, d1: 1}
+	for k, n := range fs.available.count {
+		if n != want[k] {
+			t.Errorf("available[%v] = %d, want %d", k, n, want[k])
+		}
+	}
+	for k, n := range want {
+		if fs.available.count[k] != n {
+			t.Errorf("available[%v] = %d, want %d", k, fs.available.count[k], n)
+		}
+	}
+}
+
+// TestConnectionLimit: a Dovecot that allows a user two connections, an
+// upload asking for four. The workers beyond the limit retire before the
+// upload (pre-scan, connect pass) instead of retrying until the run gives
+// up, and the rest of the run uses the two.
+func TestConnectionLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		folders int
+		caps    string
+		// repeat: the two-folder case failed about one run in three
+		// before the passes preferred workers holding a connection.
+		repeat int
+		// conns is Report.Connections: 4 when no worker had to retire.
+		// Dovecot counts concurrent logins loosely: the pre-scan's may
+		// get one connection more than the limit for a while.
+		conns, connsMax int
+		// spread: every folder over the connections allowed.
+		spread bool
+	}{
+		{"two folders", 2, "", 3, 4, 4, false},
+		{"five folders", 5, "", 3, 2, 3, false},
+		{"no LITERAL+", 3, dovecotCaps, 2, 2, 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := benchSource(60*tc.folders, 6000, tc.folders)
+			src, total, folders := s.reader, len(s.msgs), []string{"Folder0"}
+			if tc.spread {
+				// Sizes that vary, as real mail's do (a lane is chosen by
+				// size); three folders.
+				fsrc := newFaultSource(60 * tc.folders)
+				src, total, folders = fsrc.reader, len(fsrc.msgs), nil
+				for _, name := range fsrc.want {
+					folders = append(folders, name)
+				}
+			}
+			for i := 0; i < tc.repeat; i++ {
+				srv := dovecottest.Start(t, dovecottest.Config{MaxUserIPConnections: 2, Capability: tc.caps})
+				_, opts := dovecotTarget(t, srv, true)
+				opts.Connections = 4
+				opts.RetryTimeout = 20 * time.Second
+				var sub submits
+				opts.onSubmit = sub.hook()
+				rep, err := Upload(context.Background(), src(), opts)
+				if err != nil {
+					t.Fatalf("run %d: Upload: %v", i+1, err)
+				}
+				mustCheck(t, rep)
+				if rep.Totals.Uploaded != total || rep.Connections < tc.conns || rep.Connections > tc.connsMax {
+					t.Errorf("run %d: uploaded %d over %d connections, want %d over %d to %d", i+1, rep.Totals.Uploaded, rep.Connections, total, tc.conns, tc.connsMax)
+				}
+				for _, name := range folders {
+					want := 1
+					if tc.spread {
+						want = rep.Connections
+					}
+					if n := sub.workersOf(name); n != want {
+						t.Errorf("run %d: %d workers appended into %q, want %d", i+1, n, name, want)
+					}
+				}
+				_ = srv.Stop()
+			}
+		})
+	}
+}
+
+// TestRetireNeverTheLast: a pass lets workers retire while one stays.
+func TestRetireNeverTheLast(t *testing.T) {
+	rn := newRun(Options{})
+	p := &pass{active: 2}
+	limitAnswer := &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
+		Text: "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=2)"}
+	busyAnswer := &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Server busy, try again later"}
+	limit, busy := newThrottleError(limitAnswer, limitAnswer), newThrottleError(busyAnswer, busyAnswer)
+	w1, w2, w3 := &worker{rn: rn, id: 1, pass: p}, &worker{rn: rn, id: 2, pass: p}, &worker{rn: rn, id: 3}
+	if w3.mayRetire(fmt.Errorf("dial: %w", limit)) {
+		t.Error("a worker outside a pass retired")
+	}
+	if w1.mayRetire(busy) {
+		t.Error("a worker retired on a busy server (not a connection limit)")
+	}
+	if !w1.mayRetire(fmt.Errorf("dial: %w", limit)) || !w1.retired {
+		t.Error("the first refused worker of two did not retire")
+	}
+	if w2.mayRetire(fmt.Errorf("dial: %w", limit)) || w2.retired {
+		t.Error("the last worker of the pass retired")
+	}
+}
