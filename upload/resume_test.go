@@ -140,7 +140,7 @@ func when(t *testing.T, p *faultproxy.Proxy, cond func(faultproxy.Stats) bool, f
 }
 
 // faultOptions are the options of an upload through the proxy.
-func faultOptions(t *testing.T, srv *dovecottest.Server, p *faultproxy.Proxy) Options {
+func faultOptions(t testing.TB, srv *dovecottest.Server, p *faultproxy.Proxy) Options {
 	tg, opts := dovecotTarget(t, srv, true)
 	_, port, _ := net.SplitHostPort(p.Addr()) // 127.0.0.1, as Dovecot's
 	tg.Port, _ = strconv.Atoi(port)
