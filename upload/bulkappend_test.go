@@ -170,13 +170,13 @@ func TestBulkServerCapabilities(t *testing.T) {
 	t.Parallel()
 	fsrc := newFaultSource(60, 300_000)
 	for _, tc := range []struct {
-		name          string
-		cfg           dovecottest.Config
-		batch, spread bool
+		name  string
+		cfg   dovecottest.Config
+		batch bool
 	}{
-		{"no MULTIAPPEND", dovecottest.Config{Capability: dovecotCaps + " LITERAL+"}, false, false},
-		{"LITERAL- only", dovecottest.Config{LiteralMinus: true}, true, true},
-		{"neither MULTIAPPEND nor LITERAL+", dovecottest.Config{Capability: dovecotCaps}, false, true},
+		{"no MULTIAPPEND", dovecottest.Config{Capability: dovecotCaps + " LITERAL+"}, false},
+		{"LITERAL- only", dovecottest.Config{LiteralMinus: true}, true},
+		{"neither MULTIAPPEND nor LITERAL+", dovecottest.Config{Capability: dovecotCaps}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -192,11 +192,10 @@ func TestBulkServerCapabilities(t *testing.T) {
 			if sub.n == 0 || (sub.multi > 0) != tc.batch {
 				t.Errorf("bulk path: %v; want batches %v", &sub, tc.batch)
 			}
-			// Without LITERAL+ every folder goes over all connections
-			// (lanes.go); with it, each over one.
+			// Every folder goes over all connections (lanes.go).
 			for _, folder := range fsrc.want {
-				if n := sub.workersOf(folder); (n > 1) != tc.spread {
-					t.Errorf("folder %q went over %d connections; want spread %v", folder, n, tc.spread)
+				if n := sub.workersOf(folder); n != 4 {
+					t.Errorf("folder %q went over %d connections, want all 4", folder, n)
 				}
 			}
 			checkExact(t, srv, fsrc)

@@ -29,11 +29,12 @@
 // go-imap's APPEND remains as the fallback for a server the bulk client
 // cannot follow.
 //
+// Every folder's messages go over all the connections (lanes.go: a
+// message's connection is chosen by its size, so that a check after a
+// broken connection judges only that connection's messages); servers that
+// allow fewer connections than asked get as many as they allow.
+//
 // Verification reads the server back with the same FETCH as the pre-scan.
-// When a connection is to spare (fewer target folders than connections),
-// a follower (follow.go) collects the new messages' headers by UID while
-// the upload runs, and the verify pass only catches up and checks the
-// folder's message count; any doubt falls back to the full FETCH.
 //
 // Connections: go-imap v2 takes no context, so every connection is closed
 // when the run's context ends (APPENDs in flight get a few seconds to be

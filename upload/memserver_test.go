@@ -307,7 +307,10 @@ func TestUploadCancel(t *testing.T) {
 	ms := newMem(t)
 	var s source
 	in := s.box("", formats.SpecialInbox, "Inbox")
-	for i := 0; i < 200; i++ {
+	// More than the workers' queues hold, so that the cancel comes before
+	// the reader is through.
+	const n = 2000
+	for i := 0; i < n; i++ {
 		s.add(in, mail(fmt.Sprint(i), fmt.Sprintf("<%d@x>", i), strings.Repeat("x", 5000)), time.Now())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -326,7 +329,7 @@ func TestUploadCancel(t *testing.T) {
 		t.Errorf("exit code %d, want 130", ExitCode(err))
 	}
 	mustCheck(t, rep)
-	if rep.Totals.Found >= 200 || rep.Totals.Uploaded < 10 {
+	if rep.Totals.Found >= n || rep.Totals.Uploaded < 10 {
 		t.Errorf("totals after cancel = %+v", rep.Totals)
 	}
 	// A re-run completes the folder without duplicates.
@@ -334,7 +337,7 @@ func TestUploadCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(readBack(t, ms.client(t))["INBOX"]); got != 200 || rep2.Totals.Already+rep2.Totals.Uploaded != 200 {
+	if got := len(readBack(t, ms.client(t))["INBOX"]); got != n || rep2.Totals.Already+rep2.Totals.Uploaded != n {
 		t.Errorf("after re-run the server holds %d, report %+v", got, rep2.Totals)
 	}
 }

@@ -77,17 +77,6 @@ type Options struct {
 	// onSubmit, when set, is told the worker, folder and number of messages
 	// of every APPEND command the bulk path sent: for tests.
 	onSubmit func(worker int, folder string, items int)
-	// noFollow turns the follower off (follow.go); followInterval, when
-	// set, replaces the constant of that name; onFollow is told after each of the
-	// follower's looks how many messages it has collected; beforeVerify
-	// runs between the upload and the verify pass; onVerifyFolder is told,
-	// per folder verified, whether the follower's collection was used:
-	// for tests.
-	noFollow       bool
-	followInterval time.Duration
-	onFollow       func(collected int)
-	beforeVerify   func()
-	onVerifyFolder func(server string, followed bool)
 
 	// OnProgress, when set, is called (from several goroutines, one call at
 	// a time) as messages are read and finished. It must return quickly.
@@ -118,13 +107,6 @@ func (o *Options) connections() int {
 		return 4
 	}
 	return o.Connections
-}
-
-func (o *Options) followEvery() time.Duration {
-	if o.followInterval > 0 {
-		return o.followInterval
-	}
-	return followInterval
 }
 
 func (o *Options) pipeline() int {

@@ -197,48 +197,41 @@ func TestDovecotFaults(t *testing.T) {
 	cases := []struct {
 		name  string
 		fault func(t *testing.T, p *faultproxy.Proxy) (happened func() bool)
-		// followFault replaces fault in the follower variant, when the
-		// follower's reads change how much the fault needs to happen
-		followFault func(t *testing.T, p *faultproxy.Proxy) (happened func() bool)
-		// lanesFault replaces fault in the lanes variant, where each
-		// connection carries about a quarter of the bytes.
+		// lanesFault replaces fault when the folders go over several
+		// connections, each carrying a share of the bytes.
 		lanesFault func(t *testing.T, p *faultproxy.Proxy) (happened func() bool)
 	}{
-		{"cut client to server at several points", cutSeries(faultproxy.Up, 2_000, 100_000, 1_000_000, 700_000, 30_000), nil, nil},
-		// The server sends ~45 kB in all; with the follower the cuts come
-		// sooner, as its FETCH answers count too.
-		{"cut server to client at several points", cutSeries(faultproxy.Down, 1_500, 20_000, 5_000, 30_000),
-			cutSeries(faultproxy.Down, 1_500, 12_000, 5_000), nil},
+		{"cut client to server at several points", cutSeries(faultproxy.Up, 2_000, 100_000, 1_000_000, 700_000, 30_000), nil},
+		// The server sends ~45 kB in all.
+		{"cut server to client at several points", cutSeries(faultproxy.Down, 1_500, 20_000, 5_000, 30_000), nil},
 		{"stall server to client", func(t *testing.T, p *faultproxy.Proxy) func() bool {
 			return when(t, p, upAt(0.3), func() { p.StallFor(faultproxy.Down, 2500*time.Millisecond) })
-		}, nil, nil},
+		}, nil},
 		{"stall client to server", func(t *testing.T, p *faultproxy.Proxy) func() bool {
 			return when(t, p, upAt(0.5), func() { p.StallFor(faultproxy.Up, 2500*time.Millisecond) })
-		}, nil, nil},
+		}, nil},
 		{"refuse reconnects for a while", func(t *testing.T, p *faultproxy.Proxy) func() bool {
 			return when(t, p, upAt(0.4), func() {
 				p.RefuseFor(2 * time.Second)
 				p.CutAll()
 			})
-		}, nil, nil},
+		}, nil},
 		{"provider cuts every connection after 3 MB", func(t *testing.T, p *faultproxy.Proxy) func() bool {
 			p.CutEachAfter(faultproxy.Up, 3_000_000)
 			return func() bool { return p.Stats().Cuts > 0 }
-		}, nil, func(t *testing.T, p *faultproxy.Proxy) func() bool {
+		}, func(t *testing.T, p *faultproxy.Proxy) func() bool {
 			// Room for the 2.5 MB message on a fresh connection.
 			p.CutEachAfter(faultproxy.Up, 2_700_000)
 			return func() bool { return p.Stats().Cuts > 0 }
 		}},
 	}
-	// Each fault also with a connection to spare: the follower (follow.go)
-	// then reads the folders back during the upload and is cut as well;
-	// whatever it collected, the verify pass must still be exact. And on a
-	// server without LITERAL+, where every folder goes over all the
-	// connections (lanes.go): a worker's check after the cut must not
-	// take the other connections' messages in flight for its own.
+	// Every folder goes over both connections (lanes.go): a worker's check
+	// after a cut must not take the other connection's messages in flight
+	// for its own. Each fault also on one connection, and on a server
+	// without LITERAL+ over four connections, waiting for "+" before every
+	// literal over 4 KiB.
 	for _, tc := range cases {
-		for _, variant := range []string{"", "follower", "lanes"} {
-			follow, lanes := variant == "follower", variant == "lanes"
+		for _, variant := range []string{"", "one connection", "no LITERAL+"} {
 			name := tc.name
 			if variant != "" {
 				name += " (" + variant + ")"
@@ -246,22 +239,22 @@ func TestDovecotFaults(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				cfg := dovecottest.Config{}
-				if lanes {
+				if variant == "no LITERAL+" {
 					cfg.Capability = dovecotCaps
 				}
 				srv := dovecottest.Start(t, cfg)
 				p := faultproxy.Start(t, srv.TLSAddr)
 				opts := faultOptions(t, srv, p)
-				if follow || lanes {
-					opts.Connections = 4 // three folders: one connection to spare
+				switch variant {
+				case "one connection":
+					opts.Connections = 1
+				case "no LITERAL+":
+					opts.Connections = 4
 				}
 				var sub submits
 				opts.onSubmit = sub.hook()
 				fault := tc.fault
-				if follow && tc.followFault != nil {
-					fault = tc.followFault
-				}
-				if lanes && tc.lanesFault != nil {
+				if opts.Connections > 1 && tc.lanesFault != nil {
 					fault = tc.lanesFault
 				}
 				happened := fault(t, p)
@@ -274,14 +267,14 @@ func TestDovecotFaults(t *testing.T) {
 				if !happened() {
 					t.Fatalf("the fault did not happen before the upload ended (proxy %+v); the test tests nothing", st)
 				}
-				if !follow && st.Accepted <= opts.Connections {
+				if st.Accepted <= opts.Connections {
 					t.Errorf("proxy accepted %d connections: the fault caused no reconnect", st.Accepted)
 				}
 				if rep.Totals.Uploaded != len(fsrc.msgs) || rep.Totals.Quarantined != 0 || rep.Totals.Mismatched != 0 {
 					t.Errorf("totals = %+v, want all %d uploaded", rep.Totals, len(fsrc.msgs))
 				}
 				checkExact(t, srv, fsrc)
-				if lanes {
+				if opts.Connections > 1 {
 					for _, folder := range fsrc.want {
 						if n := sub.workersOf(folder); n < 2 {
 							t.Errorf("folder %q went over %d connections, want it spread", folder, n)

@@ -33,7 +33,6 @@ func (rn *run) retry(ctx context.Context, who string, f func() error, alive func
 		if !retry {
 			return err
 		}
-		rn.follower.yield()
 		reset()
 		wait := delay
 		var te *throttleError

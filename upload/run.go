@@ -29,12 +29,6 @@ type run struct {
 
 	folders map[*PlannedFolder]*folderState
 	order   []*folderState
-	// follower collects the folders' messages during the upload (nil
-	// without a connection to spare); followed is what it collected, set
-	// once the upload is over.
-	follower *follower
-	followed map[*folderState]*followed
-
 	// lanes > 1 spreads every folder over that many workers (lanes.go).
 	lanes int
 

@@ -243,7 +243,7 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 		RFC822Size:  true,
 		BodySection: []*imap.FetchItemBodySection{headerSection},
 	})
-	if _, err := cn.collect(ctx, cmd, set, 0); err != nil {
+	if err := cn.collect(ctx, cmd, set); err != nil {
 		if ctx.Err() != nil {
 			return nil, data, ctx.Err()
 		}
@@ -252,26 +252,21 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 	return set, data, nil
 }
 
-// collect adds the fingerprints of a FETCH (RFC822.SIZE BODY.PEEK[HEADER],
-// and UID when asked) to set. With minUID > 0 it is a UID FETCH minUID:*,
-// whose answer holds the folder's last message even when that one is older
-// (RFC 3501 6.4.8): messages below minUID are left out. It returns the
-// highest UID seen (0 without UIDs) and closes cmd, or, when a header
-// fails to read, the connection.
-func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet, minUID imap.UID) (imap.UID, error) {
+// collect adds the fingerprints of a FETCH (RFC822.SIZE BODY.PEEK[HEADER])
+// to set. It closes cmd, or, when a header fails to read, the connection.
+func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet) error {
 	hh := newHeaderHasher()
-	var top imap.UID
 	// A header that fails to read (the connection broke or stalled) is
 	// left alone, and so is cmd: go-imap v2 beta.8's Next and Close would
 	// drain the literal again from the buffer that the client's reader
 	// goroutine reads too once the literal has failed (a data race, seen
 	// under -race after a stall). The connection is closed instead; the
 	// reader stops on its own and the caller reconnects.
-	broken := func(err error) (imap.UID, error) {
+	broken := func(err error) error {
 		if cn.raw != nil {
 			_ = cn.raw.Close()
 		}
-		return top, err
+		return err
 	}
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		if ctx.Err() != nil {
@@ -279,11 +274,8 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 		}
 		hh.reset()
 		size := int64(-1)
-		var uid imap.UID
 		for item := msg.Next(); item != nil; item = msg.Next() {
 			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = it.UID
 			case imapclient.FetchItemDataRFC822Size:
 				size = it.Size
 			case imapclient.FetchItemDataBodySection:
@@ -297,15 +289,11 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 				}
 			}
 		}
-		if minUID > 0 && uid < minUID {
-			continue
-		}
-		top = max(top, uid)
 		h, id := hh.sum()
 		set.add(Fingerprint{Header: h, Size: size}, id)
 	}
 	if err := cmd.Close(); err != nil {
-		return top, err
+		return err
 	}
-	return top, ctx.Err()
+	return ctx.Err()
 }

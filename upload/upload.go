@@ -109,16 +109,11 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 	rn.log.Debug("upload", "connections", len(active), "lanes", rn.describeLanes())
 
 	rn.progress(func(p *Progress) { p.Phase = "upload" })
-	rn.follower = rn.startFollower(ctx, len(active))
 	if err := rn.stream(ctx, r, active); err != nil && ctx.Err() == nil {
 		rn.fail(err)
 	}
-	rn.followed = rn.follower.finish()
 	if rn.fatal() == nil && parent.Err() == nil && !opts.DryRun {
 		rn.progress(func(p *Progress) { p.Phase = "verify" })
-		if opts.beforeVerify != nil {
-			opts.beforeVerify()
-		}
 		if err := rn.forEachFolder(ctx, workers, rn.verifyFolder); err != nil && ctx.Err() == nil {
 			rn.fail(err)
 		}
@@ -302,7 +297,6 @@ func (rn *run) handle(ctx context.Context, m *formats.Message, workers []*worker
 	w := rn.workerFor(fs, e, workers)
 	select {
 	case w.jobs <- j:
-		rn.follower.uploading(fs)
 		return nil
 	case <-ctx.Done():
 		rn.done(j, outFailed, errStopped.Error())

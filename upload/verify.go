@@ -91,27 +91,11 @@ func Verify(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 // with the folder's source messages.
 func (rn *run) verifyFolder(ctx context.Context, w *worker, fs *folderState) error {
 	var set *serverSet
-	fl := rn.followed[fs]
 	err := w.withConn(ctx, func(cn *conn) error {
-		if fl != nil {
-			s, ok, err := cn.catchUp(ctx, fs.pf.Server, fl)
-			if ok {
-				set = s
-				return nil
-			}
-			fl = nil
-			if err != nil && !cn.alive() {
-				return err // withConn reconnects and calls again
-			}
-			rn.log.Debug("the follower's collection does not match the folder; fetching it in full", "folder", fs.pf.Server, "err", err)
-		}
 		var err error
 		set, _, err = cn.fetchSet(ctx, fs.pf.Server, true, true)
 		return err
 	})
-	if h := rn.opts.onVerifyFolder; h != nil && err == nil {
-		h(fs.pf.Server, fl != nil)
-	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -361,7 +361,6 @@ func (w *worker) refused(ctx context.Context, j *job, err error, alive bool) {
 // slow down: every worker pauses (see throttle), then it is sent again.
 // Asked for too long, the run gives up.
 func (w *worker) throttled(j *job, te *throttleError) {
-	w.rn.follower.yield()
 	if err := w.rn.thr.hit(te, j.sent, w.rn.opts.retryTimeout()); err != nil {
 		w.rn.fail(err)
 		w.rn.done(j, outFailed, err.Error())
