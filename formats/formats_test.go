@@ -106,6 +106,52 @@ func TestSpoolSpillsToDisk(t *testing.T) {
 	}
 }
 
+// TestSpoolExpect: an announced size that fits gets an exact buffer; a
+// larger one goes to the file from the first byte (no memory buffer); a
+// wrong announcement still keeps every byte.
+func TestSpoolExpect(t *testing.T) {
+	s := NewSpool(t.TempDir(), 8)
+	defer s.Close()
+	for _, tc := range []struct {
+		msg      string
+		expect   int64
+		inMemory bool
+	}{
+		{"short", 5, true},
+		{"much longer than eight bytes", 28, false},
+		{"told 3, is 7", 3, false}, // grows past the limit: spills
+		{"told 99", 99, false},     // fits, but announced as large
+		{"x", 1, true},
+	} {
+		if err := s.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		s.Expect(tc.expect)
+		// A fresh spool gets exactly the size; a used one keeps a
+		// buffer that is large enough.
+		if tc.inMemory && (cap(s.buf) < int(tc.expect) || tc.msg == "short" && cap(s.buf) != 5) {
+			t.Errorf("%q: buffer capacity %d for %d bytes", tc.msg, cap(s.buf), tc.expect)
+		}
+		for _, part := range strings.SplitAfter(tc.msg, " ") {
+			if _, err := s.Write([]byte(part)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.expect > 8 && s.Bytes() != nil {
+				t.Errorf("%q: held in memory after writing %q", tc.msg, part)
+			}
+		}
+		r, err := s.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if string(got) != tc.msg || (s.Bytes() != nil) != tc.inMemory {
+			t.Errorf("spool of %q gave %q (in memory %v)", tc.msg, got, s.Bytes() != nil)
+		}
+	}
+}
+
 func TestParseHeader(t *testing.T) {
 	raw := "Received: from a by b;\r\n\tTue, 1 Jul 2003 10:52:37 +0200\r\nReceived: from c; Mon, 30 Jun 2003 10:00:00 +0000\r\n" +
 		"Date: Mon, 30 Jun 2003 09:00:00 +0000\r\nSubject: folded\r\n  twice\r\n\r\nFrom body: not a header\r\n"

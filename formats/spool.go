@@ -18,6 +18,7 @@ type Spool struct {
 	buf   []byte
 	file  *os.File
 	size  int64
+	spill bool // Expect announced a message over the limit
 }
 
 // NewSpool returns a spool that keeps up to memLimit bytes in memory
@@ -30,10 +31,28 @@ func NewSpool(dir string, memLimit int) *Spool {
 	return &Spool{dir: dir, limit: memLimit}
 }
 
+// Expect announces the size of the message about to be written into an
+// empty spool. One that fits in memory gets its buffer at once, exactly
+// (no growing by copies, no spare capacity); a larger one goes straight to
+// the file instead of through a buffer of memLimit bytes. Writes that
+// disagree with the size are still correct.
+func (s *Spool) Expect(n int64) {
+	if s.size > 0 || s.file != nil {
+		return
+	}
+	if n > int64(s.limit) {
+		s.spill = true
+		return
+	}
+	if int64(cap(s.buf)) < n {
+		s.buf = make([]byte, 0, n)
+	}
+}
+
 // Write appends p. It never fails for in-memory data; a write to the spill
 // file may.
 func (s *Spool) Write(p []byte) (int, error) {
-	if s.file == nil && len(s.buf)+len(p) <= s.limit {
+	if s.file == nil && !s.spill && len(s.buf)+len(p) <= s.limit {
 		s.buf = append(s.buf, p...)
 		s.size += int64(len(p))
 		return len(p), nil
@@ -82,7 +101,7 @@ func (s *Spool) Open() (io.ReadCloser, error) {
 
 // Reset empties the spool for the next message, keeping its memory.
 func (s *Spool) Reset() error {
-	s.size = 0
+	s.size, s.spill = 0, false
 	if cap(s.buf) > 4*s.limit {
 		s.buf = nil // do not keep a rare huge buffer alive
 	}

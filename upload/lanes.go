@@ -3,7 +3,6 @@ package upload
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"sync"
 )
@@ -13,12 +12,13 @@ import (
 // Connection limits. Servers allow a user a few connections (Dovecot's
 // mail_max_userip_connections, 10 by default; Gmail 15; some providers 2)
 // and refuse the one too many at login ("Maximum number of connections
-// from user+IP exceeded"). The passes before the upload (pre-scan, the
-// connect pass below) use no more workers than they have folders, those
-// that hold a connection first, so that no worker dials while another
-// holds an idle connection. A worker refused a connection that way while
-// others of its pass go on is retired: it hands its folder back, and the
-// rest of the run uses the connections the server allowed
+// from user+IP exceeded"). The pre-scan and the verify pass use no more
+// workers than there are folders, those holding a connection first, so
+// that no worker dials while another holds an idle connection; the connect
+// pass before the upload then opens the others. A worker refused a
+// connection that way while others of its pass go on is retired: it hands
+// its folder back, and the rest of the run uses the connections the server
+// allowed
 // (Report.Connections). During the upload the refusal is retried like any
 // other failure (a connection of ours that just broke may still count on
 // the server for a moment), and giving up suggests fewer connections.
@@ -178,12 +178,6 @@ func (q *folderQueue) finish(fs *folderState, handBack bool) {
 	q.cond.Broadcast()
 }
 
-// spreads reports whether the folders' messages go over all connections
-// (see Lanes): there is more than one to use, and something to upload.
-func (rn *run) spreads() bool {
-	return !rn.opts.DryRun && rn.opts.connections() > 1
-}
-
 // connectAll opens a connection for every live worker that has none, all
 // at once; workers the server refuses for the user's limit retire (never
 // the last), so the lanes are the connections the server allows.
@@ -212,13 +206,9 @@ func (rn *run) connectAll(ctx context.Context, workers []*worker) error {
 	return ctx.Err()
 }
 
-// setLanes spreads the folders over the workers (lanes > 1) or keeps one
-// worker per folder (lanes 0).
-func (rn *run) setLanes(workers []*worker, spread bool) {
-	rn.lanes = 0
-	if spread && len(workers) > 1 {
-		rn.lanes = len(workers)
-	}
+// setLanes spreads the folders over the workers: one lane each.
+func (rn *run) setLanes(workers []*worker) {
+	rn.lanes = len(workers)
 	for i, w := range workers {
 		w.lane = i
 	}
@@ -238,12 +228,4 @@ func (rn *run) laneOf(fp Fingerprint) int {
 // lanes).
 func (rn *run) inLane(k Fingerprint, lane int) bool {
 	return rn.lanes <= 1 || rn.laneOf(k) == lane
-}
-
-// describeLanes is for the log.
-func (rn *run) describeLanes() string {
-	if rn.lanes <= 1 {
-		return "one connection per folder"
-	}
-	return fmt.Sprintf("every folder over %d connections", rn.lanes)
 }

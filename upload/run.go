@@ -29,7 +29,7 @@ type run struct {
 
 	folders map[*PlannedFolder]*folderState
 	order   []*folderState
-	// lanes > 1 spreads every folder over that many workers (lanes.go).
+	// lanes is how many workers every folder is spread over (lanes.go).
 	lanes int
 
 	quar   *quarantine
@@ -63,7 +63,6 @@ type folderState struct {
 	dropped   map[string]map[string]bool // reason -> keywords not sent
 
 	sources []*sourceEntry
-	worker  *worker
 }
 
 type entryState int

@@ -95,8 +95,7 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 		return rn.rep, stopErr(parent, rn.fatal())
 	}
 
-	spread := rn.spreads()
-	if spread {
+	if !opts.DryRun {
 		if err := rn.connectAll(ctx, workers); err != nil {
 			rn.fail(err)
 			rn.finish()
@@ -104,9 +103,9 @@ func uploadWith(parent context.Context, r formats.Reader, opts Options, target T
 		}
 	}
 	active := live(workers)
-	rn.setLanes(active, spread)
+	rn.setLanes(active)
 	rn.rep.Connections, rn.rep.ConnectionsAsked = len(active), len(workers)
-	rn.log.Debug("upload", "connections", len(active), "lanes", rn.describeLanes())
+	rn.log.Debug("upload", "connections", len(active))
 
 	rn.progress(func(p *Progress) { p.Phase = "upload" })
 	if err := rn.stream(ctx, r, active); err != nil && ctx.Err() == nil {
@@ -285,6 +284,7 @@ func (rn *run) handle(ctx context.Context, m *formats.Message, workers []*worker
 	}
 	j := &job{fs: fs, e: e, flags: flags, date: m.Date, size: m.Size, weight: weight,
 		spool: formats.NewSpool(rn.opts.TempDir, rn.opts.memLimit())}
+	j.spool.Expect(m.Size)
 	nul, err := copyMessage(j.spool, m)
 	switch {
 	case err != nil:
@@ -294,7 +294,7 @@ func (rn *run) handle(ctx context.Context, m *formats.Message, workers []*worker
 		rn.done(j, outQuarantined, ReasonNUL)
 		return nil
 	}
-	w := rn.workerFor(fs, e, workers)
+	w := rn.workerFor(e, workers)
 	select {
 	case w.jobs <- j:
 		return nil
@@ -325,26 +325,9 @@ func copyMessage(sp *formats.Spool, m *formats.Message) (nul bool, err error) {
 	return nc.nul, nil
 }
 
-// workerFor picks the worker for a message. With lanes, that of its lane
-// (lanes.go). Else the folder's: on its first message the worker with the
-// shortest queue (the first of them: the workers that pre-scanned hold a
-// connection), and the folder stays with it (its connection has it
-// selected).
-func (rn *run) workerFor(fs *folderState, e *sourceEntry, workers []*worker) *worker {
-	if rn.lanes > 1 {
-		return workers[rn.laneOf(e.fp)]
-	}
-	if fs.worker != nil {
-		return fs.worker
-	}
-	best := workers[0]
-	for _, w := range workers[1:] {
-		if len(w.jobs) < len(best.jobs) {
-			best = w
-		}
-	}
-	fs.worker = best
-	return best
+// workerFor picks the worker of a message: that of its lane (lanes.go).
+func (rn *run) workerFor(e *sourceEntry, workers []*worker) *worker {
+	return workers[rn.laneOf(e.fp)]
 }
 
 type outcome int

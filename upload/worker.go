@@ -71,8 +71,8 @@ type worker struct {
 	redo     []*job
 	cur      *folderState // the folder of the messages in flight
 
-	// lane is the worker's share of every folder when the run spreads
-	// folders over connections (lanes.go); retired is set when the server
+	// lane is the worker's share of every folder (lanes.go); retired is
+	// set when the server
 	// refused it a connection for the user's limit, pass while it works
 	// through a pass that lets it retire.
 	lane    int
