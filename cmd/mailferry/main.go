@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -29,10 +30,28 @@ const (
 )
 
 func main() {
+	limitMemory(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// memoryLimit is the heap size the Go runtime keeps under (a soft limit:
+// the collector runs sooner as the heap nears it). An upload's live data is
+// bounded (upload.Options.InFlightBytes, 32 MiB of messages in flight over
+// all connections, plus buffers), but by default the collector lets the
+// heap grow to twice the live data: 78 MB of RSS over four connections
+// (bench.sh), 56 MB with this limit, for about 5% more client CPU.
+const memoryLimit = 48 << 20
+
+// limitMemory sets memoryLimit unless the user set GOMEMLIMIT.
+func limitMemory(getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1)
+	}
+	debug.SetMemoryLimit(memoryLimit)
+	return memoryLimit
 }
 
 // env is what a command needs from the outside world; tests fill it with

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -367,5 +368,19 @@ func TestTimeoutFlags(t *testing.T) {
 		if r.code != exitUsage || !strings.Contains(r.stderr, "must be positive") {
 			t.Errorf("%v: exit %d, stderr %q; want %d and a usage message", bad, r.code, r.stderr, exitUsage)
 		}
+	}
+}
+
+// TestLimitMemory: the CLI keeps the heap under memoryLimit unless the
+// user set GOMEMLIMIT.
+func TestLimitMemory(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	if got := limitMemory(func(string) string { return "" }); got != memoryLimit || debug.SetMemoryLimit(-1) != memoryLimit {
+		t.Errorf("limit = %d (runtime %d), want %d", got, debug.SetMemoryLimit(-1), memoryLimit)
+	}
+	debug.SetMemoryLimit(1 << 40)
+	if got := limitMemory(func(k string) string { return map[string]string{"GOMEMLIMIT": "1TiB"}[k] }); got != 1<<40 {
+		t.Errorf("with GOMEMLIMIT set: limit = %d, want the user's %d", got, int64(1<<40))
 	}
 }
