@@ -458,7 +458,8 @@ func statusError(op string, r *response) *StatusError {
 	return &StatusError{Op: op, Type: r.kind, Code: r.code, Args: r.args, Text: r.text}
 }
 
-// simple sends a command without literals and waits for its answer.
+// simple sends a command without literals and waits for its answer (nil
+// with an error).
 func (c *Client) simple(ctx context.Context, op, args string) (*response, error) {
 	cmd := &Command{op: op, done: make(chan struct{}), Atomic: true}
 	err := c.write(ctx, cmd, func() error {
@@ -469,7 +470,8 @@ func (c *Client) simple(ctx context.Context, op, args string) (*response, error)
 		return nil, err
 	}
 	if _, err := cmd.Wait(ctx); err != nil {
-		return cmd.resp, err
+		// Not cmd.resp: after ctx ended the reader may still be setting it.
+		return nil, err
 	}
 	return cmd.resp, nil
 }
