@@ -42,6 +42,7 @@ type Command struct {
 	bytes       int64
 	counted     bool // counts against MaxInFlight and MaxInFlightBytes
 	sent        bool
+	flushing    bool // its last bytes are being flushed (see write)
 	waitingCont bool
 	done        chan struct{}
 	resp        *response

@@ -346,7 +346,7 @@ func (c *Client) fail(err error) {
 	_ = c.conn.Close()
 	for tag, cmd := range c.pending {
 		delete(c.pending, tag)
-		cmd.err = &LostError{Sent: cmd.sent, Err: err}
+		cmd.err = &LostError{Sent: cmd.sent || cmd.flushing, Err: err}
 		close(cmd.done)
 	}
 	c.inflight = nil
@@ -623,16 +623,25 @@ func (c *Client) write(ctx context.Context, cmd *Command, body func() error) err
 	}
 	if err == nil {
 		c.bw.WriteString("\r\n")
+		// From here the server may get the whole command: a connection
+		// that ends now (the reader sees BYE or EOF) must count it as
+		// possibly carried out, even before the Flush returns.
+		c.mu.Lock()
+		cmd.flushing = true
+		c.mu.Unlock()
 		err = c.bw.Flush()
 	}
 	if err != nil {
 		// The command went out incomplete: the connection cannot be used.
+		c.mu.Lock()
+		cmd.flushing = false
+		c.mu.Unlock()
 		c.fail(fmt.Errorf("send %s: %w", cmd.op, err))
 		<-cmd.done
 		return cmd.err
 	}
 	c.mu.Lock()
-	cmd.sent = true
+	cmd.sent, cmd.flushing = true, false
 	c.mu.Unlock()
 	return nil
 }
