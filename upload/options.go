@@ -32,8 +32,9 @@ type Options struct {
 	// Plan chooses and names the folders (--prefix, --include, --exclude).
 	Plan PlanOptions
 
-	// Connections is the number of connections used in parallel, on
-	// different folders (default 4).
+	// Connections is the number of connections used in parallel (default
+	// 4); every folder goes over all of them (lanes.go), 1 keeps the source
+	// order on the server.
 	Connections int
 	// Pipeline is the number of APPENDs in flight on one connection
 	// (default 8). go-imap v2 waits for the server's continuation on every

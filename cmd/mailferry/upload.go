@@ -111,7 +111,7 @@ func (e *env) upload(args []string) int {
 	fs := newFlagSet("upload", uploadManual, e.stderr)
 	var sf serverFlags
 	sf.register(fs)
-	connections := fs.Int("connections", 4, "connections used in parallel, on different folders")
+	connections := fs.Int("connections", 4, "connections used in parallel; every folder goes over all of them (1 keeps the source order on the server)")
 	dryRun := fs.Bool("dry-run", false, "connect, log in, plan and read everything, but create and upload nothing")
 	quarantine := fs.String("quarantine", upload.DefaultQuarantineDir, "save messages the server refuses in this folder")
 	return e.serverCommand("upload", fs, args, &sf, func(opts *upload.Options) {
