@@ -94,6 +94,7 @@ type Proxy struct {
 	cut      [2]int64      // one-shot: bytes left before every connection is cut; <0 off
 	cutEach  [2]int64      // per connection: bytes allowed before it is cut; 0 off
 	stall    [2]chan struct{}
+	stallAt  [2]int64 // one-shot: bytes left before dir stalls; <0 off
 	latency  [2]time.Duration
 	refusing bool
 	refuseTo time.Time // refuse until then (zero: not timed)
@@ -118,6 +119,7 @@ func New(target string) (*Proxy, error) {
 		conns:   map[*conn]struct{}{},
 		changed: make(chan struct{}),
 		cut:     [2]int64{-1, -1},
+		stallAt: [2]int64{-1, -1},
 	}
 	p.wg.Add(1)
 	go p.acceptLoop()
@@ -268,6 +270,34 @@ func (p *Proxy) Stall(dir Direction) {
 	}
 }
 
+// StallAfter arms a one-shot stall: once n more bytes have been read in
+// dir (summed over all connections), dir stalls as with Stall, at that
+// byte: what is read after it waits until Release or Reset, on every
+// connection. At most n more bytes are forwarded (chunks read before the
+// mark but still queued wait too). Unlike a Stall set from outside when a
+// counter is seen past a mark, it cannot be late.
+func (p *Proxy) StallAfter(dir Direction, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stallAt = [2]int64{-1, -1}
+	for _, i := range dir.indexes() {
+		p.stallAt[i] = max(n, 0)
+	}
+}
+
+// Stalled reports whether dir is stalled now (by Stall, StallFor or a
+// StallAfter mark that was reached). With Both: either direction.
+func (p *Proxy) Stalled(dir Direction) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range dir.indexes() {
+		if p.stall[i] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // StallFor stalls dir for d, then releases it (unless Release or another
 // Stall happened meanwhile).
 func (p *Proxy) StallFor(dir Direction, d time.Duration) {
@@ -336,6 +366,7 @@ func (p *Proxy) Reset() {
 	p.mu.Lock()
 	p.cut = [2]int64{-1, -1}
 	p.cutEach = [2]int64{}
+	p.stallAt = [2]int64{-1, -1}
 	p.latency = [2]time.Duration{}
 	p.refusing, p.refuseTo = false, time.Time{}
 	p.mu.Unlock()
@@ -444,11 +475,12 @@ func (p *Proxy) serve(client net.Conn) {
 // item is a chunk on its way from the reader to the writer of one
 // direction.
 type item struct {
-	data []byte
-	due  time.Time
-	cut  cutKind // after writing data
-	eof  bool    // the source ended: half-close the destination
-	err  bool    // the source failed: close the connection
+	data    []byte
+	noStall bool // the bytes up to a StallAfter mark: written even so
+	due     time.Time
+	cut     cutKind // after writing data
+	eof     bool    // the source ended: half-close the destination
+	err     bool    // the source failed: close the connection
 }
 
 type cutKind int
@@ -476,11 +508,18 @@ func (p *Proxy) pump(c *conn, dir int, src, dst net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			it := p.admit(c, dir, buf[:n])
+			it, rest := p.admit(c, dir, buf[:n])
 			select {
 			case queue <- it:
 			case <-c.done:
 				return
+			}
+			if rest != nil {
+				select {
+				case queue <- *rest:
+				case <-c.done:
+					return
+				}
 			}
 			if it.cut != noCut {
 				return
@@ -497,8 +536,10 @@ func (p *Proxy) pump(c *conn, dir int, src, dst net.Conn) {
 }
 
 // admit applies the byte-count faults to a chunk just read: it returns the
-// part that may be forwarded, when it is due and whether a cut follows.
-func (p *Proxy) admit(c *conn, dir int, data []byte) item {
+// part that may be forwarded, when it is due and whether a cut follows,
+// and, when a StallAfter mark falls inside the chunk, the rest, which
+// waits for the stall to end.
+func (p *Proxy) admit(c *conn, dir int, data []byte) (item, *item) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := int64(len(data))
@@ -518,8 +559,24 @@ func (p *Proxy) admit(c *conn, dir int, data []byte) item {
 		}
 	}
 	c.sent[dir] += n
+	var rest *item
+	if at := p.stallAt[dir]; at >= 0 {
+		if n >= at {
+			p.stallAt[dir] = -1
+			if p.stall[dir] == nil && !p.closed {
+				p.stall[dir] = make(chan struct{})
+			}
+			it.noStall = true
+			if it.cut == noCut && n > at {
+				rest = &item{data: append([]byte(nil), data[at:n]...), due: it.due}
+				n = at
+			}
+		} else {
+			p.stallAt[dir] -= n
+		}
+	}
 	it.data = append([]byte(nil), data[:n]...)
-	return it
+	return it, rest
 }
 
 // write is the writer side of pump.
@@ -534,7 +591,7 @@ func (p *Proxy) write(c *conn, dir int, dst net.Conn, queue <-chan item) {
 				return
 			}
 		}
-		if !p.waitStall(c, dir) {
+		if !it.noStall && !p.waitStall(c, dir) {
 			return
 		}
 		if len(it.data) > 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -304,6 +305,46 @@ func TestStall(t *testing.T) {
 				t.Fatalf("read after Release = %q, %v; want ping", buf, err)
 			}
 		})
+	}
+}
+
+// TestStallAfter: the stall falls exactly at the mark, inside a chunk and
+// over two connections; the bytes after it arrive once released.
+func TestStallAfter(t *testing.T) {
+	s := startSink(t, false)
+	p := faultproxy.Start(t, s.ln.Addr().String())
+	a, b := dial(t, p), dial(t, p)
+	p.StallAfter(faultproxy.Up, 700)
+	if _, err := a.Write(bytes.Repeat([]byte("a"), 500)); err != nil {
+		t.Fatal(err)
+	}
+	waitStats(t, p, "the first 500 bytes", func(st faultproxy.Stats) bool { return st.Up == 500 })
+	if p.Stalled(faultproxy.Up) {
+		t.Fatal("stalled before the mark")
+	}
+	if _, err := b.Write(bytes.Repeat([]byte("b"), 500)); err != nil {
+		t.Fatal(err)
+	}
+	waitStats(t, p, "200 more bytes", func(st faultproxy.Stats) bool { return st.Up == 700 })
+	if _, err := a.Write([]byte("more")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !p.Stalled(faultproxy.Up) || p.Stalled(faultproxy.Down) {
+		t.Error("Stalled does not say Up (only)")
+	}
+	if up := p.Stats().Up; up != 700 {
+		t.Fatalf("forwarded %d bytes while stalled, want 700", up)
+	}
+	p.Release(faultproxy.Up)
+	a.Close()
+	b.Close()
+	got0, got1 := string(s.got(t, 0)), string(s.got(t, 1))
+	if got0 > got1 {
+		got0, got1 = got1, got0 // accept order: "aaa...more" before "bbb..."
+	}
+	if got0 != strings.Repeat("a", 500)+"more" || got1 != strings.Repeat("b", 500) {
+		t.Errorf("after Release the server got %d and %d bytes, want all (504 and 500)", len(got0), len(got1))
 	}
 }
 
