@@ -72,9 +72,8 @@ type worker struct {
 	cur      *folderState // the folder of the messages in flight
 
 	// lane is the worker's share of every folder (lanes.go); retired is
-	// set when the server
-	// refused it a connection for the user's limit, pass while it works
-	// through a pass that lets it retire.
+	// set when the server refused it a connection for the user's limit;
+	// pass while it works through a pass that lets it retire.
 	lane    int
 	retired bool
 	pass    *pass
