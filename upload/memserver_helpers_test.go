@@ -24,8 +24,8 @@ import (
 // created (we create it); it refuses messages over 100 MiB ([TOOBIG]); it
 // returns an empty header section for a message whose header it cannot
 // parse (handled by the size-only match in Fingerprint). It announces
-// LITERAL+, as Dovecot does, so that an upload keeps one connection per
-// folder; startMemServerCaps starts one without (lanes.go).
+// LITERAL+, as Dovecot does; startMemServerCaps starts one without (every
+// literal over 4 KiB then waits for the server's "+").
 type memServer struct {
 	srv      *imapserver.Server
 	ln       net.Listener

@@ -478,15 +478,14 @@ func (w *worker) lost(ctx context.Context, cause error, sending ...*job) {
 // reconcile replaces what the run believes a folder holds by what the
 // server says after a reconnect, and tells which of the jobs whose outcome
 // was unknown landed: the server's multiset minus everything already
-// matched or appended is what is left to match. With lanes (lanes.go) only
-// the keys of the worker's lane are judged and replaced: the other lanes'
-// messages may be in flight on other connections.
+// matched or appended is what is left to match. Only the keys of the
+// worker's lane (lanes.go) are judged and replaced: the other lanes'
+// messages may be in flight on other connections. With one lane that is
+// the whole folder.
 func (rn *run) reconcile(fs *folderState, set *serverSet, unknown []*job, lane int) (landed, rest []*job) {
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
-	if rn.lanes > 1 {
-		set.keep(func(k Fingerprint) bool { return rn.inLane(k, lane) })
-	}
+	set.keep(func(k Fingerprint) bool { return rn.inLane(k, lane) })
 	for k, n := range fs.consumed {
 		if c := min(set.count[k], n); c > 0 {
 			set.count[k] -= c
@@ -502,11 +501,7 @@ func (rn *run) reconcile(fs *folderState, set *serverSet, unknown []*job, lane i
 			rest = append(rest, u)
 		}
 	}
-	if rn.lanes > 1 {
-		fs.available.keep(func(k Fingerprint) bool { return !rn.inLane(k, lane) })
-		fs.available.merge(set)
-	} else {
-		fs.available = set
-	}
+	fs.available.keep(func(k Fingerprint) bool { return !rn.inLane(k, lane) })
+	fs.available.merge(set)
 	return landed, rest
 }
