@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"sync"
+
+	"mailferry/upload/fingerprint"
 )
 
 // rhHeaders keeps the header blocks of the rehearsal server's messages in
@@ -74,9 +76,9 @@ type rhCapture struct {
 }
 
 func newRHCapture(h *rhHeaders) *rhCapture {
-	// The buffer holds any line the fingerprint may hash (maxHeaderLine
+	// The buffer holds any line the fingerprint may hash (fingerprint.MaxHeaderLine
 	// plus CRLF); a line that does not fit ends the header.
-	return &rhCapture{h: h, br: bufio.NewReaderSize(nil, maxHeaderLine+1024)}
+	return &rhCapture{h: h, br: bufio.NewReaderSize(nil, fingerprint.MaxHeaderLine+1024)}
 }
 
 // errHeaderTooLong refuses a header block the server's records cannot
@@ -85,9 +87,9 @@ var errHeaderTooLong = errors.New("header block over 4 GiB")
 
 // read consumes r to its end. It stores the lines that the uploader's
 // Fingerprint hashes (the header fields and their continuations, up to the
-// first line that is not one, or is longer than maxHeaderLine), plus the
+// first line that is not one, or is longer than fingerprint.MaxHeaderLine), plus the
 // empty line ending the header when that is what ended it, and returns
-// where the block is and how many bytes r held. The headerHasher decides
+// where the block is and how many bytes r held. The fingerprint.Hasher decides
 // which lines count, so that the fingerprint of what FETCH BODY[HEADER]
 // returns is the fingerprint of the message appended, for any header.
 func (c *rhCapture) read(r io.Reader) (off int64, n uint32, size int64, err error) {
@@ -95,7 +97,7 @@ func (c *rhCapture) read(r io.Reader) (off int64, n uint32, size int64, err erro
 	defer c.br.Reset(nil)
 	c.buf = c.buf[:0]
 	defer c.abort()
-	hh := newHeaderHasher()
+	hh := fingerprint.NewHasher()
 	for ended := false; !ended; {
 		line, rerr := c.br.ReadSlice('\n')
 		size += int64(len(line))
@@ -103,13 +105,13 @@ func (c *rhCapture) read(r io.Reader) (off int64, n uint32, size int64, err erro
 		case rerr == bufio.ErrBufferFull:
 			ended = true // longer than any header line
 		case rerr == nil || rerr == io.EOF:
-			before := hh.lines
+			before := hh.Lines()
 			hh.Write(line)
 			if rerr == io.EOF {
-				hh.finish()
+				hh.Finish()
 				ended = true
 			}
-			keep := hh.lines > before
+			keep := hh.Lines() > before
 			if !keep {
 				ended = true
 				keep = len(line) > 0 && len(bytes.TrimRight(line, "\r\n")) == 0

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailferry/formats"
+	"mailferry/upload/fingerprint"
 )
 
 // newRehearsal starts a rehearsal server for one test.
@@ -279,7 +280,7 @@ func TestRehearsalServerFingerprint(t *testing.T) {
 	for i := 0; received.Len() <= rhInlineHeader; i++ {
 		fmt.Fprintf(&received, "Received: from host%d.example.com by mx.example.com; Tue, 1 Jan 2019 00:00:00 +0000\r\n", i)
 	}
-	atLimit := "X-Long: " + strings.Repeat("y", maxHeaderLine-len("X-Long: ")-1) + "\r\n"
+	atLimit := "X-Long: " + strings.Repeat("y", fingerprint.MaxHeaderLine-len("X-Long: ")-1) + "\r\n"
 	cases := []struct {
 		name string
 		raw  string
@@ -294,7 +295,7 @@ func TestRehearsalServerFingerprint(t *testing.T) {
 		{"not a header", "not a header at all\r\n\r\nbody\r\n", ""},
 		{"broken header line", "From: a\r\nbroken header line\r\nSubject: x\r\n\r\nbody\r\n", "From: a\r\n"},
 		{"LF line ends", "From: a\nSubject: s\n\nbody\n", "From: a\nSubject: s\n\n"},
-		{"line over the limit", "From: a\r\nX-Long: " + strings.Repeat("x", maxHeaderLine) + "\r\nSubject: s\r\n\r\nb\r\n", "From: a\r\n"},
+		{"line over the limit", "From: a\r\nX-Long: " + strings.Repeat("x", fingerprint.MaxHeaderLine) + "\r\nSubject: s\r\n\r\nb\r\n", "From: a\r\n"},
 		{"line at the limit", "From: a\r\n" + atLimit + "\r\nb\r\n", "From: a\r\n" + atLimit + "\r\n"},
 		{"header longer than kept in memory", received.String() + "\r\nbody\r\n", received.String() + "\r\n"},
 		{"large body", "Subject: big\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 200000), "Subject: big\r\n\r\n"},
@@ -319,8 +320,8 @@ func TestRehearsalServerFingerprint(t *testing.T) {
 			if string(got) != tc.header {
 				t.Errorf("BODY[HEADER] = %.200q, want %.200q", got, tc.header)
 			}
-			want, _, _ := FingerprintOf(strings.NewReader(tc.raw), int64(len(tc.raw)))
-			fp, _, _ := FingerprintOf(bytes.NewReader(got), msgs[0].RFC822Size)
+			want, _, _ := fingerprint.Of(strings.NewReader(tc.raw), int64(len(tc.raw)))
+			fp, _, _ := fingerprint.Of(bytes.NewReader(got), msgs[0].RFC822Size)
 			if fp != want {
 				t.Errorf("fingerprint of the server's answer = %v, want %v", fp, want)
 			}
@@ -417,7 +418,7 @@ func TestRehearsalServerRerun(t *testing.T) {
 	s.add(in, mail("1", "<1@x>", "x"), d) // the same bytes twice: two copies
 	s.add(sent, "not a header at all\n\nbody\n", d)
 	s.add(sent, "From: a\nbroken header line\nSubject: x\n\nbody\n", d, `\Answered`)
-	s.add(arch, "From: a\nX-Long: "+strings.Repeat("z", maxHeaderLine+10)+"\n\nbody\n", d)
+	s.add(arch, "From: a\nX-Long: "+strings.Repeat("z", fingerprint.MaxHeaderLine+10)+"\n\nbody\n", d)
 	s.add(arch, mail("big", "<big@x>", strings.Repeat("line of a large body\n", 100000)), d)
 	ctx := context.Background()
 	rep, err := Upload(ctx, s.reader(), rs.options(t))

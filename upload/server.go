@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailferry/formats"
+	"mailferry/upload/fingerprint"
 )
 
 // serverFacts is what the run learns about the server before planning.
@@ -172,7 +173,7 @@ func (s *serverSet) take(fp Fingerprint) (Fingerprint, bool) {
 		s.count[fp]--
 		return fp, true
 	}
-	weak := Fingerprint{Header: emptyHeader, Size: fp.Size}
+	weak := Fingerprint{Header: fingerprint.EmptyHeader, Size: fp.Size}
 	if s.count[weak] > 0 {
 		s.count[weak]--
 		return weak, true
@@ -255,7 +256,7 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 // collect adds the fingerprints of a FETCH (RFC822.SIZE BODY.PEEK[HEADER])
 // to set. It closes cmd, or, when a header fails to read, the connection.
 func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *serverSet) error {
-	hh := newHeaderHasher()
+	hh := fingerprint.NewHasher()
 	// A header that fails to read (the connection broke or stalled) is
 	// left alone, and so is cmd: go-imap v2 beta.8's Next and Close would
 	// drain the literal again from the buffer that the client's reader
@@ -272,7 +273,7 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 		if ctx.Err() != nil {
 			break
 		}
-		hh.reset()
+		hh.Reset()
 		size := int64(-1)
 		for item := msg.Next(); item != nil; item = msg.Next() {
 			switch it := item.(type) {
@@ -280,7 +281,7 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 				size = it.Size
 			case imapclient.FetchItemDataBodySection:
 				if it.Literal != nil {
-					if err := hashHeader(hh, it.Literal); err != nil {
+					if _, err := hh.ReadFrom(it.Literal); err != nil {
 						return broken(err)
 					}
 					if _, err := io.Copy(io.Discard, it.Literal); err != nil {
@@ -289,7 +290,7 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 				}
 			}
 		}
-		h, id := hh.sum()
+		h, id := hh.Sum()
 		set.add(Fingerprint{Header: h, Size: size}, id)
 	}
 	if err := cmd.Close(); err != nil {
