@@ -104,4 +104,3 @@ func TestFingerprintLongLine(t *testing.T) {
 		t.Errorf("hasher kept %d bytes of one line", len(hh.line))
 	}
 }
-
