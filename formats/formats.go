@@ -72,6 +72,11 @@ type Mailbox struct {
 	// messages and reports. It may be empty for folders that exist only as
 	// parents.
 	Location string
+	// Skip, when not empty, says why the folder is not mail (an Outlook
+	// calendar or contacts folder): it is not created on the server, and
+	// each of its items comes as a Message with this Skip reason, so that
+	// the counts still add up.
+	Skip string
 }
 
 // DisplayPath is the path scan shows and --include/--exclude match: the
@@ -148,6 +153,12 @@ type Message struct {
 	// original message (a partial POP3 download, a missing attachment). Such
 	// messages are uploaded, but reported as problems.
 	Incomplete string
+	// Quarantine, when not empty, says why these bytes are not a message
+	// to upload although they must not be lost (text before the first
+	// From_ line of an mbox file): they are never sent, but kept in the
+	// quarantine folder (or convert's equivalent) and counted as
+	// quarantined with this reason. Open yields the bytes as they are.
+	Quarantine string
 }
 
 // Reasons for skipping a message, shared by the readers so that reports
