@@ -12,8 +12,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// Errors the CLI maps to exit codes (see ExitCode). Functions of this
-// package wrap them with %w and context; test with errors.Is.
+// Errors the CLI maps to exit codes. Functions of this package wrap them
+// with %w and context; test with errors.Is.
 var (
 	// ErrConfig is a usage or configuration problem: a bad URL, an unusable
 	// CA file, a server that would need the password sent in clear text
@@ -33,35 +33,6 @@ var (
 	// refused them, or incomplete in the source itself. Exit code 3.
 	ErrIncomplete = errors.New("some messages did not arrive as complete copies of the source")
 )
-
-// Exit codes of mailferry, as documented in --help and the README.
-const (
-	ExitOK          = 0
-	ExitFailure     = 1
-	ExitUsage       = 2
-	ExitIncomplete  = 3
-	ExitInterrupted = 130
-)
-
-// ExitCode maps an error returned by Upload or Verify (or ParseURL) to the
-// process exit code: nil 0, ErrConfig/ErrAuth 2, ErrIncomplete 3, a
-// cancelled context 130, anything else 1.
-func ExitCode(err error) int {
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, context.Canceled):
-		return ExitInterrupted
-	case errors.Is(err, ErrConfig), errors.Is(err, ErrAuth):
-		return ExitUsage
-	case errors.Is(err, ErrVerify), errors.Is(err, ErrOverQuota):
-		return ExitFailure
-	case errors.Is(err, ErrIncomplete):
-		return ExitIncomplete
-	default:
-		return ExitFailure
-	}
-}
 
 // serverError returns the IMAP status response in err, if any.
 func serverError(err error) *imap.Error {
@@ -140,9 +111,9 @@ var throttleCodes = map[imap.ResponseCode]bool{
 
 // throttleText matches what servers say when they rate-limit without a
 // code: Office 365 "NO Request is throttled. Suggested Backoff Time: 299609
-// milliseconds" (imapsync issue #198), Gmail "[OVERQUOTA] Account exceeded
+// milliseconds" (https://github.com/imapsync/imapsync/issues/198), Gmail "[OVERQUOTA] Account exceeded
 // command or bandwidth limits" (a rate limit despite the code:
-// ljmerza/ha-email-sensor issue #16), "too many requests", "rate limit",
+// https://github.com/ljmerza/ha-email-sensor/issues/16), "too many requests", "rate limit",
 // "try again later".
 var throttleText = regexp.MustCompile(`(?i)throttl|rate[ -]?limit|\brate\b|too many|try again later|slow down|bandwidth|exceeded command`)
 
@@ -224,3 +195,15 @@ type finalError struct{ err error }
 
 func (e finalError) Error() string { return e.err.Error() }
 func (e finalError) Unwrap() error { return e.err }
+
+// describe renders a server's answer for a report: "NO [LIMIT] Message too
+// large".
+func describe(err error) string {
+	if ie := serverError(err); ie != nil {
+		if ie.Code != "" {
+			return fmt.Sprintf("%s [%s] %s", ie.Type, ie.Code, ie.Text)
+		}
+		return fmt.Sprintf("%s %s", ie.Type, ie.Text)
+	}
+	return err.Error()
+}

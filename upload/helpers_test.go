@@ -3,6 +3,7 @@ package upload
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -329,4 +330,11 @@ func appendRaw(t testing.TB, c *imapclient.Client, folder, raw string) {
 	if _, err := cmd.Wait(); err != nil {
 		t.Fatalf("append to %q: %v", folder, err)
 	}
+}
+
+// isFailure reports whether err is one the CLI reports as a failure (exit
+// code 1): set, and neither a usage, incomplete nor interrupted error.
+func isFailure(err error) bool {
+	return err != nil && !errors.Is(err, ErrConfig) && !errors.Is(err, ErrAuth) &&
+		!errors.Is(err, ErrIncomplete) && !errors.Is(err, context.Canceled)
 }

@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// How the workers share the server (issue 6).
+// How the workers share the server.
 //
 // Connection limits. Servers allow a user a few connections (Dovecot's
 // mail_max_userip_connections, 10 by default; Gmail 15; some providers 2)
@@ -104,8 +104,9 @@ func live(workers []*worker) []*worker {
 func (rn *run) forEachFolder(ctx context.Context, workers []*worker, f func(ctx context.Context, w *worker, fs *folderState) error) error {
 	ws := live(workers)
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].cn.alive() && !ws[j].cn.alive() })
-	ws = ws[:min(len(ws), len(rn.order))]
-	q := &folderQueue{todo: append([]*folderState(nil), rn.order...)}
+	folders := rn.led.folderList()
+	ws = ws[:min(len(ws), len(folders))]
+	q := &folderQueue{todo: folders}
 	q.cond = sync.NewCond(&q.mu)
 	p := &pass{active: len(ws)}
 	var wg sync.WaitGroup
@@ -224,8 +225,8 @@ func (rn *run) laneOf(fp Fingerprint) int {
 	return int((uint64(fp.Size) * 0x9E3779B97F4A7C15 >> 32) % uint64(rn.lanes))
 }
 
-// inLane reports whether server key k belongs to lane (always without
-// lanes).
-func (rn *run) inLane(k Fingerprint, lane int) bool {
-	return rn.lanes <= 1 || rn.laneOf(k) == lane
+// laneFilter reports whether a server key belongs to lane (always
+// without lanes).
+func (rn *run) laneFilter(lane int) func(Fingerprint) bool {
+	return func(k Fingerprint) bool { return rn.lanes <= 1 || rn.laneOf(k) == lane }
 }

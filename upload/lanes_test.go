@@ -54,7 +54,7 @@ func TestLanesMemserver(t *testing.T) {
 // is neither taken as this worker's nor made available to the source (a
 // byte-identical copy later in the source must still be uploaded).
 func TestReconcileLanes(t *testing.T) {
-	rn := newRun(Options{})
+	rn := newRun(Options{}, ModeUpload)
 	rn.lanes = 2
 	fp := func(name string, size int64) Fingerprint {
 		return Fingerprint{Header: sha256.Sum256([]byte(name)), Size: size}
@@ -76,7 +76,7 @@ func TestReconcileLanes(t *testing.T) {
 	lost := []*job{{e: &sourceEntry{fp: b0}}, {e: &sourceEntry{fp: c1}}}
 	// A lane-0 worker would never have c1 in flight; it is here to show
 	// that lane 1 keys are not its to take.
-	landed, rest := rn.reconcile(fs, set, lost, 0)
+	landed, rest := rn.led.reconcile(fs, set, lost, rn.laneFilter(0))
 	if len(landed) != 1 || landed[0] != lost[0] || len(rest) != 1 || rest[0] != lost[1] {
 		t.Fatalf("landed %d, rest %d: want b0 landed and c1 not judged as landed", len(landed), len(rest))
 	}
@@ -144,7 +144,7 @@ func TestConnectionLimit(t *testing.T) {
 
 // TestRetireNeverTheLast: a pass lets workers retire while one stays.
 func TestRetireNeverTheLast(t *testing.T) {
-	rn := newRun(Options{})
+	rn := newRun(Options{}, ModeUpload)
 	p := &pass{active: 2}
 	limitAnswer := &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 		Text: "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=2)"}

@@ -79,15 +79,26 @@ type Options struct {
 	// of every APPEND command the bulk path sent: for tests.
 	onSubmit func(worker int, folder string, items int)
 
-	// OnProgress, when set, is called (from several goroutines, one call at
-	// a time) as messages are read and finished. It must return quickly.
+	// OnProgress, when set, is called as messages are read and finished,
+	// one call at a time, on a goroutine of its own: a snapshot that
+	// arrives while one is being shown replaces older ones not yet shown,
+	// and the last snapshot is shown before Upload or Verify returns.
 	OnProgress func(Progress)
 }
 
+// Phase is a phase of a run, for progress display.
+type Phase string
+
+// The phases of a run, in order.
+const (
+	PhasePrepare Phase = "prepare" // connect, learn the server, plan, pre-scan
+	PhaseUpload  Phase = "upload"
+	PhaseVerify  Phase = "verify"
+)
+
 // Progress is a snapshot of a run for progress display.
 type Progress struct {
-	// Phase is "prepare", "upload" or "verify".
-	Phase string
+	Phase Phase
 	// Folder is the server folder of the latest message.
 	Folder string
 	// Found is the number of messages read from the source so far, and

@@ -90,6 +90,16 @@ func (p *Plan) Folder(mb *formats.Mailbox) *PlannedFolder {
 	return p.byKey[mailboxKey(mb)]
 }
 
+// IsExcluded reports whether --include/--exclude left a source mailbox out.
+func (p *Plan) IsExcluded(mb *formats.Mailbox) bool {
+	for _, x := range p.Excluded {
+		if x == mb || mailboxKey(x) == mailboxKey(mb) {
+			return true
+		}
+	}
+	return false
+}
+
 func mailboxKey(mb *formats.Mailbox) string {
 	return mb.Account + "\x00" + strings.Join(mb.Path, "\x00")
 }

@@ -39,5 +39,5 @@ func rehearse(ctx context.Context, r formats.Reader, opts Options) (*Report, err
 
 // rehearsal is upload with quarantine files switched off.
 func rehearsal(ctx context.Context, r formats.Reader, opts Options, target Target) (*Report, error) {
-	return uploadWith(ctx, r, opts, target, true)
+	return upload(ctx, r, opts, target, true)
 }

@@ -6,10 +6,13 @@ import (
 	"time"
 )
 
+// Mode says what a Report is of.
+type Mode string
+
 // Report modes.
 const (
-	ModeUpload = "upload"
-	ModeVerify = "verify"
+	ModeUpload Mode = "upload"
+	ModeVerify Mode = "verify"
 )
 
 // Verify statuses of a folder, as printed at the start of its line.
@@ -27,7 +30,7 @@ const (
 // CheckTotals checks that.
 type Report struct {
 	// Mode is "upload" or "verify".
-	Mode string `json:"mode"`
+	Mode Mode `json:"mode"`
 	// Target is the server as a URL without secrets.
 	Target    string `json:"target"`
 	Rehearsal bool   `json:"rehearsal,omitempty"`
@@ -91,6 +94,44 @@ type FolderReport struct {
 	Verify       *FolderVerify `json:"verify,omitempty"`
 }
 
+// ProblemCode says what kind of problem a Problem is; code branches on
+// it, people read Reason.
+type ProblemCode string
+
+// Problem codes.
+const (
+	// ProblemRefused: the server refused the message (quarantined).
+	ProblemRefused ProblemCode = "refused"
+	// ProblemNUL: the message holds NUL bytes, which IMAP does not allow
+	// (quarantined, never sent).
+	ProblemNUL ProblemCode = "nul"
+	// ProblemConnection: the connection broke every time the message was
+	// sent (quarantined).
+	ProblemConnection ProblemCode = "connection"
+	// ProblemNotMessage: bytes of the source that are not a message (text
+	// before the first From_ line of an mbox file): kept in the
+	// quarantine folder, never sent.
+	ProblemNotMessage ProblemCode = "not-a-message"
+	// ProblemUnreadable: the message could not be read from the source.
+	ProblemUnreadable ProblemCode = "unreadable"
+	// ProblemUnsent: our side could not send the message.
+	ProblemUnsent ProblemCode = "unsent"
+	// ProblemStopped: not done, because the run stopped; a re-run sends it.
+	ProblemStopped ProblemCode = "stopped"
+	// ProblemUnconfirmed: sent without an answer when the run stopped; a
+	// re-run checks whether it arrived.
+	ProblemUnconfirmed ProblemCode = "unconfirmed"
+	// ProblemIncomplete: the source itself holds only part of the message
+	// (uploaded as it is).
+	ProblemIncomplete ProblemCode = "incomplete"
+	// ProblemMissing: verification did not find the message on the server.
+	ProblemMissing ProblemCode = "missing"
+)
+
+// NotDone reports whether the problem is work a stopped run did not get
+// to, which running the same command again takes care of.
+func (c ProblemCode) NotDone() bool { return c == ProblemStopped || c == ProblemUnconfirmed }
+
 // Problem is a message that needs the user's attention.
 type Problem struct {
 	// Pos is where the message is in the source (file:line (#index)).
@@ -99,6 +140,8 @@ type Problem struct {
 	Reason    string `json:"reason"`
 	// File is the quarantined copy, when one was written.
 	File string `json:"file,omitempty"`
+	// Code is the kind of problem (Reason says it in words).
+	Code ProblemCode `json:"code,omitempty"`
 }
 
 // FolderVerify is the verification of one folder: the multiset of source

@@ -351,7 +351,7 @@ func TestDovecotRestart(t *testing.T) {
 				return
 			}
 			<-stopped
-			if err == nil || ExitCode(err) != ExitFailure || !strings.Contains(err.Error(), "gave up") {
+			if !isFailure(err) || !strings.Contains(err.Error(), "gave up") {
 				t.Fatalf("Upload with the server gone: %v, want a clear error (gave up) with exit 1", err)
 			}
 			t.Logf("gave up as expected: %v", err)
@@ -382,7 +382,7 @@ func TestDovecotOverQuota(t *testing.T) {
 	fsrc := newFaultSource(60) // ~1 MB
 	_, opts := dovecotTarget(t, srv, true)
 	rep, err := Upload(context.Background(), fsrc.reader(), opts)
-	if !errors.Is(err, ErrOverQuota) || ExitCode(err) != ExitFailure || !strings.Contains(err.Error(), "nothing more will fit") {
+	if !errors.Is(err, ErrOverQuota) || !isFailure(err) || !strings.Contains(err.Error(), "nothing more will fit") {
 		t.Fatalf("Upload into a full mailbox: %v, want ErrOverQuota (exit 1) saying nothing more will fit", err)
 	}
 	mustCheck(t, rep)

@@ -4,33 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"sort"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/emersion/go-imap/v2"
 
 	"mailferry/formats"
 )
 
-// run is one Upload or Verify.
+// run is one Upload or Verify: what both share from start to end. Its
+// setup (connLife, prepare) and teardown (finish, result) are the same for
+// both; the ledger owns every message's outcome; the workers own the
+// connections.
 type run struct {
 	opts   Options
 	log    *slog.Logger
 	dial   *dialer
-	rep    *Report
 	plan   *Plan
 	facts  *serverFacts
+	led    *ledger
 	verify bool // a Verify run: nothing is uploaded
 
-	folders map[*PlannedFolder]*folderState
-	order   []*folderState
 	// lanes is how many workers every folder is spread over (lanes.go).
 	lanes int
+	// created are the server folders this run created.
+	created map[string]bool
 
 	quar   *quarantine
 	budget *budget
@@ -38,61 +36,39 @@ type run struct {
 
 	connCtx context.Context // the connections' life, see connLife
 	parent  context.Context // the caller's context: cancelled means interrupted
+	cancel  context.CancelCauseFunc
 
-	mu       sync.Mutex // guards the report, folder states and progress
-	prog     Progress
+	mu       sync.Mutex // guards fatalErr
 	fatalErr error
-	cancel   context.CancelCauseFunc
 }
 
-// folderState is one server folder during a run.
-type folderState struct {
-	pf  *PlannedFolder
-	rep *FolderReport
-
-	exists bool
-	// available are the server's messages not yet matched with a source
-	// message; consumed counts the matched and the appended ones, by the
-	// server-side key, so that a reconnect can tell what landed.
-	available *serverSet
-	consumed  map[Fingerprint]int
-
-	// permanent is PERMANENTFLAGS from SELECT; nil means every flag.
-	permanent []imap.Flag
-	anyKW     bool
-	dropped   map[string]map[string]bool // reason -> keywords not sent
-
-	sources []*sourceEntry
-}
-
-type entryState int
-
-const (
-	entryExpected entryState = iota // should be on the server
-	entryQuarantined
-	entryFailed
-)
-
-// sourceEntry is one source message of a folder, for verification.
-type sourceEntry struct {
-	fp    Fingerprint
-	pos   formats.Pos
-	msgID string
-	state entryState
-}
-
-func newRun(opts Options) *run {
+func newRun(opts Options, mode Mode) *run {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rep := &Report{Mode: mode, Started: time.Now(), DryRun: opts.DryRun}
 	return &run{
-		opts:    opts,
-		log:     log,
-		rep:     &Report{Started: time.Now(), DryRun: opts.DryRun},
-		folders: map[*PlannedFolder]*folderState{},
-		quar:    &quarantine{dir: opts.quarantineDir(), off: opts.DryRun},
-		budget:  newBudget(opts.inFlightBytes()),
+		opts:   opts,
+		log:    log,
+		led:    newLedger(rep, opts.OnProgress),
+		verify: mode == ModeVerify,
+		quar:   &quarantine{dir: opts.quarantineDir(), off: opts.DryRun},
+		budget: newBudget(opts.inFlightBytes()),
+	}
+}
+
+// start ties the run to the caller's context: it returns the context the
+// run works in (cancelled by the first fatal error too) and the function
+// that ends it.
+func (rn *run) start(parent context.Context) (context.Context, func()) {
+	rn.parent = parent
+	ctx, cancel := context.WithCancelCause(parent)
+	rn.cancel = cancel
+	endLife := rn.connLife(ctx)
+	return ctx, func() {
+		endLife()
+		cancel(nil)
 	}
 }
 
@@ -101,7 +77,6 @@ func (rn *run) fail(err error) {
 	rn.mu.Lock()
 	if rn.fatalErr == nil {
 		rn.fatalErr = err
-		rn.rep.Stopped = err.Error()
 	}
 	rn.mu.Unlock()
 	if rn.cancel != nil {
@@ -120,23 +95,10 @@ func (rn *run) fatal() error {
 // skips and says no.
 func (rn *run) write(op, folder string, attrs ...any) bool {
 	if rn.opts.DryRun {
-		rn.log.Info("dry run: not sending "+op, append([]any{"folder", folder}, attrs...)...)
+		rn.log.Debug("dry run: not sending "+op, append([]any{"folder", folder}, attrs...)...)
 		return false
 	}
 	return true
-}
-
-func (rn *run) progress(f func(p *Progress)) {
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	rn.progressLocked(f)
-}
-
-func (rn *run) progressLocked(f func(p *Progress)) {
-	f(&rn.prog)
-	if rn.opts.OnProgress != nil {
-		rn.opts.OnProgress(rn.prog)
-	}
 }
 
 // stopGrace is how long the APPENDs in flight may take to finish after a
@@ -157,15 +119,16 @@ func (rn *run) connLife(ctx context.Context) (end func()) {
 	}
 }
 
-// prepare opens the first connection and plans the folders.
+// prepare opens the first connection, learns the server and plans the
+// folders; every planned folder gets its state in the ledger.
 func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*conn, []*formats.Mailbox, error) {
-	rn.rep.Target = target.String()
+	rn.led.rep.Target = target.String()
 	mailboxes, err := r.Mailboxes(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		return nil, nil, fmt.Errorf("%w: read source folders: %v", ErrConfig, err)
+		return nil, nil, fmt.Errorf("%w: read source folders: %w", ErrConfig, err)
 	}
 	d, err := newDialer(target, rn.opts.Password, &rn.opts, rn.log)
 	if err != nil {
@@ -173,7 +136,7 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 	}
 	d.life = rn.connCtx
 	rn.dial = d
-	rn.progress(func(p *Progress) { p.Phase = "prepare" })
+	rn.led.phase(PhasePrepare)
 	var cn *conn
 	var plan *Plan
 	first := true
@@ -209,333 +172,99 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 		cn.close()
 		return nil, nil, err
 	}
-	info := rn.facts.info
 	rn.plan = plan
+	info := rn.facts.info
 	rn.log.Debug("server", "delimiter", string(info.Delimiter), "special-use", info.SpecialUse, "folders", len(rn.facts.existing))
 	return cn, mailboxes, nil
 }
 
-// createFolders creates the planned folders and their parents (parents
-// first; "already exists" is success) and subscribes them all. A CREATE
-// refused for a character ("[CANNOT] Character not allowed in mailbox
-// name: '.'") adds the character to the refused set and plans again: the
-// plan is a pure function of that set, so every re-run ends with the same
-// names.
-func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats.Mailbox) error {
-	info := rn.facts.info
-	created := map[string]bool{}
-	subscribed := map[string]bool{}
-	for {
-		seen := map[string]bool{}
-		restart := false
-		for _, f := range rn.plan.Folders {
-			for i := 1; i <= len(f.Path); i++ {
-				name := strings.Join(f.Path[:i], string(info.Delimiter))
-				if info.Delimiter == 0 {
-					name = f.Server
-					i = len(f.Path)
-				}
-				if seen[name] {
-					continue
-				}
-				seen[name] = true
-				if strings.EqualFold(name, "INBOX") || rn.facts.existing[name] {
-					if err := rn.subscribe(ctx, cn, name, subscribed); err != nil {
-						return err
-					}
-					continue
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if !rn.write("CREATE", name) {
-					continue
-				}
-				err := cn.c.Create(name, nil).Wait()
-				if ie := serverError(err); ie != nil && ie.Code == imap.ResponseCodeAlreadyExists {
-					err = nil
-				}
-				if err != nil {
-					if r, ok := refusedCharacter(err); ok && !strings.ContainsRune(info.Refused, r) && r != info.Delimiter {
-						rn.log.Info("server refuses a character in folder names; planning again", "char", string(r), "folder", name)
-						info.Refused += string(r)
-						plan, perr := PlanFolders(mailboxes, info, rn.opts.Plan)
-						if perr != nil {
-							return perr
-						}
-						rn.plan, rn.facts.info = plan, info
-						restart = true
-						break
-					}
-					if retry, rerr := retryable(ctx, err, cn.alive()); retry || rerr != err {
-						return fmt.Errorf("create folder %q: %w", name, rerr)
-					}
-					return fmt.Errorf("create folder %q: the server refused: %w", name, err)
-				}
-				rn.facts.existing[name] = true
-				created[name] = true
-				rn.log.Info("created folder", "folder", name)
-				if err := rn.subscribe(ctx, cn, name, subscribed); err != nil {
-					return err
-				}
-			}
-			if restart {
-				break
-			}
-		}
-		if !restart {
-			break
-		}
-	}
+// track gives every planned folder its state in the ledger.
+func (rn *run) track() {
 	for _, f := range rn.plan.Folders {
-		if created[f.Server] {
-			rn.stateOf(f).rep.Created = true
-		}
+		fs := rn.led.folder(f)
+		fs.rep.Created = rn.created[f.Server]
 	}
-	return nil
 }
 
-// subscribe subscribes one folder, right after it was found or created
-// and before its children are created: Dovecot refuses to subscribe an
-// auto-created special-use folder ("Mailbox doesn't exist") once a child
-// of it was created first.
-func (rn *run) subscribe(ctx context.Context, cn *conn, name string, done map[string]bool) error {
-	if done[name] || !rn.write("SUBSCRIBE", name) {
-		return nil
+// finish completes the report; the run is over.
+func (rn *run) finish() *Report {
+	rep := rn.led.rep
+	rep.Finished = time.Now()
+	if err := rn.fatal(); err != nil {
+		rep.Stopped = err.Error()
+	} else if rn.parent != nil && rn.parent.Err() != nil {
+		rep.Stopped = "interrupted"
 	}
-	done[name] = true
-	err := cn.c.Subscribe(name).Wait()
-	if serverError(err) != nil && !strings.EqualFold(name, "INBOX") {
-		// A server listing a folder it has not created yet: create, retry.
-		cerr := cn.c.Create(name, nil).Wait()
-		if ie := serverError(cerr); cerr == nil || (ie != nil && ie.Code == imap.ResponseCodeAlreadyExists) {
-			err = cn.c.Subscribe(name).Wait()
-		}
-	}
-	if err != nil {
-		if retry, rerr := retryable(ctx, err, cn.alive()); retry || rerr != err {
-			return fmt.Errorf("subscribe folder %q: %w", name, rerr)
-		}
-		rn.log.Warn("could not subscribe folder; mail clients may not show it", "folder", name, "err", err)
-	}
-	return nil
-}
-
-// stateOf returns (creating) the state of a planned folder.
-func (rn *run) stateOf(pf *PlannedFolder) *folderState {
-	if fs := rn.folders[pf]; fs != nil {
-		return fs
-	}
-	fr := &FolderReport{Server: pf.Server, ServerBefore: -1, ServerAfter: -1}
-	for _, mb := range pf.Sources {
-		fr.Sources = append(fr.Sources, mb.DisplayPath())
-	}
-	fs := &folderState{pf: pf, rep: fr, consumed: map[Fingerprint]int{}, available: newServerSet(), anyKW: true}
-	rn.folders[pf] = fs
-	rn.order = append(rn.order, fs)
-	rn.rep.Folders = append(rn.rep.Folders, fr)
-	return fs
-}
-
-// prescan learns what every target folder holds before anything is
-// appended, and the flags it keeps.
-func (rn *run) prescan(ctx context.Context, w *worker, fs *folderState) error {
-	return w.withConn(ctx, func(cn *conn) error {
-		readOnly := rn.opts.DryRun || rn.verify
-		set, data, err := cn.fetchSet(ctx, fs.pf.Server, readOnly, false)
-		if err != nil {
-			return err
-		}
-		rn.mu.Lock()
-		defer rn.mu.Unlock()
-		fs.available = set
-		fs.exists = data != nil
-		fs.rep.ServerBefore = set.total
-		if data != nil && !readOnly {
-			fs.permanent = data.PermanentFlags
-			fs.anyKW = data.PermanentFlags == nil
-			for _, f := range data.PermanentFlags {
-				if f == imap.FlagWildcard {
-					fs.anyKW = true
-				}
-			}
-		}
-		return nil
-	})
-}
-
-// finish completes the report.
-func (rn *run) finish() {
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	rn.rep.Finished = time.Now()
-	if rn.parent != nil && rn.parent.Err() != nil && rn.rep.Stopped == "" {
-		rn.rep.Stopped = "interrupted"
-	}
-	for _, fs := range rn.order {
-		for reason, kws := range fs.dropped {
-			var l []string
-			for k := range kws {
-				l = append(l, k)
-			}
-			sort.Strings(l)
-			rn.rep.KeywordWarnings = append(rn.rep.KeywordWarnings, KeywordWarning{Server: fs.pf.Server, Keywords: l, Reason: reason})
-		}
-	}
-	if rn.plan != nil {
-		rn.rep.Renames = rn.plan.Renames
-		for _, mb := range rn.plan.Excluded {
-			rn.rep.Excluded = append(rn.rep.Excluded, mb.DisplayPath())
-		}
-	}
-	sort.Slice(rn.rep.Folders, func(i, j int) bool { return rn.rep.Folders[i].Server < rn.rep.Folders[j].Server })
-	rn.rep.sum()
+	rn.led.close(rn.plan)
+	return rep
 }
 
 // result returns the error of a finished run: the context's error when it
 // was cancelled (unwrapped), the fatal error, or the report's verdict.
-func (rn *run) result(parent context.Context) error {
-	if err := parent.Err(); err != nil {
+func (rn *run) result() error {
+	if err := rn.parent.Err(); err != nil {
 		return err
 	}
 	if err := rn.fatal(); err != nil {
 		return err
 	}
-	return rn.rep.Err()
+	return rn.led.rep.Err()
 }
 
-// Keyword warnings.
+// stopped ends a run that could not go on: the report is completed and
+// the error is the parent's cancellation (unwrapped) or err.
+func (rn *run) stopped(err error) (*Report, error) {
+	if rn.parent.Err() == nil && err != nil {
+		rn.fail(err)
+	}
+	rep := rn.finish()
+	if rn.parent.Err() != nil {
+		return rep, rn.parent.Err()
+	}
+	return rep, rn.fatal()
+}
+
+type outcome int
+
 const (
-	reasonKeywordInvalid = "not a valid IMAP keyword (spaces, special or non-ASCII characters): not sent"
-	reasonKeywordRefused = "the server keeps no new keywords in this folder (no \\* in PERMANENTFLAGS): not sent"
-	reasonFlagUnknown    = "not a flag IMAP lets a client set: not sent"
+	outUploaded outcome = iota
+	outQuarantined
+	outFailed
 )
 
-var systemFlags = map[string]imap.Flag{
-	`\seen`:     imap.FlagSeen,
-	`\answered`: imap.FlagAnswered,
-	`\flagged`:  imap.FlagFlagged,
-	`\draft`:    imap.FlagDraft,
-	`\deleted`:  imap.FlagDeleted,
-}
-
-// validKeyword reports whether s is an IMAP atom that servers accept as a
-// keyword: printable ASCII without atom-specials (RFC 3501 flag-keyword;
-// Dovecot refuses 8-bit atoms, go-imap fails the whole command on an
-// invalid one).
-func validKeyword(s string) bool {
-	if s == "" {
-		return false
+// end ends a job: it records the outcome in the ledger, writes the
+// quarantined copy, and frees the message's memory.
+func (rn *run) end(j *job, o outcome, p Problem) {
+	switch o {
+	case outUploaded:
+		rn.thr.ok()
+		key := j.e.fp
+		if j.landed {
+			key = j.key
+		}
+		rn.led.uploaded(j.fs, j.e, key, j.date)
+	case outQuarantined:
+		if rc, err := j.spool.Open(); err == nil {
+			p = rn.keep(j.fs, j.e.pos, p, rc)
+			_ = rc.Close()
+		}
+		rn.led.quarantined(j.fs, j.e, p)
+		rn.log.Warn("message quarantined", "pos", j.e.pos.String(), "folder", j.fs.pf.Server, "reason", p.Reason)
+	default:
+		rn.led.failed(j.fs, j.e, p)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
-			return false
-		}
+	_ = j.spool.Close()
+	rn.budget.release(j.weight)
+}
+
+// keep writes a quarantined message's bytes to the quarantine folder and
+// returns the problem with the file named (or why it was not written).
+func (rn *run) keep(fs *folderState, pos formats.Pos, p Problem, r interface{ Read([]byte) (int, error) }) Problem {
+	f, err := rn.quar.save(fs.pf.Path, r)
+	if err != nil {
+		rn.log.Error("could not write quarantined message", "pos", pos.String(), "err", err)
+		p.Reason += " (copy not written: " + err.Error() + ")"
 	}
-	return true
+	p.File = f
+	return p
 }
-
-// appendFlags turns a message's flags into what APPEND may send to this
-// folder, recording (once per folder) what it leaves out. Call with rn.mu
-// held.
-func (fs *folderState) appendFlags(flags []string) []imap.Flag {
-	var out []imap.Flag
-	drop := func(reason, f string) {
-		if fs.dropped == nil {
-			fs.dropped = map[string]map[string]bool{}
-		}
-		if fs.dropped[reason] == nil {
-			fs.dropped[reason] = map[string]bool{}
-		}
-		fs.dropped[reason][f] = true
-	}
-	seen := map[imap.Flag]bool{}
-	for _, f := range flags {
-		var flag imap.Flag
-		switch {
-		case strings.HasPrefix(f, `\`):
-			sf, ok := systemFlags[strings.ToLower(f)]
-			if !ok {
-				drop(reasonFlagUnknown, f)
-				continue
-			}
-			flag = sf
-		case !validKeyword(f):
-			drop(reasonKeywordInvalid, f)
-			continue
-		case !fs.anyKW && !hasFlag(fs.permanent, f):
-			drop(reasonKeywordRefused, f)
-			continue
-		default:
-			flag = imap.Flag(f)
-		}
-		key := imap.Flag(strings.ToLower(string(flag)))
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, flag)
-		}
-	}
-	return out
-}
-
-func hasFlag(l []imap.Flag, f string) bool {
-	for _, x := range l {
-		if strings.EqualFold(string(x), f) {
-			return true
-		}
-	}
-	return false
-}
-
-// budget bounds the bytes of messages in flight. A message larger than the
-// whole budget may still go when nothing else is in flight.
-type budget struct {
-	mu    sync.Mutex
-	max   int64
-	avail int64
-	wake  chan struct{}
-}
-
-func newBudget(n int64) *budget { return &budget{max: n, avail: n, wake: make(chan struct{})} }
-
-func (b *budget) acquire(ctx context.Context, n int64) error {
-	for {
-		b.mu.Lock()
-		if b.avail >= n || b.avail == b.max {
-			b.avail -= n
-			b.mu.Unlock()
-			return nil
-		}
-		wake := b.wake
-		b.mu.Unlock()
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (b *budget) release(n int64) {
-	b.mu.Lock()
-	b.avail += n
-	close(b.wake)
-	b.wake = make(chan struct{})
-	b.mu.Unlock()
-}
-
-// nulCheck passes bytes through and notes a NUL byte.
-type nulCheck struct {
-	w   io.Writer
-	nul bool
-}
-
-func (n *nulCheck) Write(p []byte) (int, error) {
-	if !n.nul && hasNUL(p) {
-		n.nul = true
-	}
-	return n.w.Write(p)
-}
-
-var errStopped = errors.New(ReasonStopped)

@@ -67,25 +67,3 @@ func TestTargetString(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
-
-func TestExitCode(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"nil", nil, 0},
-		{"auth", errors.Join(errors.New("x"), ErrAuth), 2},
-		{"config", ErrConfig, 2},
-		{"verify", ErrVerify, 1},
-		{"quota", ErrOverQuota, 1},
-		{"incomplete", ErrIncomplete, 3},
-		{"cancelled", contextCanceled(), 130},
-		{"other", errors.New("boom"), 1},
-	}
-	for _, tt := range tests {
-		if got := ExitCode(tt.err); got != tt.want {
-			t.Errorf("%s: ExitCode(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
-		}
-	}
-}

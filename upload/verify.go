@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 
 	"mailferry/formats"
@@ -25,66 +24,42 @@ func Verify(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 	if opts.Target == nil {
 		return nil, fmt.Errorf("%w: verify needs a target server (--to)", ErrConfig)
 	}
-	rn := newRun(opts)
-	rn.verify = true
-	rn.rep.Mode = ModeVerify
-	parent := ctx
-	rn.parent = parent
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	rn.cancel = cancel
-	defer rn.connLife(ctx)()
+	rn := newRun(opts, ModeVerify)
+	ctx, end := rn.start(ctx)
+	defer end()
 
 	cn, _, err := rn.prepare(ctx, r, *opts.Target)
 	if err != nil {
-		rn.finish()
-		return rn.rep, stopErr(parent, err)
+		return rn.stopped(err)
 	}
-	for _, f := range rn.plan.Folders {
-		rn.stateOf(f)
-	}
+	rn.track()
 	workers := rn.newWorkers(cn)
 	defer func() {
 		for _, w := range workers {
 			w.dropConn()
 		}
 	}()
-	rn.progress(func(p *Progress) { p.Phase = "verify" })
-	for {
-		m, err := r.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				rn.fail(fmt.Errorf("read source: %w", err))
-			}
-			rn.finish()
-			return rn.rep, stopErr(parent, rn.fatal())
-		}
-		fs, err := rn.lookup(m)
-		if err != nil {
-			rn.fail(err)
-			rn.finish()
-			return rn.rep, rn.fatal()
-		}
-		if fs != nil {
-			rn.count(fs, m)
-		}
+	rn.led.phase(PhaseVerify)
+	err = rn.eachMessage(ctx, r, func(m *formats.Message) error {
+		_, _, err := rn.admit(m)
+		return err
+	})
+	if err != nil {
+		return rn.stopped(err)
 	}
 	if err := rn.forEachFolder(ctx, workers, rn.verifyFolder); err != nil && ctx.Err() == nil {
 		rn.fail(err)
 	}
-	rn.rep.Verified = rn.fatal() == nil && parent.Err() == nil
-	rn.mu.Lock()
-	for _, fs := range rn.order {
-		if v := fs.rep.Verify; v != nil {
-			fs.rep.Already = v.Expected - len(v.Missing)
+	rn.led.rep.Verified = rn.fatal() == nil && rn.parent.Err() == nil
+	rn.led.locked(func() {
+		for _, fs := range rn.led.order {
+			if v := fs.rep.Verify; v != nil {
+				fs.rep.Already = v.Expected - len(v.Missing)
+			}
 		}
-	}
-	rn.mu.Unlock()
+	})
 	rn.finish()
-	return rn.rep, rn.result(parent)
+	return rn.led.rep, rn.result()
 }
 
 // verifyFolder fetches what the server holds in one folder and compares it
@@ -102,14 +77,7 @@ func (rn *run) verifyFolder(ctx context.Context, w *worker, fs *folderState) err
 	if errors.Is(err, errRetired) {
 		return err // another worker verifies the folder
 	}
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	if err != nil {
-		fs.rep.Verify = &FolderVerify{Status: StatusError, Error: err.Error()}
-		return nil
-	}
-	fs.rep.ServerAfter = set.total
-	fs.rep.Verify = compare(fs.sources, set)
+	rn.led.verified(fs, set, err)
 	return nil
 }
 
@@ -124,7 +92,7 @@ func compare(sources []*sourceEntry, set *serverSet) *FolderVerify {
 		}
 		v.Expected++
 		if _, ok := set.take(e.fp); !ok {
-			v.Missing = append(v.Missing, Problem{Pos: e.pos.String(), MessageID: e.msgID, Reason: "not on the server"})
+			v.Missing = append(v.Missing, Problem{Code: ProblemMissing, Pos: e.pos.String(), MessageID: e.msgID, Reason: "not on the server"})
 		}
 	}
 	for _, e := range sources {

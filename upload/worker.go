@@ -4,72 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
-
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
-	"mailferry/formats"
 )
 
 // maxTries is how often one message may be in flight when its connection
 // breaks before it is quarantined (a server may drop the connection on a
-// message it cannot take, as Gmail does on NUL bytes).
+// message it cannot take, as Gmail does on NUL bytes, or crash on it).
 const maxTries = 5
 
 // settleDelay is the pause between a broken connection and the check of
 // what landed (see lost).
 const settleDelay = 300 * time.Millisecond
 
-// job is one message on its way to the server. It holds the message's
-// bytes (in memory or spooled to a file) until the server answered.
-type job struct {
-	fs     *folderState
-	e      *sourceEntry
-	flags  []imap.Flag
-	date   time.Time
-	spool  *formats.Spool
-	size   int64
-	weight int64
-	tries  int
-	sent   time.Time   // when its APPEND was last sent
-	key    Fingerprint // server-side key when found landed after a reconnect
-	landed bool
-}
-
-// appender is the seam for the ways of sending messages into the selected
-// folder of one connection: go-imap's pipelined one-message APPEND below
-// (the fallback), and the bulk path (bulkappend.go: upload/bulk, LITERAL+,
-// MULTIAPPEND batches, RFC 3502), the default. Both keep one contract: send may return before the server
-// answers; complete waits for the oldest answer; every job ends in exactly
-// one call of run.done, or is handed to worker.lost when the connection
-// breaks so that a reconnect checks whether it landed before sending it
-// again.
-type appender interface {
-	send(ctx context.Context, j *job)
-	completeOldest(ctx context.Context)
-	pending() int
-}
-
-var _ appender = (*worker)(nil)
-
-// pendingAppend is an APPEND whose answer has not been read.
-type pendingAppend struct {
-	j   *job
-	cmd *imapclient.AppendCommand
-}
-
-// worker owns one connection. It takes the jobs of the folders assigned to
-// it and pipelines their APPENDs.
+// worker owns one connection (go-imap's, or the bulk client's while it
+// appends: a worker holds one connection at a time, since servers limit
+// connections per user). During the upload it takes the jobs of its lane,
+// hands them to its appender, and acts on what comes back: it records
+// outcomes, keeps the queue of jobs to send again, and reconnects and
+// checks the server when the connection broke.
 type worker struct {
-	rn       *run
-	id       int
-	jobs     chan *job
-	cn       *conn
-	inflight []*pendingAppend
-	redo     []*job
-	cur      *folderState // the folder of the messages in flight
+	rn   *run
+	id   int
+	jobs chan *job
+	cn   *conn     // go-imap: folders, pre-scan, checks, verify
+	bc   *bulkConn // the bulk client's connection while appending
+	app  appender
+	redo []*job        // jobs to send (again) before new ones
+	cur  *folderState  // the folder of the jobs in flight
+	loss time.Duration // the pause before the next reconnect after a loss
 
 	// lane is the worker's share of every folder (lanes.go); retired is
 	// set when the server refused it a connection for the user's limit;
@@ -77,24 +39,33 @@ type worker struct {
 	lane    int
 	retired bool
 	pass    *pass
-
-	// The bulk path (bulkappend.go): its connection, the batch being
-	// filled and the commands in flight, oldest first.
-	bc        *bulkConn
-	noBulk    bool // go-imap's APPEND instead (Options or fallback)
-	open      []*job
-	openBytes int64
-	batches   []*bulkBatch
 }
 
-func (w *worker) pending() int { return len(w.inflight) + len(w.open) + len(w.batches) }
+func (rn *run) newWorkers(first *conn) []*worker {
+	n := rn.opts.connections()
+	ws := make([]*worker, n)
+	for i := range ws {
+		// Room for two MULTIAPPEND batches: a batch fills while one is
+		// in flight.
+		w := &worker{rn: rn, id: i, jobs: make(chan *job, max(4*rn.opts.pipeline(), 2*rn.opts.bulkOptions().MaxBatch))}
+		if rn.opts.goIMAPAppend {
+			w.app = newIMAPAppender(w)
+		} else {
+			w.app = newBulkAppender(w)
+		}
+		ws[i] = w
+	}
+	ws[0].cn = first
+	return ws
+}
 
-// ensureConn (re)connects when the connection is gone.
+// ensureConn (re)connects when the go-imap connection is gone.
 func (w *worker) ensureConn(ctx context.Context) error {
 	if w.cn.alive() {
 		return nil
 	}
 	w.dropConn()
+	w.dropBulk()
 	cn, err := w.rn.dial.dial(ctx)
 	if err != nil {
 		return err
@@ -110,15 +81,23 @@ func (w *worker) dropConn() {
 	}
 }
 
-// withConn runs f on a working connection, reconnecting with exponential
-// backoff while the failure is a transport one (or the server asks to slow
-// down), for at most RetryTimeout.
+// dropBulk closes the bulk connection with a reset (see bulkConn.close).
+func (w *worker) dropBulk() {
+	if w.bc != nil {
+		w.bc.close(false)
+		w.bc = nil
+	}
+}
+
+// withConn runs f on a working go-imap connection, reconnecting with
+// exponential backoff while the failure is a transport one (or the server
+// asks to slow down), for at most RetryTimeout.
 func (w *worker) withConn(ctx context.Context, f func(cn *conn) error) error {
 	return w.rn.retry(ctx, fmt.Sprintf("worker %d", w.id), func() error {
 		fresh := !w.cn.alive()
 		if err := w.ensureConn(ctx); err != nil {
 			if fresh && w.mayRetire(err) {
-				return finalError{fmt.Errorf("%w: %v", errRetired, err)}
+				return finalError{fmt.Errorf("%w: %w", errRetired, err)}
 			}
 			return err
 		}
@@ -139,20 +118,16 @@ func (w *worker) loop(ctx context.Context) {
 		case len(w.redo) > 0:
 			j, w.redo = w.redo[0], w.redo[1:]
 		case closed:
-			if w.pending() == 0 {
-				w.closeBulk()
+			if w.app.pending() == 0 {
+				w.app.close(true)
 				return
 			}
-			w.completeOldest(ctx)
+			w.settle(ctx, w.app.wait(ctx))
 			continue
-		case w.pending() > 0:
-			select {
-			case j = <-w.jobs:
-			default:
-				var got bool
-				if j, got = w.idle(ctx); !got {
-					continue
-				}
+		case w.app.pending() > 0:
+			var got bool
+			if j, got = w.idle(ctx); !got {
+				continue
 			}
 		default:
 			select {
@@ -165,11 +140,11 @@ func (w *worker) loop(ctx context.Context) {
 			closed = true
 			continue
 		}
-		if w.pending() > 0 && w.cur != j.fs {
+		if w.app.pending() > 0 && w.cur != j.fs {
 			// Finish the previous folder before selecting the next.
 			w.redo = append([]*job{j}, w.redo...)
-			for w.pending() > 0 && ctx.Err() == nil {
-				w.completeOldest(ctx)
+			for w.app.pending() > 0 && ctx.Err() == nil {
+				w.settle(ctx, w.app.wait(ctx))
 			}
 			continue
 		}
@@ -178,181 +153,114 @@ func (w *worker) loop(ctx context.Context) {
 			continue // the loop sees ctx ended
 		}
 		w.cur = j.fs
-		if w.useBulk() {
-			w.sendBulk(ctx, j)
+		if !w.rn.write("APPEND", j.fs.pf.Server, "pos", j.e.pos.String(), "size", j.size) {
+			w.rn.end(j, outUploaded, Problem{})
 			continue
 		}
-		w.send(ctx, j)
+		w.settle(ctx, w.app.send(ctx, j))
 	}
 }
 
-// idle is called when no job is waiting and messages are in flight: the
-// go-imap path waits for the oldest answer; the bulk path sends the batch
-// being filled when nothing else is in flight (the server would be idle),
-// else waits for a job or the oldest answer, whichever comes first: while
-// the server works, the batch grows. got reports a job (nil: the channel was
-// closed).
+// idle is called when messages are in flight: a job that is waiting is
+// taken at once; else the appender sends what it collects when nothing is
+// in flight (the server would be idle), or the worker waits for a job or
+// the oldest answer, whichever comes first, so that a batch grows while
+// the server works. got reports a job (nil: the channel was closed).
 func (w *worker) idle(ctx context.Context) (j *job, got bool) {
-	if len(w.inflight) > 0 || len(w.batches) == 0 && len(w.open) == 0 {
-		w.completeOldest(ctx)
+	select {
+	case j, ok := <-w.jobs:
+		return j, ok || j == nil
+	default:
+	}
+	if w.app.flushable() {
+		w.settle(ctx, w.app.flush(ctx))
 		return nil, false
 	}
-	if len(w.open) > 0 && len(w.batches) == 0 {
-		w.submitOpen(ctx)
+	answered := w.app.answered()
+	if answered == nil {
+		w.settle(ctx, w.app.wait(ctx))
 		return nil, false
 	}
 	select {
 	case j = <-w.jobs:
 		return j, true
-	case <-w.batches[0].cmd.Done():
-		w.completeOldest(ctx)
+	case <-answered:
+		w.settle(ctx, w.app.wait(ctx))
 	case <-ctx.Done():
 	}
 	return nil, false
+}
+
+// settle acts on what the appender handed back.
+func (w *worker) settle(ctx context.Context, r appendResult) {
+	for _, j := range r.stored {
+		w.rn.end(j, outUploaded, Problem{})
+		w.loss = 0
+	}
+	for _, x := range r.failed {
+		w.rn.end(x.j, outFailed, Problem{Code: ProblemUnsent, Reason: x.err.Error()})
+	}
+	for _, x := range r.refused {
+		w.refused(ctx, x.j, x.err)
+	}
+	w.redo = append(r.again, w.redo...)
+	if r.fatal != nil && ctx.Err() == nil {
+		w.rn.fail(r.fatal)
+	}
+	if r.fallback != nil {
+		w.rn.log.Warn("the fast APPEND path does not work with this server; using go-imap's APPEND", "worker", w.id, "err", r.fallback)
+		w.app.close(false)
+		w.dropBulk()
+		w.app = newIMAPAppender(w)
+	}
+	if r.lost != nil {
+		w.lost(ctx, r.lost, r.tried, r.unknown)
+	}
 }
 
 // abandon ends every job not done when the run stops. The APPENDs in
 // flight get a moment (stopGrace) to be answered, so that their outcome is
 // known.
 func (w *worker) abandon(closed bool) {
-	w.abandonBulk()
-	for _, p := range w.inflight {
-		if _, err := p.cmd.Wait(); err == nil {
-			w.rn.done(p.j, outUploaded, "")
-			continue
-		}
-		w.rn.done(p.j, outFailed, ReasonUnconfirmed)
+	r := w.app.stop()
+	for _, j := range r.stored {
+		w.rn.end(j, outUploaded, Problem{})
 	}
-	w.inflight = nil
-	for _, j := range w.redo {
-		w.rn.done(j, outFailed, errStopped.Error())
+	for _, j := range append(r.unknown, r.tried...) {
+		w.rn.end(j, outFailed, Problem{Code: ProblemUnconfirmed, Reason: ReasonUnconfirmed})
 	}
+	for _, x := range r.refused {
+		w.rn.end(x.j, outFailed, Problem{Code: ProblemStopped, Reason: ReasonStopped})
+	}
+	stopped := append(r.again, w.redo...)
 	w.redo = nil
 	if !closed {
 		for j := range w.jobs {
-			w.rn.done(j, outFailed, errStopped.Error())
+			stopped = append(stopped, j)
 		}
 	}
-}
-
-// send starts the APPEND of one message into its folder.
-func (w *worker) send(ctx context.Context, j *job) {
-	name := j.fs.pf.Server
-	if !w.rn.write("APPEND", name, "pos", j.e.pos.String(), "size", j.size) {
-		w.rn.done(j, outUploaded, "")
-		return
+	for _, j := range stopped {
+		w.rn.end(j, outFailed, Problem{Code: ProblemStopped, Reason: ReasonStopped})
 	}
-	if err := w.ready(ctx, j.fs); err != nil {
-		w.lost(ctx, err, j)
-		return
-	}
-	opts := &imap.AppendOptions{Flags: j.flags, Time: j.date}
-	j.sent = time.Now()
-	cmd := w.cn.c.Append(name, j.size, opts)
-	rc, err := j.spool.Open()
-	var werr error
-	if err == nil {
-		_, werr = io.Copy(cmd, rc)
-		_ = rc.Close()
-	}
-	if cerr := cmd.Close(); werr == nil {
-		werr = cerr
-	}
-	if err != nil {
-		// Our own spool failed: the command went out short and the
-		// connection is unusable.
-		w.rn.done(j, outFailed, fmt.Sprintf("read spooled message: %v", err))
-		w.lost(ctx, err)
-		return
-	}
-	if werr != nil {
-		var te *throttleError
-		if _, rerr := retryable(ctx, werr, false); errors.As(rerr, &te) && serverError(werr) != nil {
-			// Refused before the literal: not stored. Try it again later;
-			// go-imap closed the connection, so check the others.
-			w.throttled(j, te)
-			w.lost(ctx, werr)
-			return
-		}
-		if ie := serverError(werr); ie != nil {
-			// The server answered the literal's continuation with NO: this
-			// message is refused. go-imap then closes the connection, so the
-			// other APPENDs in flight are checked after a reconnect.
-			w.refused(ctx, j, werr, true)
-			w.lost(ctx, werr)
-			return
-		}
-		w.lost(ctx, werr, j)
-		return
-	}
-	w.inflight = append(w.inflight, &pendingAppend{j: j, cmd: cmd})
-	if len(w.inflight) >= w.rn.opts.pipeline() {
-		w.completeOldest(ctx)
-	}
-}
-
-// ready makes sure the connection works and the folder is selected
-// (Dovecot charges ~40% more per APPEND into a folder not selected).
-func (w *worker) ready(ctx context.Context, fs *folderState) error {
-	if err := w.ensureConn(ctx); err != nil {
-		return err
-	}
-	if w.cn.selected == fs.pf.Server && !w.cn.readOnly {
-		return nil
-	}
-	_, exists, err := w.cn.selectFolder(fs.pf.Server, false)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		return fmt.Errorf("folder %q does not exist on the server", fs.pf.Server)
-	}
-	return nil
-}
-
-// completeOldest waits for the answer to the oldest APPEND in flight.
-func (w *worker) completeOldest(ctx context.Context) {
-	if len(w.inflight) == 0 {
-		w.completeBatch(ctx)
-		return
-	}
-	p := w.inflight[0]
-	w.inflight = w.inflight[1:]
-	_, err := p.cmd.Wait()
-	if err == nil {
-		w.rn.done(p.j, outUploaded, "")
-		return
-	}
-	alive := w.cn.alive()
-	retry, rerr := retryable(ctx, err, alive)
-	var te *throttleError
-	if retry && alive && errors.As(rerr, &te) {
-		// A tagged "not now" on a working connection: not stored.
-		w.throttled(p.j, te)
-		return
-	}
-	if retry {
-		w.lost(ctx, err, p.j)
-		return
-	}
-	w.refused(ctx, p.j, err, alive)
-	if !alive {
-		w.lost(ctx, err)
-	}
+	w.dropBulk()
 }
 
 // refused ends a message the server answered with NO or BAD: over quota
-// stops the run; anything else quarantines the message.
-func (w *worker) refused(ctx context.Context, j *job, err error, alive bool) {
-	_, rerr := retryable(ctx, err, alive)
+// stops the run; a request to slow down sends it again later; anything
+// else quarantines the message.
+func (w *worker) refused(ctx context.Context, j *job, err error) {
+	retry, rerr := retryable(ctx, err, true)
+	var te *throttleError
 	switch {
+	case retry && errors.As(rerr, &te):
+		w.throttled(j, te)
 	case errors.Is(rerr, ErrOverQuota):
-		w.rn.done(j, outFailed, rerr.Error())
+		w.rn.end(j, outFailed, Problem{Code: ProblemStopped, Reason: rerr.Error()})
 		w.rn.fail(rerr)
 	case ctx.Err() != nil:
-		w.rn.done(j, outFailed, errStopped.Error())
+		w.rn.end(j, outFailed, Problem{Code: ProblemStopped, Reason: ReasonStopped})
 	default:
-		w.rn.done(j, outQuarantined, "the server refused it: "+describe(err))
+		w.rn.end(j, outQuarantined, Problem{Code: ProblemRefused, Reason: "the server refused it: " + describe(err)})
 	}
 }
 
@@ -362,73 +270,49 @@ func (w *worker) refused(ctx context.Context, j *job, err error, alive bool) {
 func (w *worker) throttled(j *job, te *throttleError) {
 	if err := w.rn.thr.hit(te, j.sent, w.rn.opts.retryTimeout()); err != nil {
 		w.rn.fail(err)
-		w.rn.done(j, outFailed, err.Error())
+		w.rn.end(j, outFailed, Problem{Code: ProblemStopped, Reason: err.Error()})
 		return
 	}
 	w.rn.log.Warn("the server asks to slow down; pausing", "worker", w.id, "pos", j.e.pos.String(), "answer", describe(te.err))
 	w.redo = append(w.redo, j)
 }
 
-// describe renders a server's answer for a report: "[LIMIT] Message too
-// large".
-func describe(err error) string {
-	if ie := serverError(err); ie != nil {
-		if ie.Code != "" {
-			return fmt.Sprintf("%s [%s] %s", ie.Type, ie.Code, ie.Text)
-		}
-		return fmt.Sprintf("%s %s", ie.Type, ie.Text)
-	}
-	return err.Error()
-}
-
-// lost handles a broken connection: the messages being sent (none, one,
-// or a batch whose command was not sent completely) and every APPEND or
-// batch in flight have an unknown outcome. It reconnects, looks at what
-// the folders hold, counts what landed as uploaded and queues the rest to
-// be sent again. The batch being filled was not sent: it is queued again
-// as it is.
-func (w *worker) lost(ctx context.Context, cause error, sending ...*job) {
-	var unknown []*job
-	for _, j := range sending {
-		j.tries++
-		if j.tries >= maxTries {
-			w.rn.done(j, outQuarantined, fmt.Sprintf("the connection broke each of the %d times this message was sent (last: %v)", j.tries, cause))
-		} else {
-			unknown = append(unknown, j)
-		}
-	}
-	for _, p := range w.inflight {
-		unknown = append(unknown, p.j)
-	}
-	w.inflight = nil
-	for _, b := range w.batches {
-		unknown = append(unknown, b.jobs...)
-	}
-	w.batches = nil
-	w.redo = append(w.open, w.redo...)
-	w.open, w.openBytes = nil, 0
+// lost handles a broken connection. The jobs being sent (tried) and those
+// in flight (unknown) have an unknown outcome: the worker reconnects,
+// looks at what their folders hold, counts what landed as uploaded and
+// queues the rest to be sent again. Every job that did not land counts a
+// try, and goes alone from then on (see bulkAppender.send); one that broke
+// the connection maxTries times is quarantined, so that a message the
+// server cannot take (it drops the connection or crashes on it) is tried a
+// bounded number of times and the run goes on. Reconnects after losses in
+// a row wait longer each time.
+func (w *worker) lost(ctx context.Context, cause error, tried, unknown []*job) {
 	w.dropConn()
 	w.dropBulk()
+	unknown = append(unknown, tried...)
 	retry, rerr := retryable(ctx, cause, false)
 	if !retry {
 		if ctx.Err() == nil {
 			w.rn.fail(rerr)
 		}
 		for _, u := range unknown {
-			w.rn.done(u, outFailed, ReasonUnconfirmed)
+			w.rn.end(u, outFailed, Problem{Code: ProblemUnconfirmed, Reason: ReasonUnconfirmed})
 		}
 		return
 	}
 	w.rn.log.Warn("connection lost while appending; checking the server before sending again", "worker", w.id, "messages", len(unknown), "err", cause)
-	if len(unknown) > 0 {
-		// The server may still be storing a message whose literal it had
-		// fully received when the connection broke: give it a moment, so
-		// that the check below sees it.
-		select {
-		case <-time.After(settleDelay):
-		case <-ctx.Done():
-		}
+	pause := max(w.loss, settleDelay)
+	if len(unknown) == 0 {
+		pause = w.loss
 	}
+	// The server may still be storing a message whose literal it had
+	// fully received when the connection broke: give it a moment, so that
+	// the check below sees it.
+	select {
+	case <-time.After(pause):
+	case <-ctx.Done():
+	}
+	w.loss = min(max(2*w.loss, firstDelay), maxDelay)
 	// Group by folder, keeping the order.
 	var folders []*folderState
 	seen := map[*folderState]bool{}
@@ -454,7 +338,7 @@ func (w *worker) lost(ctx context.Context, cause error, sending ...*job) {
 			w.rn.fail(fmt.Errorf("reconnect to %s: %w", w.rn.dial.target.Addr(), err))
 		}
 		for _, u := range unknown {
-			w.rn.done(u, outFailed, ReasonUnconfirmed)
+			w.rn.end(u, outFailed, Problem{Code: ProblemUnconfirmed, Reason: ReasonUnconfirmed})
 		}
 		return
 	}
@@ -466,42 +350,20 @@ func (w *worker) lost(ctx context.Context, cause error, sending ...*job) {
 				mine = append(mine, u)
 			}
 		}
-		landed, rest := w.rn.reconcile(fs, sets[i], mine, w.lane)
+		landed, rest := w.rn.led.reconcile(fs, sets[i], mine, w.rn.laneFilter(w.lane))
 		for _, u := range landed {
-			w.rn.done(u, outUploaded, "")
+			u.landed = true
+			w.rn.end(u, outUploaded, Problem{})
 		}
-		again = append(again, rest...)
+		for _, u := range rest {
+			u.tries++
+			if u.tries >= maxTries {
+				w.rn.end(u, outQuarantined, Problem{Code: ProblemConnection,
+					Reason: fmt.Sprintf("the connection broke each of the %d times this message was sent (last: %v)", u.tries, cause)})
+				continue
+			}
+			again = append(again, u)
+		}
 	}
 	w.redo = append(again, w.redo...)
-}
-
-// reconcile replaces what the run believes a folder holds by what the
-// server says after a reconnect, and tells which of the jobs whose outcome
-// was unknown landed: the server's multiset minus everything already
-// matched or appended is what is left to match. Only the keys of the
-// worker's lane (lanes.go) are judged and replaced: the other lanes'
-// messages may be in flight on other connections. With one lane that is
-// the whole folder.
-func (rn *run) reconcile(fs *folderState, set *serverSet, unknown []*job, lane int) (landed, rest []*job) {
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	set.keep(func(k Fingerprint) bool { return rn.inLane(k, lane) })
-	for k, n := range fs.consumed {
-		if c := min(set.count[k], n); c > 0 {
-			set.count[k] -= c
-			set.total -= c
-		}
-	}
-	for _, u := range unknown {
-		if key, ok := set.take(u.e.fp); ok {
-			set.total--
-			u.key, u.landed = key, true
-			landed = append(landed, u)
-		} else {
-			rest = append(rest, u)
-		}
-	}
-	fs.available.keep(func(k Fingerprint) bool { return !rn.inLane(k, lane) })
-	fs.available.merge(set)
-	return landed, rest
 }

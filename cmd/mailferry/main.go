@@ -20,15 +20,6 @@ import (
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-// Exit codes: scripts rely on them; --help and the README list them.
-const (
-	exitOK          = 0   // everything done (and verified)
-	exitFailure     = 1   // failed: verification mismatch or a fatal error
-	exitUsage       = 2   // usage or configuration error: bad flags, URL, password, unreadable source
-	exitIncomplete  = 3   // finished, but some messages did not arrive as complete copies
-	exitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
-)
-
 func main() {
 	limitMemory(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -123,17 +114,7 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-const exitCodesHelp = `Exit codes:
-  0    everything done; for upload and verify: every message is on the server
-  1    failed: a verification mismatch or a fatal error (a re-run resumes)
-  2    usage or configuration error: bad flags or URL, wrong password, unreadable source
-  3    finished, but some messages did not arrive as complete copies of the source
-       (quarantined after the server refused them, or incomplete in the source itself);
-       the summary and the report list them
-  130  interrupted (Ctrl-C); run the same command again to resume
-`
-
-const mainUsage = `mailferry moves mail that lives only on this computer onto an IMAP server,
+var mainUsage = `mailferry moves mail that lives only on this computer onto an IMAP server,
 and proves that nothing was lost on the way.
 
 Usage:

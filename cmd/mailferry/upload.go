@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -414,7 +413,7 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 // only as a count: a re-run takes care of them) from real failures.
 func splitFailed(l []upload.Problem) (failed []upload.Problem, notDone int) {
 	for _, q := range l {
-		if q.Reason == upload.ReasonStopped || q.Reason == upload.ReasonUnconfirmed {
+		if q.Code.NotDone() {
 			notDone++
 			continue
 		}
@@ -429,16 +428,4 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o600)
-}
-
-// exitCode maps an error to the exit code, in one place.
-func exitCode(err error) int {
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, errUsage):
-		return exitUsage
-	default:
-		return upload.ExitCode(err)
-	}
 }

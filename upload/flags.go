@@ -1,0 +1,91 @@
+package upload
+
+import (
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// Keyword warnings.
+const (
+	reasonKeywordInvalid = "not a valid IMAP keyword (spaces, special or non-ASCII characters): not sent"
+	reasonKeywordRefused = "the server keeps no new keywords in this folder (no \\* in PERMANENTFLAGS): not sent"
+	reasonFlagUnknown    = "not a flag IMAP lets a client set: not sent"
+)
+
+var systemFlags = map[string]imap.Flag{
+	`\seen`:     imap.FlagSeen,
+	`\answered`: imap.FlagAnswered,
+	`\flagged`:  imap.FlagFlagged,
+	`\draft`:    imap.FlagDraft,
+	`\deleted`:  imap.FlagDeleted,
+}
+
+// validKeyword reports whether s is an IMAP atom that servers accept as a
+// keyword: printable ASCII without atom-specials (RFC 3501 flag-keyword;
+// Dovecot refuses 8-bit atoms, go-imap fails the whole command on an
+// invalid one).
+func validKeyword(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFlags turns a message's flags into what APPEND may send to this
+// folder, recording (once per folder) what it leaves out. Call with the
+// ledger's lock held (ledger.flagsFor).
+func (fs *folderState) appendFlags(flags []string) []imap.Flag {
+	var out []imap.Flag
+	drop := func(reason, f string) {
+		if fs.dropped == nil {
+			fs.dropped = map[string]map[string]bool{}
+		}
+		if fs.dropped[reason] == nil {
+			fs.dropped[reason] = map[string]bool{}
+		}
+		fs.dropped[reason][f] = true
+	}
+	seen := map[imap.Flag]bool{}
+	for _, f := range flags {
+		var flag imap.Flag
+		switch {
+		case strings.HasPrefix(f, `\`):
+			sf, ok := systemFlags[strings.ToLower(f)]
+			if !ok {
+				drop(reasonFlagUnknown, f)
+				continue
+			}
+			flag = sf
+		case !validKeyword(f):
+			drop(reasonKeywordInvalid, f)
+			continue
+		case !fs.anyKW && !hasFlag(fs.permanent, f):
+			drop(reasonKeywordRefused, f)
+			continue
+		default:
+			flag = imap.Flag(f)
+		}
+		key := imap.Flag(strings.ToLower(string(flag)))
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, flag)
+		}
+	}
+	return out
+}
+
+func hasFlag(l []imap.Flag, f string) bool {
+	for _, x := range l {
+		if strings.EqualFold(string(x), f) {
+			return true
+		}
+	}
+	return false
+}
