@@ -248,6 +248,11 @@ func TestSelector(t *testing.T) {
 		{"with account", []string{"Local Folders/*"}, nil, map[*Mailbox]bool{inbox: true, arch: true, pop: false}},
 		{"exclude wins", []string{"*"}, []string{"Archives/2019"}, map[*Mailbox]bool{inbox: true, arch: false, pop: true}},
 		{"glob", []string{"pop.*"}, nil, map[*Mailbox]bool{inbox: false, arch: false, pop: true}},
+		{"folder without its account", []string{"Archives/2019"}, nil, map[*Mailbox]bool{inbox: false, arch: true, pop: false}},
+		{"folder with its account", []string{"Local Folders/Archives/2019"}, nil, map[*Mailbox]bool{inbox: false, arch: true, pop: false}},
+		{"account alone", []string{"Local Folders"}, nil, map[*Mailbox]bool{inbox: true, arch: true, pop: false}},
+		{"exclude an account", nil, []string{"pop.example.com"}, map[*Mailbox]bool{inbox: true, arch: true, pop: false}},
+		{"a name in any account", []string{"Sent"}, nil, map[*Mailbox]bool{inbox: false, arch: false, pop: true}},
 	}
 	for _, tt := range tests {
 		s, err := NewSelector(tt.include, tt.exclude)

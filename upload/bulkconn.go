@@ -121,7 +121,7 @@ func (d *dialer) dialBulk(ctx context.Context, opts bulk.Options) (*bulkConn, er
 		c, err = bulk.NewStartTLS(ctx, raw, d.tls, opts)
 		var se *bulk.StatusError
 		if err != nil && (errors.As(err, &se) || strings.Contains(err.Error(), "does not offer")) {
-			return fail(fmt.Errorf("%w: STARTTLS: %v", errNoBulk, err))
+			return fail(fmt.Errorf("%w: STARTTLS: %w", errNoBulk, err))
 		}
 		if err != nil && strings.Contains(err.Error(), "handshake") {
 			return fail(tlsError(t, err))
@@ -150,7 +150,7 @@ func (d *dialer) bulkLoginError(err error) error {
 	switch {
 	case ie == nil:
 		if strings.Contains(err.Error(), "LOGINDISABLED") || strings.Contains(err.Error(), "cannot carry") {
-			return fmt.Errorf("%w: %s: %v", errNoBulk, d.target.Addr(), err)
+			return fmt.Errorf("%w: %s: %w", errNoBulk, d.target.Addr(), err)
 		}
 		return fmt.Errorf("login to %s: %w", d.target.Addr(), err)
 	case loginThrottled(ie):

@@ -47,7 +47,7 @@ func newDialer(t Target, password string, opts *Options, log *slog.Logger) (*dia
 	if opts.CAFile != "" {
 		pem, err := os.ReadFile(opts.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: read CA file: %v", ErrConfig, err)
+			return nil, fmt.Errorf("%w: read CA file: %w", ErrConfig, err)
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
@@ -162,7 +162,7 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 			}
 			// The server refused STARTTLS.
 			if !d.allowPlaintext {
-				return fail(fmt.Errorf("%w: %s does not offer STARTTLS (%v); refusing to send the password unencrypted (use imaps:// or --allow-plaintext)", ErrConfig, t.Addr(), err))
+				return fail(fmt.Errorf("%w: %s does not offer STARTTLS (%w); refusing to send the password unencrypted (use imaps:// or --allow-plaintext)", ErrConfig, t.Addr(), err))
 			}
 			stop()
 			d.log.Warn("server refused STARTTLS; logging in without encryption as --allow-plaintext allows", "server", t.Addr())
@@ -224,8 +224,24 @@ func (d *dialer) login(cn *conn) error {
 	return fmt.Errorf("login to %s: %w", d.target.Addr(), err)
 }
 
+// CertificateError says that the server's TLS certificate is not trusted:
+// signed by an unknown authority, made out for another name, or expired.
+// It is a configuration problem for the user to fix (errors.Is ErrConfig).
+type CertificateError struct {
+	Addr string
+	Err  error
+}
+
+func (e *CertificateError) Error() string {
+	return fmt.Sprintf("TLS certificate of %s not trusted: %v (use --tls-ca FILE for a private CA, or --insecure-skip-verify)", e.Addr, e.Err)
+}
+
+func (e *CertificateError) Unwrap() error        { return e.Err }
+func (e *CertificateError) Is(target error) bool { return target == ErrConfig }
+
 // tlsError classifies a TLS failure: certificate problems are the user's
-// configuration to fix (ErrConfig); anything else is a network failure.
+// configuration to fix (*CertificateError); anything else is a network
+// failure.
 func tlsError(t Target, err error) error {
 	var (
 		cv  *tls.CertificateVerificationError
@@ -234,7 +250,7 @@ func tlsError(t Target, err error) error {
 		inv x509.CertificateInvalidError
 	)
 	if errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &inv) {
-		return fmt.Errorf("%w: TLS certificate of %s not trusted: %v (use --tls-ca FILE for a private CA, or --insecure-skip-verify)", ErrConfig, t.Addr(), err)
+		return &CertificateError{Addr: t.Addr(), Err: err}
 	}
 	return fmt.Errorf("TLS with %s: %w", t.Addr(), err)
 }

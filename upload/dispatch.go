@@ -71,8 +71,17 @@ func (rn *run) admit(m *formats.Message) (*folderState, *sourceEntry, error) {
 	if err != nil || fs == nil {
 		return nil, nil, err
 	}
-	if m.Skip != "" {
-		rn.led.skipped(fs, m)
+	switch {
+	case m.Skip != "":
+		rn.led.skipped(fs, m, m.Skip)
+		return nil, nil, nil
+	case fs.notMail:
+		rn.led.skipped(fs, m, fs.rep.NotMail)
+		return nil, nil, nil
+	}
+	if fs.unusable != "" {
+		e := rn.led.found(fs, m, Fingerprint{Size: m.Size}, "")
+		rn.led.failed(fs, e, Problem{Code: ProblemFolderRefused, Reason: fs.unusable})
 		return nil, nil, nil
 	}
 	if m.Quarantine != "" {
@@ -117,6 +126,11 @@ func (rn *run) keepFromSource(fs *folderState, m *formats.Message) {
 func (rn *run) folderOf(m *formats.Message) (*folderState, error) {
 	if pf := rn.plan.Folder(m.Mailbox); pf != nil {
 		if fs := rn.led.lookup(pf); fs != nil {
+			return fs, nil
+		}
+	}
+	if m.Mailbox != nil && rn.plan.IsNotMail(m.Mailbox) {
+		if fs := rn.notMail[m.Mailbox.DisplayPath()]; fs != nil {
 			return fs, nil
 		}
 	}

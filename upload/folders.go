@@ -12,78 +12,111 @@ import (
 
 // createFolders creates the planned folders and their parents (parents
 // first; "already exists" is success) and subscribes them all. A CREATE
-// refused for a character ("[CANNOT] Character not allowed in mailbox
-// name: '.'") adds the character to the refused set and plans again: the
-// plan is a pure function of that set, so every re-run ends with the same
-// names.
+// the server refuses teaches the run its rules for names (learnRefusal: a
+// character, or the whole name) and the folders are planned again: the
+// plan is a pure function of what was learned, so every re-run ends with
+// the same names. A folder that cannot be created under any name is
+// unusable: its messages are reported as not uploaded, and the other
+// folders go on.
 func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats.Mailbox) error {
-	info := rn.facts.info
-	created := map[string]bool{}
+	if rn.created == nil {
+		rn.created = map[string]bool{}
+		rn.unusable = map[string]string{}
+	}
 	subscribed := map[string]bool{}
+	tries := map[string]int{} // refusals per source folder
 	for {
-		seen := map[string]bool{}
-		restart := false
-		for _, f := range rn.plan.Folders {
-			for i := 1; i <= len(f.Path); i++ {
-				name := strings.Join(f.Path[:i], string(info.Delimiter))
-				if info.Delimiter == 0 {
-					name = f.Server
-					i = len(f.Path)
+		restart, err := rn.createPlanned(ctx, cn, subscribed, tries)
+		if err != nil || !restart {
+			return err
+		}
+		p, err := makePlan(mailboxes, rn.facts.info, rn.opts.Plan)
+		if err != nil {
+			return err
+		}
+		rn.plan = p
+	}
+}
+
+// maxNameTries bounds how often one folder's name is learned from and
+// planned again before the folder counts as unusable.
+const maxNameTries = 4
+
+// createPlanned goes through the plan once; restart says that it learned
+// something and the plan must be made again.
+func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[string]bool, tries map[string]int) (restart bool, _ error) {
+	info := rn.facts.info
+	seen := map[string]bool{}
+	for _, f := range rn.plan.Folders {
+		if _, bad := rn.unusable[f.Server]; bad {
+			continue
+		}
+		for i := 1; i <= len(f.Path); i++ {
+			name := info.Join(f.Path[:i])
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if rn.facts.exists(name) {
+				if err := rn.subscribe(ctx, cn, rn.spelling(name), subscribed); err != nil {
+					return false, err
 				}
-				if seen[name] {
-					continue
-				}
-				seen[name] = true
-				if strings.EqualFold(name, "INBOX") || rn.facts.existing[name] {
-					if err := rn.subscribe(ctx, cn, name, subscribed); err != nil {
-						return err
-					}
-					continue
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if !rn.write("CREATE", name) {
-					continue
-				}
-				err := cn.c.Create(name, nil).Wait()
-				if ie := serverError(err); ie != nil && ie.Code == imap.ResponseCodeAlreadyExists {
-					err = nil
-				}
-				if err != nil {
-					if r, ok := refusedCharacter(err); ok && !strings.ContainsRune(info.Refused, r) && r != info.Delimiter {
-						rn.log.Info("server refuses a character in folder names; planning again", "char", string(r), "folder", name)
-						info.Refused += string(r)
-						plan, perr := PlanFolders(mailboxes, info, rn.opts.Plan)
-						if perr != nil {
-							return perr
-						}
-						rn.plan, rn.facts.info = plan, info
-						restart = true
-						break
-					}
-					if retry, rerr := retryable(ctx, err, cn.alive()); retry || rerr != err {
-						return fmt.Errorf("create folder %q: %w", name, rerr)
-					}
-					return fmt.Errorf("create folder %q: the server refused: %w", name, err)
-				}
-				rn.facts.existing[name] = true
-				created[name] = true
+				continue
+			}
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			if !rn.write("CREATE", name) {
+				continue
+			}
+			err := cn.c.Create(name, nil).Wait()
+			if ie := serverError(err); ie != nil && ie.Code == imap.ResponseCodeAlreadyExists {
+				err = nil
+			}
+			if err == nil {
+				rn.facts.existing[info.Canonical(name)] = name
+				rn.created[name] = true
 				rn.log.Debug("created folder", "folder", name)
 				if err := rn.subscribe(ctx, cn, name, subscribed); err != nil {
-					return err
+					return false, err
+				}
+				continue
+			}
+			if retry, rerr := retryable(ctx, err, cn.alive()); retry || rerr != err {
+				return false, fmt.Errorf("create folder %q: %w", name, rerr)
+			}
+			key := f.Sources[0].DisplayPath()
+			tries[key]++
+			if tries[key] <= maxNameTries {
+				learned, lerr := rn.learnRefusal(ctx, cn, name, err)
+				if lerr != nil {
+					return false, fmt.Errorf("create folder %q: %w", name, lerr)
+				}
+				if learned {
+					rn.log.Debug("the server refused a folder name; planning again", "folder", name, "answer", describe(err))
+					return true, nil
 				}
 			}
-			if restart {
-				break
+			reason := fmt.Sprintf("the server refused to create the folder %q: %s", name, describe(err))
+			rn.log.Warn("folder not created; its messages are not uploaded", "folder", name, "answer", describe(err))
+			for _, g := range rn.plan.Folders {
+				if g.Server == name || strings.HasPrefix(g.Server, name+string(info.Delimiter)) {
+					rn.unusable[g.Server] = reason
+				}
 			}
-		}
-		if !restart {
 			break
 		}
 	}
-	rn.created = created
-	return nil
+	return false, nil
+}
+
+// spelling is the server's own spelling of an existing folder (mox lists
+// INBOX as "Inbox"), else name.
+func (rn *run) spelling(name string) string {
+	if s, ok := rn.facts.existing[rn.facts.info.Canonical(name)]; ok {
+		return s
+	}
+	return name
 }
 
 // subscribe subscribes one folder, right after it was found or created

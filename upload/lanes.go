@@ -104,7 +104,7 @@ func live(workers []*worker) []*worker {
 func (rn *run) forEachFolder(ctx context.Context, workers []*worker, f func(ctx context.Context, w *worker, fs *folderState) error) error {
 	ws := live(workers)
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].cn.alive() && !ws[j].cn.alive() })
-	folders := rn.led.folderList()
+	folders := rn.led.serverFolders()
 	ws = ws[:min(len(ws), len(folders))]
 	q := &folderQueue{todo: folders}
 	q.cond = sync.NewCond(&q.mu)

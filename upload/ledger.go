@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailferry/formats"
+	"mailferry/upload/plan"
 )
 
 // The ledger owns the outcome of every source message of a run: found,
@@ -20,7 +21,7 @@ import (
 type ledger struct {
 	mu      sync.Mutex
 	rep     *Report
-	folders map[*PlannedFolder]*folderState
+	folders map[*plan.Folder]*folderState
 	order   []*folderState
 	prog    Progress
 	pub     *publisher
@@ -28,10 +29,15 @@ type ledger struct {
 
 // folderState is one server folder during a run.
 type folderState struct {
-	pf  *PlannedFolder
+	pf  *plan.Folder
 	rep *FolderReport
 
 	exists bool
+	// unusable says why the folder could not be created (its messages are
+	// not uploaded); notMail that its source holds no mail. Neither is
+	// pre-scanned or verified.
+	unusable string
+	notMail  bool
 	// available are the server's messages not yet matched with a source
 	// message; consumed counts the matched and the appended ones, by the
 	// server-side key, so that a reconnect can tell what landed.
@@ -64,11 +70,11 @@ type sourceEntry struct {
 }
 
 func newLedger(rep *Report, onProgress func(Progress)) *ledger {
-	return &ledger{rep: rep, folders: map[*PlannedFolder]*folderState{}, pub: newPublisher(onProgress)}
+	return &ledger{rep: rep, folders: map[*plan.Folder]*folderState{}, pub: newPublisher(onProgress)}
 }
 
 // folder returns (creating) the state of a planned folder.
-func (l *ledger) folder(pf *PlannedFolder) *folderState {
+func (l *ledger) folder(pf *plan.Folder) *folderState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if fs := l.folders[pf]; fs != nil {
@@ -86,17 +92,24 @@ func (l *ledger) folder(pf *PlannedFolder) *folderState {
 }
 
 // lookup returns the state of a planned folder, nil when it has none.
-func (l *ledger) lookup(pf *PlannedFolder) *folderState {
+func (l *ledger) lookup(pf *plan.Folder) *folderState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.folders[pf]
 }
 
-// folderList returns the folders in plan order.
-func (l *ledger) folderList() []*folderState {
+// serverFolders returns the folders to pre-scan and verify, in plan
+// order: those that exist (or will) on the server.
+func (l *ledger) serverFolders() []*folderState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]*folderState(nil), l.order...)
+	var out []*folderState
+	for _, fs := range l.order {
+		if fs.unusable == "" && !fs.notMail {
+			out = append(out, fs)
+		}
+	}
+	return out
 }
 
 // phase publishes the start of a phase of the run.
@@ -127,14 +140,15 @@ func (l *ledger) excluded() {
 	l.locked(func() { l.rep.Totals.Excluded++ })
 }
 
-// skipped records a source message the reader says not to upload.
-func (l *ledger) skipped(fs *folderState, m *formats.Message) {
+// skipped records a source message not to upload, for the reason given
+// (the reader's Message.Skip, or its folder's).
+func (l *ledger) skipped(fs *folderState, m *formats.Message, reason string) {
 	l.locked(func() {
 		l.foundLocked(fs, m.Size)
 		if fs.rep.Skipped == nil {
 			fs.rep.Skipped = map[string]int{}
 		}
-		fs.rep.Skipped[m.Skip]++
+		fs.rep.Skipped[reason]++
 		l.doneLocked(m.Size)
 	})
 }
@@ -295,7 +309,7 @@ func (l *ledger) verified(fs *folderState, set *serverSet, err error) {
 
 // close completes the report and waits until the last progress was
 // published.
-func (l *ledger) close(plan *Plan) {
+func (l *ledger) close(p *plan.Plan) {
 	l.mu.Lock()
 	for _, fs := range l.order {
 		for reason, kws := range fs.dropped {
@@ -307,9 +321,9 @@ func (l *ledger) close(plan *Plan) {
 			l.rep.KeywordWarnings = append(l.rep.KeywordWarnings, KeywordWarning{Server: fs.pf.Server, Keywords: list, Reason: reason})
 		}
 	}
-	if plan != nil {
-		l.rep.Renames = plan.Renames
-		for _, mb := range plan.Excluded {
+	if p != nil {
+		l.rep.Renames = p.Renames
+		for _, mb := range p.Excluded {
 			l.rep.Excluded = append(l.rep.Excluded, mb.DisplayPath())
 		}
 	}

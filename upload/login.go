@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 )
 
 // CheckLogin connects to opts.Target, secures the connection as the target
@@ -39,9 +38,9 @@ func CheckLogin(ctx context.Context, opts Options) error {
 }
 
 // IsCertificateError reports whether err (from CheckLogin, Upload or
-// Verify) says that the server's TLS certificate is not trusted: signed by
-// an unknown authority, made out for another name, or expired. It matches
-// the error tlsError makes.
+// Verify) says that the server's TLS certificate is not trusted (a
+// *CertificateError).
 func IsCertificateError(err error) bool {
-	return errors.Is(err, ErrConfig) && strings.Contains(err.Error(), "TLS certificate of ")
+	var ce *CertificateError
+	return errors.As(err, &ce)
 }

@@ -3,6 +3,8 @@ package upload
 import (
 	"log/slog"
 	"time"
+
+	"mailferry/upload/plan"
 )
 
 // Options configure Upload and Verify. The zero value (plus a Target and a
@@ -30,7 +32,7 @@ type Options struct {
 	cacheDir string
 
 	// Plan chooses and names the folders (--prefix, --include, --exclude).
-	Plan PlanOptions
+	Plan plan.Options
 
 	// Connections is the number of connections used in parallel (default
 	// 4); every folder goes over all of them (lanes.go), 1 keeps the source

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"mailferry/upload/plan"
 )
 
 // Mode says what a Report is of.
@@ -52,7 +54,7 @@ type Report struct {
 	// Excluded are the source folders left out by --include/--exclude.
 	Excluded []string `json:"excluded,omitempty"`
 	// Renames are the folders whose names had to change on the server.
-	Renames []Rename `json:"renames,omitempty"`
+	Renames []plan.Rename `json:"renames,omitempty"`
 	// KeywordWarnings are keywords (tags) not stored on the server, once per
 	// folder.
 	KeywordWarnings []KeywordWarning `json:"keyword_warnings,omitempty"`
@@ -67,6 +69,13 @@ type FolderReport struct {
 	Server string `json:"server"`
 	// Created says the run created the folder.
 	Created bool `json:"created,omitempty"`
+	// Error says why the folder could not be created: its messages were
+	// not uploaded.
+	Error string `json:"error,omitempty"`
+	// NotMail says why the source folder holds no mail (a calendar): it
+	// was not created on the server (Server is empty) and its items are
+	// counted as skipped.
+	NotMail string `json:"not_mail,omitempty"`
 	// Found is the number of source messages for this folder.
 	Found    int `json:"found"`
 	Uploaded int `json:"uploaded"`
@@ -114,6 +123,9 @@ const (
 	ProblemNotMessage ProblemCode = "not-a-message"
 	// ProblemUnreadable: the message could not be read from the source.
 	ProblemUnreadable ProblemCode = "unreadable"
+	// ProblemFolderRefused: the server refused to create the message's
+	// folder under any name.
+	ProblemFolderRefused ProblemCode = "folder-refused"
 	// ProblemUnsent: our side could not send the message.
 	ProblemUnsent ProblemCode = "unsent"
 	// ProblemStopped: not done, because the run stopped; a re-run sends it.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"mailferry/upload/plan"
 )
 
 func TestReportTotals(t *testing.T) {
@@ -59,7 +61,7 @@ func TestReportJSON(t *testing.T) {
 	r := &Report{Mode: ModeUpload, Target: "imaps://u@h:993", Folders: []*FolderReport{{
 		Sources: []string{"Local Folders/Inbox"}, Server: "INBOX", Found: 1, Quarantined: []Problem{{Pos: "Inbox:1 (#1)", Reason: "NO [LIMIT] too big", File: "q/INBOX/1.eml"}},
 		Verify: &FolderVerify{Status: StatusMatch},
-	}}, Renames: []Rename{{Source: "a.b", Server: "a_b", Reason: "r"}}}
+	}}, Renames: []plan.Rename{{Source: "a.b", Server: "a_b", Reason: "r"}}}
 	r.sum()
 	b, err := json.Marshal(r)
 	if err != nil {

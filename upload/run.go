@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailferry/formats"
+	"mailferry/upload/plan"
 )
 
 // run is one Upload or Verify: what both share from start to end. Its
@@ -20,15 +21,20 @@ type run struct {
 	opts   Options
 	log    *slog.Logger
 	dial   *dialer
-	plan   *Plan
+	plan   *plan.Plan
 	facts  *serverFacts
 	led    *ledger
 	verify bool // a Verify run: nothing is uploaded
 
 	// lanes is how many workers every folder is spread over (lanes.go).
 	lanes int
-	// created are the server folders this run created.
-	created map[string]bool
+	// created are the server folders this run created; unusable those it
+	// could not create under any name, with the reason.
+	created  map[string]bool
+	unusable map[string]string
+	// notMail are the states of source folders that hold no mail, by
+	// their display path.
+	notMail map[string]*folderState
 
 	quar   *quarantine
 	budget *budget
@@ -138,7 +144,7 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 	rn.dial = d
 	rn.led.phase(PhasePrepare)
 	var cn *conn
-	var plan *Plan
+	var p *plan.Plan
 	first := true
 	err = rn.retry(ctx, "prepare", func() error {
 		var err error
@@ -165,24 +171,50 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 			}
 		}
 		rn.facts.info = info
-		plan, err = PlanFolders(mailboxes, info, rn.opts.Plan)
-		return err
+		if p, err = makePlan(mailboxes, info, rn.opts.Plan); err != nil {
+			return err
+		}
+		if !rn.opts.DryRun && !rn.verify {
+			return nil
+		}
+		// Nothing may be created: learn what can be learned without.
+		for range maxNameTries {
+			learned, err := rn.learnByStatus(cn, p)
+			if err != nil || !learned {
+				return err
+			}
+			if p, err = makePlan(mailboxes, rn.facts.info, rn.opts.Plan); err != nil {
+				return err
+			}
+		}
+		return nil
 	}, func() bool { return cn.alive() }, func() { cn.close(); cn = nil })
 	if err != nil {
 		cn.close()
 		return nil, nil, err
 	}
-	rn.plan = plan
+	rn.plan = p
 	info := rn.facts.info
 	rn.log.Debug("server", "delimiter", string(info.Delimiter), "special-use", info.SpecialUse, "folders", len(rn.facts.existing))
 	return cn, mailboxes, nil
 }
 
-// track gives every planned folder its state in the ledger.
+// track gives every planned folder its state in the ledger, and every
+// source folder that holds no mail one of its own (so that its items are
+// counted).
 func (rn *run) track() {
 	for _, f := range rn.plan.Folders {
 		fs := rn.led.folder(f)
 		fs.rep.Created = rn.created[f.Server]
+		if reason := rn.unusable[f.Server]; reason != "" {
+			fs.unusable, fs.rep.Error = reason, reason
+		}
+	}
+	rn.notMail = map[string]*folderState{}
+	for _, mb := range rn.plan.NotMail {
+		fs := rn.led.folder(&plan.Folder{Sources: []*formats.Mailbox{mb}})
+		fs.notMail, fs.rep.NotMail = true, mb.Skip
+		rn.notMail[mb.DisplayPath()] = fs
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -91,7 +90,7 @@ func (rn *run) settle(ctx context.Context, cn *conn) error {
 	var names []string
 	seen := map[string]bool{}
 	for _, f := range rn.plan.Folders {
-		if !seen[f.Server] && (rn.facts.existing[f.Server] || strings.EqualFold(f.Server, "INBOX")) {
+		if !seen[f.Server] && rn.facts.exists(f.Server) {
 			seen[f.Server] = true
 			names = append(names, f.Server)
 		}

@@ -79,7 +79,7 @@ func ParseURL(s string) (Target, error) {
 	}
 	user, err := url.PathUnescape(userinfo)
 	if err != nil {
-		return t, fmt.Errorf("%w: target %q: bad user name: %v", ErrConfig, s, err)
+		return t, fmt.Errorf("%w: target %q: bad user name: %w", ErrConfig, s, err)
 	}
 	if user == "" {
 		return t, fmt.Errorf("%w: target %q: empty user name", ErrConfig, s)

@@ -16,7 +16,7 @@ import (
 	"mailferry/formats/thunderbird/tbtest"
 	"mailferry/internal/dovecottest"
 	"mailferry/internal/testutil"
-	"mailferry/upload"
+	"mailferry/upload/plan"
 )
 
 // From real profile files to a real Dovecot and back (issue 9): the
@@ -79,19 +79,19 @@ func expectedOnServer(t *testing.T, root string, delim rune, srv *dovecottest.Se
 	if delim == '/' {
 		refused = "."
 	}
-	plan, err := upload.PlanFolders(boxes, upload.ServerInfo{Delimiter: delim, Refused: refused}, upload.PlanOptions{})
+	p, err := plan.Make(boxes, plan.Info{Delimiter: delim, Refused: refused}, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string][]string{}
-	for _, f := range plan.Folders {
+	for _, f := range p.Folders {
 		want[strings.Join(f.Path, string(delim))] = nil // empty folders must exist too
 	}
 	for _, m := range msgs {
 		if m.Skip != "" {
 			continue
 		}
-		f := plan.Folder(m.Mailbox)
+		f := p.Folder(m.Mailbox)
 		if f == nil {
 			t.Fatalf("%v: no planned folder", m.Pos)
 		}

@@ -11,7 +11,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/detect"
-	"mailferry/upload"
+	"mailferry/upload/plan"
 )
 
 const scanManual = `mailferry scan [SOURCE] [--json] [--format KIND]
@@ -96,7 +96,7 @@ type scanResult struct {
 	Folders  []scanFolder    `json:"folders"`
 	Warnings []string        `json:"warnings"`
 	Totals   scanTotals      `json:"totals"`
-	Renamed  []upload.Rename `json:"renamed,omitempty"`
+	Renamed  []plan.Rename `json:"renamed,omitempty"`
 }
 
 type scanFolder struct {
@@ -144,11 +144,11 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 	}
 	// Target names as a typical server ('/' delimiter, no special-use
 	// folders announced) would get them; upload --dry-run shows the real ones.
-	plan, err := upload.PlanFolders(boxes, upload.ServerInfo{Delimiter: '/'}, upload.PlanOptions{})
+	p, err := plan.Make(boxes, plan.Info{Delimiter: '/'}, plan.Options{})
 	if err != nil {
 		return nil, err
 	}
-	res := &scanResult{Source: src, Stores: s.Found, Warnings: warnings, Renamed: plan.Renames}
+	res := &scanResult{Source: src, Stores: s.Found, Warnings: warnings, Renamed: p.Renames}
 	for _, a := range s.Accounts {
 		note := a.Note
 		if a.Skip != "" {
@@ -161,7 +161,7 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 		b := f.Mailbox
 		res.Folders = append(res.Folders, scanFolder{
 			Path: b.DisplayPath(), Account: b.Account, Folder: b.Path, Store: b.Store,
-			Location: b.Location, Special: b.Special, Target: targetName(plan, b), FolderSummary: *f,
+			Location: b.Location, Special: b.Special, Target: targetName(p, b), FolderSummary: *f,
 		})
 	}
 	res.Totals = scanTotals{Folders: len(sum.Folders), FolderSummary: sum.Totals}
@@ -280,7 +280,7 @@ func (e *env) fail(cmd string, err error) int {
 	return exitCode(err)
 }
 
-func targetName(p *upload.Plan, b *formats.Mailbox) string {
+func targetName(p *plan.Plan, b *formats.Mailbox) string {
 	if f := p.Folder(b); f != nil {
 		return f.Server
 	}

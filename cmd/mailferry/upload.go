@@ -15,6 +15,7 @@ import (
 	"mailferry/formats"
 	"mailferry/formats/detect"
 	"mailferry/upload"
+	"mailferry/upload/plan"
 )
 
 const uploadManual = `mailferry upload SOURCE [--to URL] [options]
@@ -101,7 +102,7 @@ func (f *serverFlags) apply(opts *upload.Options) error {
 		return usageErrorf("--retry-timeout and --io-timeout must be positive (got %v and %v)", f.retryTimeout, f.ioTimeout)
 	}
 	opts.CAFile, opts.InsecureSkipVerify, opts.AllowPlaintext = f.tlsCA, f.insecure, f.allowPlaintext
-	opts.Plan = upload.PlanOptions{Prefix: f.prefix, Include: f.include, Exclude: f.exclude}
+	opts.Plan = plan.Options{Prefix: f.prefix, Include: f.include, Exclude: f.exclude}
 	opts.RetryTimeout, opts.IOTimeout = f.retryTimeout, f.ioTimeout
 	return nil
 }

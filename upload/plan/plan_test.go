@@ -1,4 +1,4 @@
-package upload
+package plan
 
 import (
 	"math/rand"
@@ -15,14 +15,14 @@ func mb(account string, special formats.Special, path ...string) *formats.Mailbo
 	return &formats.Mailbox{Account: account, Path: formats.Folder(path), Special: special}
 }
 
-func TestPlanFolders(t *testing.T) {
-	slash := ServerInfo{Delimiter: '/'}
-	dot := ServerInfo{Delimiter: '.'}
+func TestMake(t *testing.T) {
+	slash := Info{Delimiter: '/'}
+	dot := Info{Delimiter: '.'}
 	tests := []struct {
 		name    string
 		boxes   []*formats.Mailbox
-		info    ServerInfo
-		opts    PlanOptions
+		info    Info
+		opts    Options
 		want    map[string]string // DisplayPath -> server name; "" means excluded
 		renames []string          // DisplayPaths that must be reported renamed
 	}{
@@ -58,7 +58,7 @@ func TestPlanFolders(t *testing.T) {
 				mb("", formats.SpecialSent, "Sent"), mb("", formats.SpecialArchive, "Archives"),
 				mb("", "", "Archives", "2019"), mb("", formats.SpecialTrash, "Deleted"),
 			},
-			info: ServerInfo{Delimiter: '/', SpecialUse: map[formats.Special]string{
+			info: Info{Delimiter: '/', SpecialUse: map[formats.Special]string{
 				formats.SpecialSent: "Sent Items", formats.SpecialArchive: "Archive", formats.SpecialTrash: "[Gmail]/Trash"}},
 			want: map[string]string{"Sent": "Sent Items", "Archives": "Archive", "Archives/2019": "Archive/2019", "Deleted": "[Gmail]/Trash"},
 		},
@@ -88,7 +88,7 @@ func TestPlanFolders(t *testing.T) {
 			name:    "prefix keeps source names",
 			boxes:   []*formats.Mailbox{mb("", formats.SpecialInbox, "Inbox"), mb("", formats.SpecialSent, "Sent"), mb("", "", "a.b")},
 			info:    dot,
-			opts:    PlanOptions{Prefix: "Import/2024"},
+			opts:    Options{Prefix: "Import/2024"},
 			want:    map[string]string{"Inbox": "Import.2024.Inbox", "Sent": "Import.2024.Sent", "a.b": "Import.2024.a_b"},
 			renames: []string{"a.b"},
 		},
@@ -98,13 +98,13 @@ func TestPlanFolders(t *testing.T) {
 				mb("acct1", "", "Keep"), mb("acct1", "", "Keep", "Sub"), mb("acct1", formats.SpecialTrash, "Trash"), mb("acct2", "", "Other"),
 			},
 			info: slash,
-			opts: PlanOptions{Include: []string{"acct1"}, Exclude: []string{"acct1/Tr*"}},
+			opts: Options{Include: []string{"acct1"}, Exclude: []string{"acct1/Tr*"}},
 			want: map[string]string{"acct1/Keep": "Keep", "acct1/Keep/Sub": "Keep/Sub", "acct1/Trash": "", "acct2/Other": ""},
 		},
 		{
 			name:    "refused dot (Dovecot Maildir++)",
 			boxes:   []*formats.Mailbox{mb("", "", "Importiert (.eml)"), mb("", "", "Plain")},
-			info:    ServerInfo{Delimiter: '/', Refused: "."},
+			info:    Info{Delimiter: '/', Refused: "."},
 			want:    map[string]string{"Importiert (.eml)": "Importiert (_eml)", "Plain": "Plain"},
 			renames: []string{"Importiert (.eml)"},
 		},
@@ -124,14 +124,14 @@ func TestPlanFolders(t *testing.T) {
 		{
 			name:    "underscore delimiter uses another replacement",
 			boxes:   []*formats.Mailbox{mb("", "", "a_b")},
-			info:    ServerInfo{Delimiter: '_'},
+			info:    Info{Delimiter: '_'},
 			want:    map[string]string{"a_b": "a-b"},
 			renames: []string{"a_b"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := PlanFolders(tt.boxes, tt.info, tt.opts)
+			p, err := Make(tt.boxes, tt.info, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +172,7 @@ func TestPlanPhantomLevel(t *testing.T) {
 	names := []string{"a/b", "a.b", "a//b", ".", "..", "/", "x.y.z"}
 	for _, delim := range []rune{'/', '.'} {
 		for _, n := range names {
-			p, err := PlanFolders([]*formats.Mailbox{mb("", "", "top", n)}, ServerInfo{Delimiter: delim}, PlanOptions{})
+			p, err := Make([]*formats.Mailbox{mb("", "", "top", n)}, Info{Delimiter: delim}, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,8 +191,8 @@ func TestPlanDeterministic(t *testing.T) {
 		mb("a", formats.SpecialInbox, "Inbox"), mb("b", formats.SpecialInbox, "Inbox"), mb("a", "", "X.Y"),
 		mb("b", "", "X.Y"), mb("a", formats.SpecialSent, "Sent"), mb("a", "", "Z", "1"), mb("b", "", "Q/R"),
 	}
-	info := ServerInfo{Delimiter: '/', Refused: "."}
-	first, err := PlanFolders(boxes, info, PlanOptions{})
+	info := Info{Delimiter: '/', Refused: "."}
+	first, err := Make(boxes, info, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestPlanDeterministic(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		shuffled := append([]*formats.Mailbox(nil), boxes...)
 		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		p, err := PlanFolders(shuffled, info, PlanOptions{})
+		p, err := Make(shuffled, info, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,29 +223,169 @@ func TestPlanDeterministic(t *testing.T) {
 }
 
 func TestPlanBadGlob(t *testing.T) {
-	_, err := PlanFolders(nil, ServerInfo{Delimiter: '/'}, PlanOptions{Include: []string{"[a"}})
+	_, err := Make(nil, Info{Delimiter: '/'}, Options{Include: []string{"[a"}})
 	if err == nil || !strings.Contains(err.Error(), "[a") {
-		t.Fatalf("PlanFolders with a bad glob: err = %v", err)
+		t.Fatalf("Make with a bad glob: err = %v", err)
 	}
 }
 
-func TestRefusedCharacter(t *testing.T) {
+// The plan selects folders with formats.Selector, the selector of every
+// command (convert and scan too): --include "Archives/2019" picks the same
+// folder in all of them.
+func TestPlanUsesTheOneSelector(t *testing.T) {
+	boxes := []*formats.Mailbox{
+		{Account: "Local Folders", Path: formats.Folder{"Inbox"}, Special: formats.SpecialInbox},
+		{Account: "Local Folders", Path: formats.Folder{"Archives"}},
+		{Account: "Local Folders", Path: formats.Folder{"Archives", "2019"}},
+		{Account: "pop.example.com", Path: formats.Folder{"Sent"}, Special: formats.SpecialSent},
+	}
+	for _, pat := range [][2][]string{
+		{{"Archives/2019"}, nil},
+		{{"Local Folders/Archives"}, nil},
+		{{"Local Folders"}, {"Archives/2019"}},
+		{nil, {"pop.example.com"}},
+		{{"Sent"}, nil},
+	} {
+		sel, err := formats.NewSelector(pat[0], pat[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := Make(boxes, Info{Delimiter: '/'}, Options{Include: pat[0], Exclude: pat[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range boxes {
+			if planned := plan.Folder(b) != nil; planned != sel.Selected(b) {
+				t.Errorf("include %q exclude %q: %s planned %v, selector says %v", pat[0], pat[1], b.DisplayPath(), planned, sel.Selected(b))
+			}
+		}
+	}
+}
+
+// Servers whose personal namespace is "INBOX." (hosting panels' Dovecot,
+// Courier, Cyrus) get every folder below INBOX; the inboxes are INBOX;
+// special folders go where the server keeps them.
+func TestPlanNamespacePrefix(t *testing.T) {
+	panel := Info{Prefix: "INBOX.", Delimiter: '.', SpecialUse: map[formats.Special]string{
+		formats.SpecialSent: "INBOX.Sent", formats.SpecialJunk: "INBOX.spam", formats.SpecialTrash: "INBOX.Trash"}}
+	boxes := []*formats.Mailbox{
+		mb("Local Folders", formats.SpecialInbox, "Inbox"),
+		mb("Local Folders", "", "Inbox", "Family"),
+		mb("Local Folders", formats.SpecialSent, "Sent Items"),
+		mb("Local Folders", "", "Sent Items", "2019"),
+		mb("Local Folders", formats.SpecialJunk, "Junk"),
+		mb("Local Folders", formats.SpecialDrafts, "Drafts"),
+		mb("Local Folders", "", "Archives", "2019"),
+		mb("Local Folders", "", "a.b"),
+	}
 	tests := []struct {
 		name string
-		err  error
-		want rune
-		ok   bool
+		opts Options
+		want map[string]string
 	}{
-		{"dovecot dot", imapErr("NO", "CANNOT", "Character not allowed in mailbox name: '.'"), '.', true},
-		{"no code", imapErr("NO", "", "Character not allowed in mailbox name: '/'"), '/', true},
-		{"other cannot", imapErr("NO", "CANNOT", "Invalid mailbox name"), 0, false},
-		{"other code", imapErr("NO", "NOPERM", "not allowed: 'x'"), 0, false},
-		{"not a server error", errString("Character not allowed in mailbox name: '.'"), 0, false},
+		{"merged into the tree", Options{}, map[string]string{
+			"Local Folders/Inbox":           "INBOX",
+			"Local Folders/Inbox/Family":    "INBOX.Family",
+			"Local Folders/Sent Items":      "INBOX.Sent",
+			"Local Folders/Sent Items/2019": "INBOX.Sent.2019",
+			"Local Folders/Junk":            "INBOX.spam",
+			"Local Folders/Drafts":          "INBOX.Drafts",
+			"Local Folders/Archives/2019":   "INBOX.Archives.2019",
+			"Local Folders/a.b":             "INBOX.a_b",
+		}},
+		{"--prefix inside the namespace", Options{Prefix: "Imported"}, map[string]string{
+			"Local Folders/Inbox":         "INBOX.Imported.Inbox",
+			"Local Folders/Sent Items":    "INBOX.Imported.Sent Items",
+			"Local Folders/Archives/2019": "INBOX.Imported.Archives.2019",
+		}},
+		{"--prefix INBOX. as the server's hint spells it is the namespace", Options{Prefix: "INBOX."}, map[string]string{
+			"Local Folders/Inbox":        "INBOX",
+			"Local Folders/Sent Items":   "INBOX.Sent",
+			"Local Folders/Inbox/Family": "INBOX.Family",
+		}},
+		{"--prefix INBOX/Imported", Options{Prefix: "inbox/Imported"}, map[string]string{
+			"Local Folders/Inbox": "INBOX.Imported.Inbox",
+		}},
 	}
 	for _, tt := range tests {
-		r, ok := refusedCharacter(tt.err)
-		if r != tt.want || ok != tt.ok {
-			t.Errorf("%s: refusedCharacter = %q, %v; want %q, %v", tt.name, r, ok, tt.want, tt.ok)
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Make(boxes, panel, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range boxes {
+				want, ok := tt.want[b.DisplayPath()]
+				if !ok {
+					continue
+				}
+				if f := p.Folder(b); f == nil || f.Server != want {
+					t.Errorf("%s -> %v, want %q", b.DisplayPath(), f, want)
+				} else if got := strings.Join(f.Path, "."); got != want {
+					t.Errorf("%s: path %q, want %q", b.DisplayPath(), f.Path, want)
+				}
+			}
+		})
+	}
+	// Without special-use folders, the conventional names go inside the
+	// namespace too.
+	p, err := Make(boxes, Info{Prefix: "INBOX.", Delimiter: '.'}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Folder(boxes[5]); f == nil || f.Server != "INBOX.Drafts" {
+		t.Errorf("Drafts without special-use -> %v, want INBOX.Drafts", f)
+	}
+}
+
+// A name the server refused without a reason gets a fallback name, and
+// the folders below it follow it; the same on every run.
+func TestPlanRefusedNames(t *testing.T) {
+	long := strings.Repeat("x", 150)
+	boxes := []*formats.Mailbox{mb("", "", " Spaced "), mb("", "", " Spaced ", "child"), mb("", "", long), mb("", "", "Files")}
+	info := Info{Prefix: "INBOX.", Delimiter: '.', RefusedNames: map[string]bool{
+		"INBOX. Spaced ": true, "INBOX." + long: true, "INBOX.Files": true}}
+	p, err := Make(boxes, info, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		" Spaced ":       "INBOX.Spaced",
+		" Spaced /child": "INBOX.Spaced.child",
+		long:             "INBOX." + strings.Repeat("x", maxElement),
+		"Files":          "INBOX.Files_",
+	}
+	for _, b := range boxes {
+		if f := p.Folder(b); f == nil || f.Server != want[b.DisplayPath()] {
+			t.Errorf("%q -> %v, want %q", b.DisplayPath(), f, want[b.DisplayPath()])
 		}
+	}
+	if len(p.Renames) != 4 {
+		t.Errorf("renames %v, want all four", p.Renames)
+	}
+	again, _ := Make(boxes, info, Options{})
+	if !reflect.DeepEqual(names(again), names(p)) {
+		t.Errorf("a second plan differs: %v vs %v", names(again), names(p))
+	}
+}
+
+func names(p *Plan) []string {
+	var l []string
+	for _, f := range p.Folders {
+		l = append(l, f.Server)
+	}
+	return l
+}
+
+func TestCanonical(t *testing.T) {
+	slash := Info{Delimiter: '/'}
+	for in, want := range map[string]string{
+		"Inbox": "INBOX", "inbox/Sub": "INBOX/Sub", "INBOX": "INBOX", "Inboxes": "Inboxes", "Other/Inbox": "Other/Inbox",
+	} {
+		if got := slash.Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := (Info{Prefix: "INBOX.", Delimiter: '.'}).Canonical("Inbox.Sent"); got != "INBOX.Sent" {
+		t.Errorf("Canonical(Inbox.Sent) = %q", got)
 	}
 }

@@ -1,0 +1,335 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailferry/formats"
+	"mailferry/upload/plan"
+)
+
+// serverFacts is what the run learns about the server before planning.
+type serverFacts struct {
+	info plan.Info
+	// existing maps the selectable folders on the server, by their
+	// canonical name (plan.Info.Canonical), to the server's spelling.
+	existing map[string]string
+	caps     imap.CapSet
+	// learned says, in plain words, what the run learned about the
+	// server's rules for folder names and how (for the report).
+	learned []string
+}
+
+// exists reports whether the server has a selectable folder of this name.
+func (f *serverFacts) exists(name string) bool {
+	_, ok := f.existing[f.info.Canonical(name)]
+	return ok || strings.EqualFold(name, "INBOX")
+}
+
+// Special-use attributes for folder roles (RFC 6154). Templates have none.
+var specialAttrs = map[formats.Special]imap.MailboxAttr{
+	formats.SpecialSent:    imap.MailboxAttrSent,
+	formats.SpecialDrafts:  imap.MailboxAttrDrafts,
+	formats.SpecialTrash:   imap.MailboxAttrTrash,
+	formats.SpecialJunk:    imap.MailboxAttrJunk,
+	formats.SpecialArchive: imap.MailboxAttrArchive,
+}
+
+// conventionalNames are names servers and mail programs give the special
+// folders (English and the common European languages), for servers that
+// announce no special-use attributes (Courier): an existing folder of one
+// of these names, at the top of the personal namespace, is that role's
+// folder.
+var conventionalNames = map[formats.Special][]string{
+	formats.SpecialSent: {"Sent", "Sent Items", "Sent Messages", "Sent Mail", "Gesendet", "Gesendete Objekte",
+		"Gesendete Elemente", "Envoyés", "Éléments envoyés", "Enviados", "Elementos enviados", "Posta inviata", "Inviata", "Verzonden", "Verzonden items"},
+	formats.SpecialDrafts: {"Drafts", "Entwürfe", "Brouillons", "Borradores", "Bozze", "Concepten"},
+	formats.SpecialTrash: {"Trash", "Deleted Items", "Deleted Messages", "Bin", "Papierkorb", "Gelöschte Objekte",
+		"Gelöschte Elemente", "Corbeille", "Éléments supprimés", "Papelera", "Elementos eliminados", "Cestino", "Prullenbak"},
+	formats.SpecialJunk: {"Junk", "Spam", "Junk E-mail", "Junk Email", "Junk-E-Mail", "Bulk Mail", "Courrier indésirable",
+		"Correo no deseado", "Posta indesiderata", "Ongewenste e-mail"},
+	formats.SpecialArchive: {"Archive", "Archives", "Archiv"},
+}
+
+// discover learns the personal namespace (NAMESPACE, RFC 2342; else the
+// delimiter from LIST "" ""), the existing folders and the folders for
+// the special roles: announced with RFC 6154 attributes (LIST "" "*"
+// RETURN (SPECIAL-USE) where supported; Dovecot also shows them in a plain
+// LIST), else an existing folder of a conventional name.
+func discover(cn *conn) (*serverFacts, error) {
+	f := &serverFacts{existing: map[string]string{}, caps: cn.caps}
+	f.info.Delimiter = '/'
+	namespaced := false
+	if cn.caps.Has(imap.CapNamespace) {
+		ns, err := cn.c.Namespace().Wait()
+		if err != nil && serverError(err) == nil {
+			return nil, fmt.Errorf("namespace: %w", err)
+		}
+		if err == nil && ns != nil && len(ns.Personal) > 0 {
+			f.info.Prefix, f.info.Delimiter = ns.Personal[0].Prefix, ns.Personal[0].Delim
+			namespaced = true
+		}
+	}
+	if !namespaced {
+		root, err := cn.c.List("", "", nil).Collect()
+		if err != nil {
+			return nil, fmt.Errorf("list hierarchy delimiter: %w", err)
+		}
+		if len(root) > 0 {
+			f.info.Delimiter = root[0].Delim
+		}
+	}
+	var opts *imap.ListOptions
+	if cn.caps.Has(imap.CapSpecialUse) || cn.caps.Has(imap.CapListExtended) {
+		opts = &imap.ListOptions{ReturnSpecialUse: true}
+	}
+	all, err := cn.c.List("", "*", opts).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("list folders: %w", err)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Mailbox < all[j].Mailbox })
+	f.info.SpecialUse = map[formats.Special]string{}
+	for _, d := range all {
+		selectable := true
+		for _, a := range d.Attrs {
+			if strings.EqualFold(string(a), string(imap.MailboxAttrNoSelect)) || strings.EqualFold(string(a), string(imap.MailboxAttrNonExistent)) {
+				selectable = false
+			}
+		}
+		if selectable {
+			f.existing[f.info.Canonical(d.Mailbox)] = d.Mailbox
+		}
+		for role, attr := range specialAttrs {
+			for _, a := range d.Attrs {
+				// Cyrus spells the attributes in lower case (\sent).
+				if strings.EqualFold(string(a), string(attr)) && selectable {
+					if _, ok := f.info.SpecialUse[role]; !ok {
+						f.info.SpecialUse[role] = d.Mailbox
+					}
+				}
+			}
+		}
+	}
+	f.conventionalFolders()
+	return f, nil
+}
+
+// conventionalFolders finds, for each role without a special-use folder,
+// an existing folder of a conventional name at the top of the personal
+// namespace (Courier: INBOX.Sent, INBOX.Trash, INBOX.Drafts).
+func (f *serverFacts) conventionalFolders() {
+	lower := map[string]string{}
+	for _, name := range f.existing {
+		lower[strings.ToLower(name)] = name
+	}
+	for role, names := range conventionalNames {
+		if _, ok := f.info.SpecialUse[role]; ok {
+			continue
+		}
+		for _, n := range names {
+			if name, ok := lower[strings.ToLower(f.info.Prefix+n)]; ok {
+				f.info.SpecialUse[role] = name
+				break
+			}
+		}
+	}
+}
+
+// makePlan plans the folders; a bad pattern is a configuration error.
+func makePlan(mailboxes []*formats.Mailbox, info plan.Info, opts plan.Options) (*plan.Plan, error) {
+	p, err := plan.Make(mailboxes, info, opts)
+	if errors.Is(err, plan.ErrPattern) {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return p, err
+}
+
+// inferRefused guesses the characters and names the server refuses from
+// the folders a previous upload created: when a planned folder is missing
+// but would exist with one more character refused, or with the fallback
+// name of a refused name, that is what the server refuses. Used where
+// nothing may be created (dry run, verify); Upload learns the same from
+// the server's CREATE answers.
+func inferRefused(mailboxes []*formats.Mailbox, facts *serverFacts, opts plan.Options) (plan.Info, error) {
+	info := facts.info
+	for {
+		p, err := makePlan(mailboxes, info, opts)
+		if err != nil {
+			return info, err
+		}
+		learned := false
+		for _, f := range p.Folders {
+			if facts.exists(f.Server) {
+				continue
+			}
+			var tries []plan.Info
+			for _, r := range f.Server {
+				if r == info.Delimiter || strings.ContainsRune(info.Refused, r) || !isPunct(r) {
+					continue
+				}
+				try := info
+				try.Refused += string(r)
+				tries = append(tries, try)
+			}
+			try := info
+			try.RefusedNames = withName(info.RefusedNames, f.Server)
+			tries = append(tries, try)
+			for _, try := range tries {
+				p2, err := makePlan(mailboxes, try, opts)
+				if err != nil {
+					return info, err
+				}
+				if pf := p2.Folder(f.Sources[0]); pf != nil && facts.exists(pf.Server) {
+					info, learned = try, true
+					break
+				}
+			}
+			if learned {
+				break
+			}
+		}
+		if !learned {
+			return info, nil
+		}
+	}
+}
+
+// withName returns a copy of names with one more name.
+func withName(names map[string]bool, name string) map[string]bool {
+	out := map[string]bool{name: true}
+	for n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+func isPunct(r rune) bool {
+	return r < 0x80 && r > ' ' && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+}
+
+// refusedChar matches the ways Dovecot names a character it refuses in a
+// mailbox name: "Character not allowed in mailbox name: '.'" (Maildir++
+// with '/' as delimiter) and "Invalid mailbox name: Name must not have '/'
+// characters" (a '/' inside a name with '.' as delimiter).
+var refusedChar = regexp.MustCompile(`(?i)(?:not allowed|must not (?:have|contain)).*'(.)'`)
+
+// refusedCharacter returns the character a CREATE error refuses, if it says.
+func refusedCharacter(err error) (rune, bool) {
+	ie := serverError(err)
+	if ie == nil {
+		return 0, false
+	}
+	m := refusedChar.FindStringSubmatch(ie.Text)
+	if m == nil || (ie.Code != "" && ie.Code != imap.ResponseCodeCannot) {
+		return 0, false
+	}
+	r := []rune(m[1])
+	return r[0], true
+}
+
+// probePrefix starts the names of the test folders created and deleted
+// again to learn which characters a server refuses.
+const probePrefix = "mailferry-test-"
+
+// learnRefusal learns why the server refused to create a folder: from its
+// answer when it names a character; else, since a bare NO teaches nothing,
+// by trying: for each character of the refused level that is not a
+// letter or digit, it creates a test folder with that character beside the
+// refused one and deletes it again. A character that cannot be created is
+// refused. When no character explains the refusal, the name itself is
+// refused (the plan gives it its fallback name). It reports whether the
+// plan must change; an error is a transport failure.
+func (rn *run) learnRefusal(ctx context.Context, cn *conn, name string, refusal error) (bool, error) {
+	info := &rn.facts.info
+	if r, ok := refusedCharacter(refusal); ok {
+		if r == info.Delimiter || strings.ContainsRune(info.Refused, r) {
+			return false, nil
+		}
+		info.Refused += string(r)
+		rn.facts.learned = append(rn.facts.learned, fmt.Sprintf("the server refuses %q in folder names (it said so)", r))
+		return true, nil
+	}
+	levels := info.Split(name)
+	parent, level := levels[:len(levels)-1], levels[len(levels)-1]
+	var refused []rune
+	tried := map[rune]bool{}
+	for _, r := range level {
+		if tried[r] || r == info.Delimiter || strings.ContainsRune(info.Refused, r) || r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			continue
+		}
+		tried[r] = true
+		if len(tried) > 12 {
+			break // a name this odd gets the fallback name
+		}
+		probe := info.Join(append(append([]string(nil), parent...), probePrefix+string(r)+"x"))
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		err := cn.c.Create(probe, nil).Wait()
+		if err == nil {
+			if derr := cn.c.Delete(probe).Wait(); derr != nil {
+				if retry, _ := retryable(ctx, derr, cn.alive()); retry {
+					return false, derr
+				}
+				rn.log.Warn("could not delete a test folder; delete it by hand", "folder", probe, "err", derr)
+			}
+			continue
+		}
+		if retry, _ := retryable(ctx, err, cn.alive()); retry {
+			return false, err
+		}
+		if r2, ok := refusedCharacter(err); ok && r2 != r && !strings.ContainsRune(info.Refused, r2) {
+			refused = append(refused, r2)
+		}
+		refused = append(refused, r)
+	}
+	if len(refused) > 0 {
+		for _, r := range refused {
+			if !strings.ContainsRune(info.Refused, r) {
+				info.Refused += string(r)
+				rn.facts.learned = append(rn.facts.learned, fmt.Sprintf("the server refuses %q in folder names (learned by creating a test folder)", r))
+			}
+		}
+		return true, nil
+	}
+	if info.RefusedNames[name] {
+		return false, nil
+	}
+	info.RefusedNames = withName(info.RefusedNames, name)
+	rn.facts.learned = append(rn.facts.learned, fmt.Sprintf("the server refused the folder name %q without saying why (%s); it gets another name", name, describe(refusal)))
+	return true, nil
+}
+
+// learnByStatus learns, without creating anything (dry run, verify), the
+// characters the server refuses in the names of planned folders that do
+// not exist yet: Dovecot answers STATUS of such a name with the same
+// "[CANNOT] Character not allowed" as CREATE. It reports whether the plan
+// must change.
+func (rn *run) learnByStatus(cn *conn, p *plan.Plan) (bool, error) {
+	learned := false
+	for _, f := range p.Folders {
+		if rn.facts.exists(f.Server) {
+			continue
+		}
+		_, err := cn.c.Status(f.Server, &imap.StatusOptions{NumMessages: true}).Wait()
+		if err == nil || serverError(err) == nil {
+			if err != nil {
+				return learned, err
+			}
+			continue
+		}
+		if r, ok := refusedCharacter(err); ok && r != rn.facts.info.Delimiter && !strings.ContainsRune(rn.facts.info.Refused, r) {
+			rn.facts.info.Refused += string(r)
+			rn.facts.learned = append(rn.facts.learned, fmt.Sprintf("the server refuses %q in folder names (it said so)", r))
+			learned = true
+		}
+	}
+	return learned, nil
+}
