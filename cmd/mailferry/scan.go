@@ -90,13 +90,13 @@ func (e *env) scan(args []string) int {
 
 // scanResult is what scan prints, and its JSON form.
 type scanResult struct {
-	Source   string          `json:"source"`
-	Stores   []detect.Found  `json:"stores"`
-	Accounts []scanAccount   `json:"accounts,omitempty"`
-	Folders  []scanFolder    `json:"folders"`
-	Warnings []string        `json:"warnings"`
-	Totals   scanTotals      `json:"totals"`
-	Renamed  []plan.Rename `json:"renamed,omitempty"`
+	Source   string         `json:"source"`
+	Stores   []detect.Found `json:"stores"`
+	Accounts []scanAccount  `json:"accounts,omitempty"`
+	Folders  []scanFolder   `json:"folders"`
+	Warnings []string       `json:"warnings"`
+	Totals   scanTotals     `json:"totals"`
+	Renamed  []plan.Rename  `json:"renamed,omitempty"`
 }
 
 type scanFolder struct {
