@@ -161,13 +161,13 @@ func (a *bulkAppender) flush(ctx context.Context) appendResult {
 		items[i] = bulk.Item{Flags: flags, Date: j.date, Size: j.size, Open: j.open}
 		j.sent = now
 	}
-	cmd, err := bc.c.Submit(ctx, fs.pf.Server, items)
+	cmd, err := bc.c.Submit(ctx, fs.server, items)
 	var le *bulk.LostError
 	switch {
 	case err == nil:
 		a.batches = append(a.batches, &bulkBatch{jobs: jobs, cmd: cmd})
 		if hook := a.w.rn.opts.onSubmit; hook != nil {
-			hook(a.w.id, fs.pf.Server, len(jobs))
+			hook(a.w.id, fs.server, len(jobs))
 		}
 	case ctx.Err() != nil:
 		// Not sent completely: nothing stored.
@@ -282,7 +282,7 @@ func (a *bulkAppender) close(polite bool) {
 // closed first), so that a worker holds one connection at a time (servers
 // limit connections per user: Dovecot 10 per IP by default, Gmail 15).
 func (w *worker) bulkReady(ctx context.Context, fs *folderState) (*bulkConn, error) {
-	name := fs.pf.Server
+	name := fs.server
 	if w.bc.alive() && w.bc.selected == name {
 		return w.bc, nil
 	}

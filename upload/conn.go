@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -148,7 +150,7 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 		tc := tls.Client(raw, d.tls)
 		_ = tc.SetDeadline(time.Now().Add(dialTimeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(tlsError(t, err))
+			return fail(earlyClose(tlsError(t, err)))
 		}
 		_ = tc.SetDeadline(time.Time{})
 		netConn = tc
@@ -177,7 +179,7 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	cn := &conn{c: c, stop: func() bool { return stop() }, handoff: hc, raw: raw}
 	if err := c.WaitGreeting(); err != nil {
 		_ = c.Close()
-		return fail(fmt.Errorf("connect to %s: %w", t.Addr(), err))
+		return fail(earlyClose(fmt.Errorf("connect to %s: %w", t.Addr(), err)))
 	}
 	if err := d.login(cn); err != nil {
 		_ = c.Close()
@@ -222,6 +224,27 @@ func (d *dialer) login(cn *conn) error {
 		return fmt.Errorf("%w: %s refused user %q: %s", ErrAuth, d.target.Addr(), d.target.User, strings.TrimSpace(ie.Text))
 	}
 	return fmt.Errorf("login to %s: %w", d.target.Addr(), err)
+}
+
+// ClosedAtConnectError is a connection the server closed (or reset) right
+// after it was opened, before its greeting or TLS handshake: what servers
+// that limit connections per client address do with one too many
+// (Courier's MAXPERIP), instead of a NO at login.
+type ClosedAtConnectError struct{ Err error }
+
+func (e *ClosedAtConnectError) Error() string {
+	return "the server closed the connection right after it was opened: " + e.Err.Error()
+}
+func (e *ClosedAtConnectError) Unwrap() error { return e.Err }
+
+// earlyClose marks err as a *ClosedAtConnectError when the server ended the
+// connection (EOF, reset, abort).
+func earlyClose(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) {
+		return &ClosedAtConnectError{Err: err}
+	}
+	return err
 }
 
 // CertificateError says that the server's TLS certificate is not trusted:

@@ -148,9 +148,15 @@ func (rn *run) subscribe(ctx context.Context, cn *conn, name string, done map[st
 // prescan learns what a target folder holds before anything is
 // appended, and the flags it keeps.
 func (rn *run) prescan(ctx context.Context, w *worker, fs *folderState) error {
+	readOnly := rn.opts.DryRun || rn.verify
+	if readOnly && !rn.facts.exists(fs.server) {
+		// Nothing was created: the folder is empty (and its name may be
+		// one the server refuses, which SELECT would answer with NO).
+		rn.led.prescanned(fs, newServerSet(), nil, readOnly)
+		return nil
+	}
 	return w.withConn(ctx, func(cn *conn) error {
-		readOnly := rn.opts.DryRun || rn.verify
-		set, data, err := cn.fetchSet(ctx, fs.pf.Server, readOnly, false)
+		set, data, err := cn.fetchSet(ctx, fs.server, readOnly, false)
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func (a *imapAppender) send(ctx context.Context, j *job) appendResult {
 	}
 	opts := &imap.AppendOptions{Flags: j.flags, Time: j.date}
 	j.sent = time.Now()
-	cmd := cn.c.Append(j.fs.pf.Server, j.size, opts)
+	cmd := cn.c.Append(j.fs.server, j.size, opts)
 	rc, err := j.spool.Open()
 	var werr error
 	if err == nil {
@@ -130,15 +130,15 @@ func (w *worker) imapReady(ctx context.Context, fs *folderState) (*conn, error) 
 	if err := w.ensureConn(ctx); err != nil {
 		return nil, err
 	}
-	if w.cn.selected == fs.pf.Server && !w.cn.readOnly {
+	if w.cn.selected == fs.server && !w.cn.readOnly {
 		return w.cn, nil
 	}
-	_, exists, err := w.cn.selectFolder(fs.pf.Server, false)
+	_, exists, err := w.cn.selectFolder(fs.server, false)
 	if err != nil {
 		return nil, err
 	}
 	if !exists {
-		return nil, fmt.Errorf("folder %q does not exist on the server", fs.pf.Server)
+		return nil, fmt.Errorf("folder %q does not exist on the server", fs.server)
 	}
 	return w.cn, nil
 }

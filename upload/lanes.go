@@ -68,11 +68,14 @@ func (p *pass) leave() bool {
 	return true
 }
 
-// isConnectionLimit reports a login refused because the user has too many
-// connections (see connectionLimit).
+// isConnectionLimit reports a connection refused because the user has
+// too many: a login refused so (see connectionLimit), or a connection the
+// server closed right after it was opened (Courier's per-address limit
+// resets it).
 func isConnectionLimit(err error) bool {
 	var te *throttleError
-	return errors.As(err, &te) && connectionLimit.MatchString(te.Error())
+	var ce *ClosedAtConnectError
+	return errors.As(err, &te) && connectionLimit.MatchString(te.Error()) || errors.As(err, &ce)
 }
 
 // mayRetire retires w when the server refused it a new connection for the

@@ -31,6 +31,9 @@ type ledger struct {
 type folderState struct {
 	pf  *plan.Folder
 	rep *FolderReport
+	// server is the folder's name on the wire: the plan's, or the server's
+	// own spelling of an existing folder (INBOX listed as "Inbox").
+	server string
 
 	exists bool
 	// unusable says why the folder could not be created (its messages are
@@ -84,7 +87,7 @@ func (l *ledger) folder(pf *plan.Folder) *folderState {
 	for _, mb := range pf.Sources {
 		fr.Sources = append(fr.Sources, mb.DisplayPath())
 	}
-	fs := &folderState{pf: pf, rep: fr, consumed: map[Fingerprint]int{}, available: newServerSet(), anyKW: true}
+	fs := &folderState{pf: pf, rep: fr, server: pf.Server, consumed: map[Fingerprint]int{}, available: newServerSet(), anyKW: true}
 	l.folders[pf] = fs
 	l.order = append(l.order, fs)
 	l.rep.Folders = append(l.rep.Folders, fr)
@@ -180,7 +183,7 @@ func (l *ledger) foundLocked(fs *folderState, size int64) {
 	fs.rep.Found++
 	l.prog.Found++
 	l.prog.FoundBytes += size
-	l.prog.Folder = fs.pf.Server
+	l.prog.Folder = fs.server
 }
 
 func (l *ledger) doneLocked(size int64) {
@@ -318,7 +321,7 @@ func (l *ledger) close(p *plan.Plan) {
 				list = append(list, k)
 			}
 			sort.Strings(list)
-			l.rep.KeywordWarnings = append(l.rep.KeywordWarnings, KeywordWarning{Server: fs.pf.Server, Keywords: list, Reason: reason})
+			l.rep.KeywordWarnings = append(l.rep.KeywordWarnings, KeywordWarning{Server: fs.server, Keywords: list, Reason: reason})
 		}
 	}
 	if p != nil {

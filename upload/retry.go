@@ -41,7 +41,7 @@ func (rn *run) retry(ctx context.Context, who string, f func() error, alive func
 		}
 		if time.Since(start)+wait > timeout {
 			hint := "a re-run resumes where this one stopped"
-			if te != nil && connectionLimit.MatchString(te.Error()) {
+			if isConnectionLimit(err) {
 				hint += "; the server limits connections per user: try --connections 1 or 2"
 			}
 			return fmt.Errorf("gave up after retrying for %v (%s): %w", timeout.Round(time.Second), hint, err)

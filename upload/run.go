@@ -205,6 +205,8 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 func (rn *run) track() {
 	for _, f := range rn.plan.Folders {
 		fs := rn.led.folder(f)
+		fs.server = rn.spelling(f.Server)
+		fs.rep.Server = fs.server
 		fs.rep.Created = rn.created[f.Server]
 		if reason := rn.unusable[f.Server]; reason != "" {
 			fs.unusable, fs.rep.Error = reason, reason
@@ -281,7 +283,7 @@ func (rn *run) end(j *job, o outcome, p Problem) {
 			_ = rc.Close()
 		}
 		rn.led.quarantined(j.fs, j.e, p)
-		rn.log.Warn("message quarantined", "pos", j.e.pos.String(), "folder", j.fs.pf.Server, "reason", p.Reason)
+		rn.log.Warn("message quarantined", "pos", j.e.pos.String(), "folder", j.fs.server, "reason", p.Reason)
 	default:
 		rn.led.failed(j.fs, j.e, p)
 	}

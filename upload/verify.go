@@ -65,10 +65,14 @@ func Verify(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 // verifyFolder fetches what the server holds in one folder and compares it
 // with the folder's source messages.
 func (rn *run) verifyFolder(ctx context.Context, w *worker, fs *folderState) error {
+	if rn.verify && !rn.facts.exists(fs.server) {
+		rn.led.verified(fs, newServerSet(), nil) // not on the server at all
+		return nil
+	}
 	var set *serverSet
 	err := w.withConn(ctx, func(cn *conn) error {
 		var err error
-		set, _, err = cn.fetchSet(ctx, fs.pf.Server, true, true)
+		set, _, err = cn.fetchSet(ctx, fs.server, true, true)
 		return err
 	})
 	if ctx.Err() != nil {

@@ -153,7 +153,7 @@ func (w *worker) loop(ctx context.Context) {
 			continue // the loop sees ctx ended
 		}
 		w.cur = j.fs
-		if !w.rn.write("APPEND", j.fs.pf.Server, "pos", j.e.pos.String(), "size", j.size) {
+		if !w.rn.write("APPEND", j.fs.server, "pos", j.e.pos.String(), "size", j.size) {
 			w.rn.end(j, outUploaded, Problem{})
 			continue
 		}
@@ -325,7 +325,7 @@ func (w *worker) lost(ctx context.Context, cause error, tried, unknown []*job) {
 	sets := make([]*serverSet, len(folders))
 	err := w.withConn(ctx, func(cn *conn) error {
 		for i, fs := range folders {
-			set, _, err := cn.fetchSet(ctx, fs.pf.Server, false, false)
+			set, _, err := cn.fetchSet(ctx, fs.server, false, false)
 			if err != nil {
 				return err
 			}
