@@ -80,7 +80,7 @@ func (rn *run) admit(m *formats.Message) (*folderState, *sourceEntry, error) {
 		return nil, nil, nil
 	}
 	if fs.unusable != "" {
-		e := rn.led.found(fs, m, Fingerprint{Size: m.Size}, "")
+		e := rn.led.found(fs, m, Identity{Fingerprint: Fingerprint{Size: m.Size}})
 		rn.led.failed(fs, e, Problem{Code: ProblemFolderRefused, Reason: fs.unusable})
 		return nil, nil, nil
 	}
@@ -90,12 +90,12 @@ func (rn *run) admit(m *formats.Message) (*folderState, *sourceEntry, error) {
 	}
 	// Verify reads each message whole to apply Upload's NUL policy (Upload
 	// finds NULs while it reads the message for sending).
-	fp, id, nul, err := fingerprintMessage(m, rn.verify)
+	id, nul, err := identify(m, rn.verify)
 	if err != nil {
 		rn.led.unreadable(fs, m, err)
 		return nil, nil, nil
 	}
-	e := rn.led.found(fs, m, fp, id)
+	e := rn.led.found(fs, m, id)
 	if nul {
 		// Never uploaded: not missing, but not uploadable either, as the
 		// upload reports it.
@@ -108,7 +108,7 @@ func (rn *run) admit(m *formats.Message) (*folderState, *sourceEntry, error) {
 // keepFromSource quarantines bytes the reader found but that are not a
 // message (Message.Quarantine): they are never sent.
 func (rn *run) keepFromSource(fs *folderState, m *formats.Message) {
-	e := rn.led.found(fs, m, Fingerprint{Size: m.Size}, "")
+	e := rn.led.found(fs, m, Identity{Fingerprint: Fingerprint{Size: m.Size}})
 	p := Problem{Code: ProblemNotMessage, Reason: m.Quarantine}
 	if !rn.verify && m.Open != nil {
 		if rc, err := m.Open(); err == nil {
@@ -173,7 +173,7 @@ func (rn *run) dispatch(ctx context.Context, m *formats.Message, workers []*work
 		rn.end(j, outQuarantined, Problem{Code: ProblemNUL, Reason: ReasonNUL})
 		return nil
 	}
-	w := workers[rn.laneOf(e.fp)]
+	w := workers[rn.laneOf(e.id.Fingerprint)]
 	select {
 	case w.jobs <- j:
 		return nil

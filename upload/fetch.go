@@ -12,72 +12,6 @@ import (
 	"mailferry/upload/fingerprint"
 )
 
-// serverSet is the multiset of fingerprints of one server folder.
-type serverSet struct {
-	count map[Fingerprint]int
-	ids   map[Fingerprint]string // a Message-ID per fingerprint, for reports
-	total int
-}
-
-func newServerSet() *serverSet {
-	return &serverSet{count: map[Fingerprint]int{}}
-}
-
-func (s *serverSet) add(fp Fingerprint, id string) {
-	s.count[fp]++
-	s.total++
-	if id != "" && s.ids != nil {
-		if _, ok := s.ids[fp]; !ok {
-			s.ids[fp] = id
-		}
-	}
-}
-
-// take removes one server message matching fp and returns its key: an
-// exact match, or else a message of the same size whose header the server
-// returned empty (see Fingerprint).
-func (s *serverSet) take(fp Fingerprint) (Fingerprint, bool) {
-	if s.count[fp] > 0 {
-		s.count[fp]--
-		return fp, true
-	}
-	weak := Fingerprint{Header: fingerprint.EmptyHeader, Size: fp.Size}
-	if s.count[weak] > 0 {
-		s.count[weak]--
-		return weak, true
-	}
-	return Fingerprint{}, false
-}
-
-// keep removes the messages whose key is not kept.
-func (s *serverSet) keep(kept func(Fingerprint) bool) {
-	for k, c := range s.count {
-		if !kept(k) {
-			delete(s.count, k)
-			s.total -= c
-		}
-	}
-}
-
-// merge adds the messages of o.
-func (s *serverSet) merge(o *serverSet) {
-	for k, c := range o.count {
-		if c > 0 {
-			s.count[k] += c
-			s.total += c
-		}
-	}
-}
-
-// remaining is the number of messages not taken.
-func (s *serverSet) remaining() int {
-	n := 0
-	for _, c := range s.count {
-		n += c
-	}
-	return n
-}
-
 // selectFolder selects (or, read-only, examines) a folder. A folder that
 // does not exist gives exists false and no error.
 func (cn *conn) selectFolder(name string, readOnly bool) (data *imap.SelectData, exists bool, err error) {
@@ -158,8 +92,7 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 				}
 			}
 		}
-		h, id := hh.Sum()
-		set.add(Fingerprint{Header: h, Size: size}, id)
+		set.add(hh.Identity(size))
 	}
 	if err := cmd.Close(); err != nil {
 		return err

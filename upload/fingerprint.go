@@ -11,30 +11,30 @@ import (
 // Fingerprint is the identity of a message (see package fingerprint).
 type Fingerprint = fingerprint.Fingerprint
 
-// fingerprintMessage fingerprints a source message. With scanNUL it also
-// reads the rest of the message and reports whether it holds a NUL byte
-// (which Upload never sends; see ReasonNUL).
-func fingerprintMessage(m *formats.Message, scanNUL bool) (_ Fingerprint, msgID string, nul bool, _ error) {
+// identify computes the Identity of a source message. With scanNUL it
+// also reads the rest of the message and reports whether it holds a NUL
+// byte (which Upload never sends; see ReasonNUL).
+func identify(m *formats.Message, scanNUL bool) (_ Identity, nul bool, _ error) {
 	if m.Open == nil {
-		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: fmt.Errorf("no content")}
+		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: fmt.Errorf("no content")}
 	}
 	rc, err := m.Open()
 	if err != nil {
-		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
+		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
 	}
 	defer rc.Close()
 	nr := &nulReader{r: rc}
-	fp, id, err := fingerprint.Of(nr, m.Size)
+	id, err := fingerprint.IdentityOf(nr, m.Size)
 	if err != nil {
-		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message header", Err: err}
+		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message header", Err: err}
 	}
 	if !scanNUL {
-		return fp, id, false, nil
+		return id, false, nil
 	}
 	if _, err := io.Copy(io.Discard, nr); err != nil {
-		return Fingerprint{}, "", false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
+		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
 	}
-	return fp, id, nr.nul, nil
+	return id, nr.nul, nil
 }
 
 // nulReader passes bytes through and notes a NUL byte.

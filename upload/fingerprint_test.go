@@ -20,20 +20,20 @@ func TestServerSetTake(t *testing.T) {
 	a, _ := fpOf(t, "From: a\r\n\r\nx\r\n")
 	b, _ := fpOf(t, "From: b\r\n\r\nx\r\n")
 	s := newServerSet()
-	s.add(a, "")
-	s.add(a, "")
-	s.add(Fingerprint{Header: fingerprint.EmptyHeader, Size: b.Size}, "")
-	if _, ok := s.take(a); !ok {
+	s.add(Identity{Fingerprint: a})
+	s.add(Identity{Fingerprint: a})
+	s.add(Identity{Fingerprint: Fingerprint{Header: fingerprint.EmptyHeader, Size: b.Size}})
+	if _, how := s.take(Identity{Fingerprint: a}, matchWeak); how == matchNone {
 		t.Fatal("first copy of a not taken")
 	}
-	if _, ok := s.take(a); !ok {
+	if _, how := s.take(Identity{Fingerprint: a}, matchWeak); how == matchNone {
 		t.Fatal("second copy of a not taken")
 	}
 	// The third take of a falls back to the header-less message of the same size.
-	if key, ok := s.take(a); !ok || key.Header != fingerprint.EmptyHeader {
-		t.Fatalf("weak match: key %v ok %v", key, ok)
+	if key, how := s.take(Identity{Fingerprint: a}, matchWeak); how != matchSize || key.Header != fingerprint.EmptyHeader {
+		t.Fatalf("size-only match: key %v how %v", key, how)
 	}
-	if _, ok := s.take(b); ok {
+	if _, how := s.take(Identity{Fingerprint: b}, matchWeak); how != matchNone {
 		t.Fatal("b taken from an exhausted set")
 	}
 	if s.remaining() != 0 {
@@ -47,14 +47,14 @@ func TestCompare(t *testing.T) {
 	c, _ := fpOf(t, "From: c\r\n\r\nx\r\n")
 	set := newServerSet()
 	set.ids = map[Fingerprint]string{}
-	set.add(a, "<a>")
-	set.add(c, "<c>")
-	set.add(c, "<c>")
+	set.add(Identity{Fingerprint: a, MessageID: "<a>"})
+	set.add(Identity{Fingerprint: c, MessageID: "<c>"})
+	set.add(Identity{Fingerprint: c, MessageID: "<c>"})
 	src := []*sourceEntry{
-		{fp: a, msgID: "<a>"},
-		{fp: a, msgID: "<a>"}, // a second copy: missing
-		{fp: b, msgID: "<b>", state: entryQuarantined},
-		{fp: c, state: entryQuarantined}, // on the server anyway: not extra
+		{id: Identity{Fingerprint: a}, msgID: "<a>"},
+		{id: Identity{Fingerprint: a}, msgID: "<a>"}, // a second copy: missing
+		{id: Identity{Fingerprint: b}, msgID: "<b>", state: entryQuarantined},
+		{id: Identity{Fingerprint: c}, state: entryQuarantined}, // on the server anyway: not extra
 	}
 	v := compare(src, set)
 	if v.Status != StatusMissing || len(v.Missing) != 1 || v.Expected != 2 || v.Extra != 1 || v.OnServer != 3 {

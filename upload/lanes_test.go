@@ -63,17 +63,17 @@ func TestReconcileLanes(t *testing.T) {
 	c1, d1 := fp("c", 101), fp("d", 103) // lane 1
 	fs := &folderState{consumed: map[Fingerprint]int{}, available: newServerSet()}
 	// Before: lane 0 has one a0 on the server to match; lane 1 one d1.
-	fs.available.add(a0, "")
-	fs.available.add(d1, "")
+	fs.available.add(Identity{Fingerprint: a0})
+	fs.available.add(Identity{Fingerprint: d1})
 	fs.consumed[b0] = 1 // lane 0: b0 appended and confirmed
 	// The server now: a0 and b0 (lane 0) plus b0 landed from the
 	// reconnecting worker's batch; lane 1 holds d1 and c1, c1 landed from
 	// the other worker's batch still in flight.
 	set := newServerSet()
 	for _, k := range []Fingerprint{a0, b0, b0, c1, d1} {
-		set.add(k, "")
+		set.add(Identity{Fingerprint: k})
 	}
-	lost := []*job{{e: &sourceEntry{fp: b0}}, {e: &sourceEntry{fp: c1}}}
+	lost := []*job{{e: &sourceEntry{id: Identity{Fingerprint: b0}}}, {e: &sourceEntry{id: Identity{Fingerprint: c1}}}}
 	// A lane-0 worker would never have c1 in flight; it is here to show
 	// that lane 1 keys are not its to take.
 	landed, rest := rn.led.reconcile(fs, set, lost, rn.laneFilter(0))

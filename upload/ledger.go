@@ -65,7 +65,7 @@ const (
 
 // sourceEntry is one source message of a folder, for verification.
 type sourceEntry struct {
-	fp    Fingerprint
+	id    Identity
 	pos   formats.Pos
 	msgID string
 	size  int64
@@ -158,12 +158,12 @@ func (l *ledger) skipped(fs *folderState, m *formats.Message, reason string) {
 
 // found records a source message that should end on the server and
 // returns its entry. A message incomplete in the source is noted.
-func (l *ledger) found(fs *folderState, m *formats.Message, fp Fingerprint, msgID string) *sourceEntry {
-	e := &sourceEntry{fp: fp, pos: m.Pos, msgID: msgID, size: m.Size}
+func (l *ledger) found(fs *folderState, m *formats.Message, id Identity) *sourceEntry {
+	e := &sourceEntry{id: id, pos: m.Pos, msgID: id.MessageID, size: m.Size}
 	l.locked(func() {
 		l.foundLocked(fs, m.Size)
 		if m.Incomplete != "" {
-			fs.rep.Incomplete = append(fs.rep.Incomplete, Problem{Code: ProblemIncomplete, Pos: m.Pos.String(), MessageID: msgID, Reason: m.Incomplete})
+			fs.rep.Incomplete = append(fs.rep.Incomplete, Problem{Code: ProblemIncomplete, Pos: m.Pos.String(), MessageID: id.MessageID, Reason: m.Incomplete})
 		}
 		fs.sources = append(fs.sources, e)
 	})
@@ -196,8 +196,8 @@ func (l *ledger) doneLocked(size int64) {
 func (l *ledger) already(fs *folderState, e *sourceEntry) bool {
 	found := false
 	l.locked(func() {
-		key, ok := fs.available.take(e.fp)
-		if !ok {
+		key, how := fs.available.take(e.id, matchWeak)
+		if how == matchNone {
 			return
 		}
 		found = true
@@ -284,7 +284,7 @@ func (l *ledger) reconcile(fs *folderState, set *serverSet, unknown []*job, mine
 		}
 	}
 	for _, u := range unknown {
-		if key, ok := set.take(u.e.fp); ok {
+		if key, how := set.take(u.e.id, matchLoose); how != matchNone {
 			set.total--
 			u.key = key
 			landed = append(landed, u)

@@ -138,6 +138,9 @@ const (
 	ProblemIncomplete ProblemCode = "incomplete"
 	// ProblemMissing: verification did not find the message on the server.
 	ProblemMissing ProblemCode = "missing"
+	// ProblemChanged: the message is on the server, changed by the server
+	// as it stored it.
+	ProblemChanged ProblemCode = "changed"
 )
 
 // NotDone reports whether the problem is work a stopped run did not get
@@ -167,6 +170,10 @@ type FolderVerify struct {
 	OnServer int `json:"on_server"`
 	// Missing are source messages not on the server.
 	Missing []Problem `json:"missing,omitempty"`
+	// Changed are source messages on the server that the server changed
+	// as it stored them (Reason says what): not missing, not a copy of the
+	// source's bytes either.
+	Changed []Problem `json:"changed,omitempty"`
 	// Extra counts server messages not from the source; ExtraIDs lists up
 	// to maxExtraIDs of their Message-IDs.
 	Extra    int      `json:"extra"`
@@ -199,6 +206,7 @@ type Totals struct {
 	// Excluded counts messages of excluded folders (not in Found).
 	Excluded int `json:"excluded_messages"`
 	Missing  int `json:"missing"`
+	Changed  int `json:"changed,omitempty"`
 	Extra    int `json:"extra"`
 	// Mismatched counts folders whose status is "-" or "!".
 	Mismatched int `json:"mismatched_folders"`
@@ -232,6 +240,7 @@ func (r *Report) sum() {
 		t.Bytes += f.Bytes
 		if v := f.Verify; v != nil {
 			t.Missing += len(v.Missing)
+			t.Changed += len(v.Changed)
 			t.Extra += v.Extra
 			if v.Status == StatusMissing || v.Status == StatusError {
 				t.Mismatched++

@@ -272,7 +272,7 @@ func (rn *run) end(j *job, o outcome, p Problem) {
 	switch o {
 	case outUploaded:
 		rn.thr.ok()
-		key := j.e.fp
+		key := j.e.id.Fingerprint
 		if j.landed {
 			key = j.key
 		}

@@ -95,13 +95,17 @@ func compare(sources []*sourceEntry, set *serverSet) *FolderVerify {
 			continue
 		}
 		v.Expected++
-		if _, ok := set.take(e.fp); !ok {
+		key, how := set.take(e.id, matchWeak)
+		switch how {
+		case matchNone:
 			v.Missing = append(v.Missing, Problem{Code: ProblemMissing, Pos: e.pos.String(), MessageID: e.msgID, Reason: "not on the server"})
+		case matchLoose, matchWeak:
+			v.Changed = append(v.Changed, Problem{Code: ProblemChanged, Pos: e.pos.String(), MessageID: e.msgID, Reason: how.changed(e.id.Fingerprint, key)})
 		}
 	}
 	for _, e := range sources {
 		if e.state != entryExpected {
-			set.take(e.fp)
+			set.take(e.id, matchWeak)
 		}
 	}
 	v.Extra = set.remaining()

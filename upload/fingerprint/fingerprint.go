@@ -60,25 +60,54 @@ const MaxHeaderLine = 64 << 10
 // EmptyHeader is the hash of a header block with no lines.
 var EmptyHeader = sha256.Sum256(nil)
 
-// Hasher computes the header part of a Fingerprint from a byte stream
-// written to it in pieces of any size, and picks up the Message-ID on the
-// way. Done reports once the header has ended; further writes are ignored.
+// Identity is a message's Fingerprint plus two looser keys, by which a
+// message that a server changed when it stored it is still recognised:
+// so that a re-run does not upload it again, and verification reports it
+// as on the server, changed by the server, rather than missing.
+type Identity struct {
+	Fingerprint
+	// Loose is the header hash with every byte of 0x80 or above read as
+	// 'X': Cyrus (munge8bit, its default) replaces each raw 8-bit byte in
+	// a header field with 'X' as it stores a message, which keeps the size.
+	Loose [sha256.Size]byte
+	// Weak is a hash of the Message-ID, Date and From field values alone,
+	// with 8-bit bytes, '?', 'X' and white space left out (servers replace
+	// 8-bit bytes with 'X' or '?', one or several); zero when the message
+	// has no Message-ID. It recognises a message whose header lines or size
+	// the server changed (a header added), and is used only after exact
+	// and loose matches.
+	Weak [sha256.Size]byte
+	// MessageID is the Message-ID field's value, for reports.
+	MessageID string
+}
+
+// Hasher computes the header part of a Fingerprint (and the looser keys
+// of an Identity) from a byte stream written to it in pieces of any size,
+// and picks up the Message-ID on the way. Done reports once the header has
+// ended; further writes are ignored.
 type Hasher struct {
-	h       hash.Hash
-	line    []byte
-	done    bool
-	lines   int
-	msgID   []byte
-	inMsgID bool
+	h, loose hash.Hash
+	line     []byte
+	done     bool
+	lines    int
+	// The values of the fields the weak key and reports need: the first
+	// Message-ID, Date and From, unfolded.
+	field       *[]byte // the field being collected, nil for none
+	msgID, date []byte
+	from, buf8  []byte
+	seen        [3]bool
 }
 
 // NewHasher returns a Hasher at the start of a message.
-func NewHasher() *Hasher { return &Hasher{h: sha256.New()} }
+func NewHasher() *Hasher { return &Hasher{h: sha256.New(), loose: sha256.New()} }
 
 // Reset starts over with a new message, keeping the buffers.
 func (hh *Hasher) Reset() {
 	hh.h.Reset()
-	hh.line, hh.done, hh.lines, hh.msgID, hh.inMsgID = hh.line[:0], false, 0, hh.msgID[:0], false
+	hh.loose.Reset()
+	hh.line, hh.done, hh.lines, hh.field = hh.line[:0], false, 0, nil
+	hh.msgID, hh.date, hh.from = hh.msgID[:0], hh.date[:0], hh.from[:0]
+	hh.seen = [3]bool{}
 }
 
 // Done reports whether the header has ended.
@@ -123,20 +152,49 @@ func (hh *Hasher) endLine() {
 	}
 	hh.h.Write(line)
 	hh.h.Write([]byte{'\r', '\n'})
+	hh.buf8 = append(hh.buf8[:0], line...)
+	for i, c := range hh.buf8 {
+		if c >= 0x80 {
+			hh.buf8[i] = 'X'
+		}
+	}
+	hh.loose.Write(hh.buf8)
+	hh.loose.Write([]byte{'\r', '\n'})
 	hh.lines++
 	switch {
 	case line[0] == ' ' || line[0] == '\t':
-		if hh.inMsgID && len(hh.msgID) < 1000 {
-			hh.msgID = append(hh.msgID, ' ')
-			hh.msgID = append(hh.msgID, bytes.TrimSpace(line)...)
+		if hh.field != nil && len(*hh.field) < maxField {
+			*hh.field = append(*hh.field, ' ')
+			*hh.field = append(*hh.field, bytes.TrimSpace(line)...)
 		}
 	default:
 		name, value, _ := bytes.Cut(line, []byte{':'})
-		hh.inMsgID = len(hh.msgID) == 0 && strings.EqualFold(string(bytes.TrimSpace(name)), "Message-ID")
-		if hh.inMsgID {
-			hh.msgID = append(hh.msgID, bytes.TrimSpace(value)...)
+		hh.field = nil
+		for i, n := range weakFields {
+			if !hh.seen[i] && strings.EqualFold(string(bytes.TrimSpace(name)), n) {
+				hh.seen[i] = true
+				f := hh.fieldBuf(i)
+				*f = append((*f)[:0], bytes.TrimSpace(value)...)
+				hh.field = f
+			}
 		}
 	}
+}
+
+// weakFields are the fields whose values make the weak key, in order.
+var weakFields = [3]string{"Message-ID", "Date", "From"}
+
+// maxField bounds a collected field value.
+const maxField = 1000
+
+func (hh *Hasher) fieldBuf(i int) *[]byte {
+	switch i {
+	case 0:
+		return &hh.msgID
+	case 1:
+		return &hh.date
+	}
+	return &hh.from
 }
 
 // Finish ends the stream: a last line without LF still counts.
@@ -153,6 +211,40 @@ func (hh *Hasher) Sum() (h [sha256.Size]byte, msgID string) {
 	hh.Finish()
 	hh.h.Sum(h[:0])
 	return h, strings.TrimSpace(string(hh.msgID))
+}
+
+// Identity finishes the stream and returns the identity of a message of
+// this size.
+func (hh *Hasher) Identity(size int64) Identity {
+	h, id := hh.Sum()
+	out := Identity{Fingerprint: Fingerprint{Header: h, Size: size}, MessageID: id}
+	hh.loose.Sum(out.Loose[:0])
+	if id != "" {
+		w := sha256.New()
+		for _, v := range [][]byte{hh.msgID, hh.date, hh.from} {
+			w.Write(weakValue(v))
+			w.Write([]byte{0})
+		}
+		w.Sum(out.Weak[:0])
+	}
+	return out
+}
+
+// weakValue is a field value as the weak key sees it: lower case, without
+// white space, '?', 'x', 'X' and bytes of 0x80 or above, which servers
+// replace or drop in different ways.
+func weakValue(v []byte) []byte {
+	out := make([]byte, 0, len(v))
+	for _, c := range v {
+		switch {
+		case c >= 0x80, c == '?', c == 'x', c == 'X', c == ' ', c == '\t':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // ReadFrom writes r to the hasher until the header has ended or r ends.
@@ -177,10 +269,16 @@ func (hh *Hasher) ReadFrom(r io.Reader) (int64, error) {
 // far as the header goes) and returns its Message-ID as a hint for
 // reports. size is the exact total size of the message.
 func Of(r io.Reader, size int64) (Fingerprint, string, error) {
+	id, err := IdentityOf(r, size)
+	return id.Fingerprint, id.MessageID, err
+}
+
+// IdentityOf computes the Identity of a message from its bytes (reading
+// only as far as the header goes). size is the exact total size.
+func IdentityOf(r io.Reader, size int64) (Identity, error) {
 	hh := NewHasher()
 	if _, err := hh.ReadFrom(r); err != nil {
-		return Fingerprint{}, "", err
+		return Identity{}, err
 	}
-	h, id := hh.Sum()
-	return Fingerprint{Header: h, Size: size}, id, nil
+	return hh.Identity(size), nil
 }

@@ -104,3 +104,45 @@ func TestFingerprintLongLine(t *testing.T) {
 		t.Errorf("hasher kept %d bytes of one line", len(hh.line))
 	}
 }
+
+func identity(t *testing.T, s string) Identity {
+	t.Helper()
+	id, err := IdentityOf(strings.NewReader(s), int64(len(s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// What servers do to a message as they store it, and which key still
+// recognises it.
+func TestIdentityOfChangedMessages(t *testing.T) {
+	orig := "Message-ID: <1@x>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0100\r\nFrom: J\xc3\xbcrgen <j@x>\r\nSubject: Gr\xc3\xbc\xc3\x9fe\r\n\r\nbody\r\n"
+	tests := []struct {
+		name               string
+		stored             string
+		exact, loose, weak bool
+	}{
+		{"stored as sent", orig, true, true, true},
+		{"Cyrus munge8bit: each 8-bit byte becomes X", strings.NewReplacer("\xc3\xbc", "XX", "\xc3\x9f", "XX").Replace(orig), false, true, true},
+		{"8-bit bytes become one ?", strings.NewReplacer("\xc3\xbc", "?", "\xc3\x9f", "?").Replace(orig), false, false, true},
+		{"a header line added", "Return-Path: <j@x>\r\n" + orig, false, false, true},
+		{"another message", strings.Replace(orig, "<1@x>", "<2@x>", 1), false, false, false},
+	}
+	a := identity(t, orig)
+	for _, tt := range tests {
+		b := identity(t, tt.stored)
+		if got := a.Fingerprint == b.Fingerprint; got != tt.exact {
+			t.Errorf("%s: exact match %v, want %v", tt.name, got, tt.exact)
+		}
+		if got := a.Loose == b.Loose; got != tt.loose {
+			t.Errorf("%s: loose match %v, want %v", tt.name, got, tt.loose)
+		}
+		if got := a.Weak == b.Weak; got != tt.weak {
+			t.Errorf("%s: weak match %v, want %v", tt.name, got, tt.weak)
+		}
+	}
+	if id := identity(t, "Subject: no id\r\n\r\n"); id.Weak != ([32]byte{}) {
+		t.Errorf("a message without Message-ID has a weak key")
+	}
+}
