@@ -804,4 +804,3 @@ func TestExists(t *testing.T) {
 		t.Errorf("FETCH in EXAMINE set \\Seen: %q", u)
 	}
 }
-
