@@ -80,25 +80,32 @@ func (s *session) cmdFetch(c *cmd) (string, error) {
 			markSeen = !s.readOnly
 		}
 	}
+	// The folder's lock is taken per message, never while writing to the
+	// client: a client that reads slowly must not stop the others'
+	// APPENDs. Messages are never removed, so positions stay valid.
 	mb := s.sel
 	mb.mu.Lock()
-	defer mb.mu.Unlock()
 	n := len(mb.msgs)
 	var maxUID uint32
 	if n > 0 {
 		maxUID = mb.msgs[n-1].uid
 	}
+	mb.mu.Unlock()
 	for i := 0; i < n; i++ {
-		m := &mb.msgs[i]
-		if byUID && !contains(set, m.uid, maxUID) || !byUID && !contains(set, uint32(i+1), uint32(n)) {
-			continue
-		}
+		mb.mu.Lock()
+		m := mb.msgs[i]
+		in := byUID && contains(set, m.uid, maxUID) || !byUID && contains(set, uint32(i+1), uint32(n))
 		flagsChanged := false
-		if markSeen && !m.flags.seen {
+		if in && markSeen && !m.flags.seen {
 			m.flags = s.a.withSeen(m.flags)
+			mb.msgs[i].flags = m.flags
 			flagsChanged = true
 		}
-		if err := s.fetchOne(i+1, m, items, flagsChanged); err != nil {
+		mb.mu.Unlock()
+		if !in {
+			continue
+		}
+		if err := s.fetchOne(i+1, &m, items, flagsChanged); err != nil {
 			return "", err
 		}
 	}

@@ -514,3 +514,39 @@ func TestCutShort(t *testing.T) {
 		t.Errorf("INBOX after a cut literal: %d messages, %v; want none", len(msgs), err)
 	}
 }
+
+// TestSlowReaderDoesNotBlock: a client that stops reading a long FETCH
+// answer does not hold up another connection's APPEND to the same folder.
+func TestSlowReaderDoesNotBlock(t *testing.T) {
+	s := start(t, Options{})
+	w := dialRaw(t, s)
+	w.login(s)
+	msg := "Subject: pad\r\nX-Pad: " + strings.Repeat("p", 60) + strings.Repeat("\r\n\t"+strings.Repeat("q", 60), 1000) + "\r\n\r\nbody\r\n"
+	for i := 0; i < 200; i++ { // 12 MB of headers: more than the socket buffers hold
+		w.start("APPEND INBOX {%d+}", len(msg))
+		w.send(msg + "\r\n")
+	}
+	for i := 0; i < 200; i++ {
+		w.line()
+	}
+	slow := dialRaw(t, s)
+	slow.login(s)
+	slow.cmd("SELECT INBOX")
+	slow.start("FETCH 1:* (BODY.PEEK[HEADER])") // and never read the answer
+	time.Sleep(200 * time.Millisecond)
+	done := make(chan string, 1)
+	go func() {
+		w.start("APPEND INBOX {14+}")
+		w.send("Subject: x\r\n\r\n\r\n")
+		_, tagged := w.done()
+		done <- tagged
+	}()
+	select {
+	case got := <-done:
+		if !strings.HasPrefix(got, "OK ") {
+			t.Errorf("APPEND while another connection's FETCH is stuck: %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("APPEND blocked by a connection that does not read its FETCH answer")
+	}
+}

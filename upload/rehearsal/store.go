@@ -15,15 +15,17 @@ type account struct {
 	delim   byte
 	inbox   string // how INBOX is spelled
 
-	mu              sync.Mutex // guards everything below; taken before mailbox.mu
+	mu              sync.Mutex // guards the fields below up to flagMu; never held with mailbox.mu
 	mailboxes       map[string]*mailbox
 	prevUIDValidity uint32
-	spell           map[string]string // keyword spelling, by lower case
-	sets            map[string]*flagSet
 	budgetStart     time.Time
 	budgetUsed      int64
 	throttleStart   time.Time
 	throttleCount   int
+
+	flagMu sync.Mutex        // guards spell and sets; a leaf lock
+	spell  map[string]string // keyword spelling, by lower case
+	sets   map[string]*flagSet
 }
 
 func newAccount(opts *Options, h *headerFile) *account {
@@ -74,16 +76,14 @@ func (a *account) create(name string) *Refusal {
 	if r := a.checkName(name); r != nil {
 		return r
 	}
-	if mb := a.mailboxes[name]; mb != nil && !mb.noSelect {
+	if a.mailboxes[name] != nil {
 		return &Refusal{Code: "ALREADYEXISTS", Text: "Mailbox already exists"}
 	}
 	levels := strings.Split(name, string(a.delim))
 	for i := 1; i <= len(levels); i++ {
 		parent := strings.Join(levels[:i], string(a.delim))
-		if mb := a.mailboxes[parent]; mb == nil {
+		if a.mailboxes[parent] == nil {
 			a.createLocked(parent, "", false)
-		} else if i == len(levels) && mb.noSelect {
-			mb.noSelect = false
 		}
 	}
 	return nil
@@ -172,8 +172,8 @@ type flagSet struct {
 // spelling, keywords the spelling they first arrived in (flags compare
 // case-insensitively); with NoKeywords, keywords are dropped.
 func (a *account) flags(in []string) *flagSet {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.flagMu.Lock()
+	defer a.flagMu.Unlock()
 	type kv struct{ low, flag string }
 	var l []kv
 	seen := map[string]bool{}
@@ -254,7 +254,7 @@ func (a *account) throttled(now time.Time) (bool, time.Duration) {
 	return a.throttleCount > t.Appends, a.throttleStart.Add(t.Window).Sub(now)
 }
 
-// mailbox is one folder.
+// mailbox is one folder. Its first fields never change.
 type mailbox struct {
 	name        string
 	uidValidity uint32
