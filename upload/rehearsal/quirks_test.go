@@ -804,3 +804,28 @@ func TestExists(t *testing.T) {
 		t.Errorf("FETCH in EXAMINE set \\Seen: %q", u)
 	}
 }
+
+func TestListOptions(t *testing.T) {
+	s := start(t, Options{Children: true})
+	r := dialRaw(t, s)
+	r.login(s)
+	r.cmd("CREATE A/B")
+	r.cmd("SUBSCRIBE A/B")
+	r.appendSync("A/B", "Subject: x\r\n\r\n")
+	tests := []struct {
+		cmd  string
+		want []string
+	}{
+		{`LSUB "" "*"`, []string{`* LSUB (\HasNoChildren) "/" "A/B"`}},
+		{`LIST (SUBSCRIBED) "" "*"`, []string{`* LIST (\HasNoChildren \Subscribed) "/" "A/B"`}},
+		{`LIST "" "A/%" RETURN (STATUS (MESSAGES UIDNEXT SIZE))`, []string{`* LIST (\HasNoChildren) "/" "A/B"`, `* STATUS "A/B" (MESSAGES 1 UIDNEXT 2 SIZE 14)`}},
+		{`LIST "" ("INBOX" "A")`, []string{`* LIST (\HasChildren) "/" "A"`, `* LIST (\HasNoChildren) "/" "INBOX"`}},
+		{`LIST "A/" "%"`, []string{`* LIST (\HasNoChildren) "/" "A/B"`}},
+		{`STATUS "A/B" (UNSEEN RECENT APPENDLIMIT)`, []string{`* STATUS "A/B" (UNSEEN 1 RECENT 0 APPENDLIMIT NIL)`}},
+	}
+	for _, tt := range tests {
+		if u, got := r.cmd("%s", tt.cmd); fmt.Sprint(u) != fmt.Sprint(tt.want) || !strings.HasPrefix(got, "OK ") {
+			t.Errorf("%s = %q %s, want %q", tt.cmd, u, got, tt.want)
+		}
+	}
+}
