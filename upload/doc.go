@@ -3,7 +3,7 @@
 // names from the source mailboxes (Plan), uploading the message stream of a
 // formats.Reader (Upload), verifying what the server holds against the
 // source (Verify), and rehearsing all of it on an in-process server that
-// keeps only headers (rehearsal_server.go) when no target is given.
+// keeps only headers (package rehearsal) when no target is given.
 //
 // The identity of a message, for resuming and for verification, is its
 // Fingerprint (see fingerprint.go): the SHA-256 of its normalized header

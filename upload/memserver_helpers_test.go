@@ -78,6 +78,13 @@ func startMemServerCaps(log *slog.Logger, wrap func(imapserver.Session) imapserv
 	return ms, nil
 }
 
+// slogPrintf adapts a slog.Logger to imapserver.Logger.
+type slogPrintf struct{ log *slog.Logger }
+
+func (s slogPrintf) Printf(format string, args ...any) {
+	s.log.Debug("memory server: " + fmt.Sprintf(format, args...))
+}
+
 func (ms *memServer) close() {
 	_ = ms.srv.Close()
 	_ = ms.ln.Close()

@@ -2,34 +2,28 @@ package upload
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"mailferry/formats"
+	"mailferry/upload/rehearsal"
 )
 
-type slogPrintf struct{ log *slog.Logger }
-
-func (s slogPrintf) Printf(format string, args ...any) {
-	s.log.Debug("rehearsal server: " + fmt.Sprintf(format, args...))
-}
-
 // rehearse runs the upload and verification against a fresh in-process
-// rehearsal server (rehearsal_server.go), which keeps only header blocks,
+// rehearsal server (package rehearsal), which keeps only header blocks,
 // sizes, flags and dates, so that its memory does not grow with the mail.
 func rehearse(ctx context.Context, r formats.Reader, opts Options) (*Report, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ms, err := startRehearsalServer(log, opts.TempDir)
+	srv, err := rehearsal.Start(rehearsal.Options{Logger: log, TempDir: opts.TempDir})
 	if err != nil {
 		return nil, err
 	}
-	defer ms.close()
-	opts.Password = ms.password
+	defer srv.Close()
+	opts.Password = srv.Password()
 	opts.CAFile, opts.InsecureSkipVerify, opts.AllowPlaintext = "", false, true
-	rep, err := rehearsal(ctx, r, opts, ms.target)
+	rep, err := uploadRehearsal(ctx, r, opts, rehearsalTarget(srv))
 	if rep != nil {
 		rep.Rehearsal = true
 		rep.Target = "rehearsal (in-process test server)"
@@ -37,7 +31,13 @@ func rehearse(ctx context.Context, r formats.Reader, opts Options) (*Report, err
 	return rep, err
 }
 
-// rehearsal is upload with quarantine files switched off.
-func rehearsal(ctx context.Context, r formats.Reader, opts Options, target Target) (*Report, error) {
+// rehearsalTarget is the Target of a rehearsal server: plain TCP on the
+// loopback interface.
+func rehearsalTarget(srv *rehearsal.Server) Target {
+	return Target{User: srv.User(), Host: "127.0.0.1", Port: srv.Port(), Security: plainTCP}
+}
+
+// uploadRehearsal is upload with quarantine files switched off.
+func uploadRehearsal(ctx context.Context, r formats.Reader, opts Options, target Target) (*Report, error) {
 	return upload(ctx, r, opts, target, true)
 }

@@ -1,4 +1,4 @@
-package upload
+package rehearsal
 
 import (
 	"bufio"
@@ -13,48 +13,48 @@ import (
 	"mailferry/upload/fingerprint"
 )
 
-// rhHeaders keeps the header blocks of the rehearsal server's messages in
-// one temporary file, so that the server's memory does not grow with the
+// headerFile keeps the header blocks of the server's messages in one
+// temporary file, so that the server's memory does not grow with the
 // size of the mail it holds: a message costs the server a fixed record in
-// memory (see rhMessage) and its header block on disk. Blocks are only
+// memory (see message) and its header block on disk. Blocks are only
 // appended; a block never changes once written, so readers need no lock
 // (os.File.ReadAt is safe for concurrent use).
-type rhHeaders struct {
+type headerFile struct {
 	f *os.File
 	// mu guards end. It is also held while a header block longer than
-	// rhInlineHeader streams into the file, so that the block stays in one
+	// inlineHeader streams into the file, so that the block stays in one
 	// piece (such headers are rare: real ones are a few KiB).
 	mu  sync.Mutex
 	end int64
 }
 
-// rhInlineHeader is how much of a header block an APPEND collects in
+// inlineHeader is how much of a header block an APPEND collects in
 // memory before writing it to the file.
-const rhInlineHeader = 256 << 10
+const inlineHeader = 256 << 10
 
-func newRHHeaders(dir string) (*rhHeaders, error) {
+func newHeaderFile(dir string) (*headerFile, error) {
 	f, err := os.CreateTemp(dir, "mailferry-rehearsal-*")
 	if err != nil {
 		return nil, fmt.Errorf("rehearsal server: create header file: %w", err)
 	}
 	// Unlinked at once where the OS allows it, so a crash leaves no file.
 	_ = os.Remove(f.Name())
-	return &rhHeaders{f: f}, nil
+	return &headerFile{f: f}, nil
 }
 
-func (h *rhHeaders) close() {
+func (h *headerFile) close() {
 	name := h.f.Name()
 	_ = h.f.Close()
 	_ = os.Remove(name) // where it could not be removed while open
 }
 
 // section returns a reader of the n bytes of a block stored at off.
-func (h *rhHeaders) section(off int64, n uint32) *io.SectionReader {
+func (h *headerFile) section(off int64, n uint32) *io.SectionReader {
 	return io.NewSectionReader(h.f, off, int64(n))
 }
 
 // read returns a stored block.
-func (h *rhHeaders) read(off int64, n uint32) ([]byte, error) {
+func (h *headerFile) read(off int64, n uint32) ([]byte, error) {
 	b := make([]byte, n)
 	if _, err := io.ReadFull(h.section(off, n), b); err != nil {
 		return nil, fmt.Errorf("rehearsal server: read header: %w", err)
@@ -62,11 +62,11 @@ func (h *rhHeaders) read(off int64, n uint32) ([]byte, error) {
 	return b, nil
 }
 
-// rhCapture reads one message (an APPEND literal) and stores its header
+// capture reads one message (an APPEND literal) and stores its header
 // block. It reuses its buffers from message to message; it is not safe for
 // concurrent use (one per session).
-type rhCapture struct {
-	h   *rhHeaders
+type capture struct {
+	h   *headerFile
 	br  *bufio.Reader
 	buf []byte
 	// While a long block streams into the file: h.mu is held, the block
@@ -75,24 +75,24 @@ type rhCapture struct {
 	off, n int64
 }
 
-func newRHCapture(h *rhHeaders) *rhCapture {
+func newCapture(h *headerFile) *capture {
 	// The buffer holds any line the fingerprint may hash (fingerprint.MaxHeaderLine
 	// plus CRLF); a line that does not fit ends the header.
-	return &rhCapture{h: h, br: bufio.NewReaderSize(nil, fingerprint.MaxHeaderLine+1024)}
+	return &capture{h: h, br: bufio.NewReaderSize(nil, fingerprint.MaxHeaderLine+1024)}
 }
 
 // errHeaderTooLong refuses a header block the server's records cannot
 // address (4 GiB).
 var errHeaderTooLong = errors.New("header block over 4 GiB")
 
-// read consumes r to its end. It stores the lines that the uploader's
-// Fingerprint hashes (the header fields and their continuations, up to the
+// read consumes r to its end. It stores the lines that
+// fingerprint.Hasher hashes (the header fields and their continuations, up to the
 // first line that is not one, or is longer than fingerprint.MaxHeaderLine), plus the
 // empty line ending the header when that is what ended it, and returns
 // where the block is and how many bytes r held. The fingerprint.Hasher decides
 // which lines count, so that the fingerprint of what FETCH BODY[HEADER]
 // returns is the fingerprint of the message appended, for any header.
-func (c *rhCapture) read(r io.Reader) (off int64, n uint32, size int64, err error) {
+func (c *capture) read(r io.Reader) (off int64, n uint32, size int64, err error) {
 	c.br.Reset(r)
 	defer c.br.Reset(nil)
 	c.buf = c.buf[:0]
@@ -134,8 +134,8 @@ func (c *rhCapture) read(r io.Reader) (off int64, n uint32, size int64, err erro
 	return off, n, size, err
 }
 
-func (c *rhCapture) write(p []byte) error {
-	if !c.locked && len(c.buf)+len(p) <= rhInlineHeader {
+func (c *capture) write(p []byte) error {
+	if !c.locked && len(c.buf)+len(p) <= inlineHeader {
 		c.buf = append(c.buf, p...)
 		return nil
 	}
@@ -150,7 +150,7 @@ func (c *rhCapture) write(p []byte) error {
 	return c.writeFile(p)
 }
 
-func (c *rhCapture) writeFile(p []byte) error {
+func (c *capture) writeFile(p []byte) error {
 	if c.n+int64(len(p)) > math.MaxUint32 {
 		return errHeaderTooLong
 	}
@@ -162,7 +162,7 @@ func (c *rhCapture) writeFile(p []byte) error {
 }
 
 // commit ends the block and returns where it is.
-func (c *rhCapture) commit() (int64, uint32, error) {
+func (c *capture) commit() (int64, uint32, error) {
 	if c.locked {
 		off, n := c.off, c.n
 		c.h.end = off + n
@@ -185,7 +185,7 @@ func (c *rhCapture) commit() (int64, uint32, error) {
 
 // abort releases the file after a failed read; the bytes written stay
 // unused.
-func (c *rhCapture) abort() {
+func (c *capture) abort() {
 	if c.locked {
 		c.locked = false
 		c.h.mu.Unlock()
