@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -69,6 +70,9 @@ func (fs *folderState) appendFlags(flags []string) []imap.Flag {
 		case !fs.anyKW && !hasFlag(fs.permanent, f):
 			drop(reasonKeywordRefused, f)
 			continue
+		case fs.refusedKW[strings.ToLower(f)] != "":
+			drop(fs.refusedKW[strings.ToLower(f)], f)
+			continue
 		default:
 			flag = imap.Flag(f)
 		}
@@ -79,6 +83,45 @@ func (fs *folderState) appendFlags(flags []string) []imap.Flag {
 		}
 	}
 	return out
+}
+
+// keywordRefusal matches a server's refusal of a message for one of its
+// keywords (Dovecot: "NO [CANNOT] Keyword length too long"; others speak of
+// an invalid keyword or flag).
+var keywordRefusal = regexp.MustCompile(`(?i)\bkeywords?\b|\bflags?\b`)
+
+// dropKeyword takes the longest keyword off a job the server refused for
+// its keywords, remembers it as refused in the job's folder (so that no
+// other message sends it) and reports it; false when the job has no
+// keyword left. Long keywords are the ones servers refuse.
+func (l *ledger) dropKeyword(j *job, answer string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	longest := -1
+	for i, f := range j.flags {
+		if !strings.HasPrefix(string(f), `\`) && (longest < 0 || len(f) > len(j.flags[longest])) {
+			longest = i
+		}
+	}
+	if longest < 0 {
+		return false
+	}
+	kw := string(j.flags[longest])
+	j.flags = append(j.flags[:longest:longest], j.flags[longest+1:]...)
+	fs := j.fs
+	if fs.refusedKW == nil {
+		fs.refusedKW = map[string]string{}
+	}
+	reason := "the server refused it (" + answer + "): not sent"
+	fs.refusedKW[strings.ToLower(kw)] = reason
+	if fs.dropped == nil {
+		fs.dropped = map[string]map[string]bool{}
+	}
+	if fs.dropped[reason] == nil {
+		fs.dropped[reason] = map[string]bool{}
+	}
+	fs.dropped[reason][kw] = true
+	return true
 }
 
 func hasFlag(l []imap.Flag, f string) bool {

@@ -51,6 +51,9 @@ type folderState struct {
 	permanent []imap.Flag
 	anyKW     bool
 	dropped   map[string]map[string]bool // reason -> keywords not sent
+	// refusedKW are keywords the server refused in a message of this
+	// folder (lower case -> the server's answer): not sent again.
+	refusedKW map[string]string
 
 	sources []*sourceEntry
 }

@@ -259,6 +259,10 @@ func (w *worker) refused(ctx context.Context, j *job, err error) {
 		w.rn.fail(rerr)
 	case ctx.Err() != nil:
 		w.rn.end(j, outFailed, Problem{Code: ProblemStopped, Reason: ReasonStopped})
+	case keywordRefusal.MatchString(describe(err)) && w.rn.led.dropKeyword(j, describe(err)):
+		// The message is fine: it goes again without the keyword.
+		w.rn.log.Debug("the server refused a keyword; sending the message without it", "pos", j.e.pos.String(), "answer", describe(err))
+		w.redo = append(w.redo, j)
 	default:
 		w.rn.end(j, outQuarantined, Problem{Code: ProblemRefused, Reason: "the server refused it: " + describe(err)})
 	}
