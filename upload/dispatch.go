@@ -3,6 +3,7 @@ package upload
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -54,7 +55,7 @@ func (rn *run) eachMessage(ctx context.Context, r formats.Reader, f func(m *form
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("read source: %w", err)
+			return fmt.Errorf("%w: %w", errReadSource, err)
 		}
 		if err := f(m); err != nil {
 			return err
@@ -261,6 +262,9 @@ func (n *nulCheck) Write(p []byte) (int, error) {
 	}
 	return n.w.Write(p)
 }
+
+// errReadSource marks a failure of the source's reader.
+var errReadSource = errors.New("read source")
 
 // hasNUL reports whether b holds a NUL byte.
 func hasNUL(b []byte) bool { return bytes.IndexByte(b, 0) >= 0 }

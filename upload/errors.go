@@ -28,6 +28,13 @@ var (
 	// ErrVerify means the verification found source messages missing on
 	// the server (or could not check a folder). Exit code 1.
 	ErrVerify = errors.New("verification failed")
+	// ErrGaveUp stops a run that retried a failing connection (or a
+	// server that kept refusing new ones) for RetryTimeout. Exit code 1; a
+	// re-run resumes.
+	ErrGaveUp = errors.New("gave up")
+	// ErrThrottled stops a run whose server kept asking it to slow down
+	// for longer than RetryTimeout. Exit code 1; a re-run later resumes.
+	ErrThrottled = errors.New("gave up waiting for the server")
 	// ErrIncomplete means the run finished but some messages did not arrive
 	// as complete copies of the source: quarantined after the server
 	// refused them, or incomplete in the source itself. Exit code 3.

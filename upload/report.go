@@ -1,9 +1,13 @@
 package upload
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
+
+	"mailferry/formats"
 
 	"mailferry/upload/plan"
 )
@@ -41,8 +45,10 @@ type Report struct {
 	DryRun   bool      `json:"dry_run,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	// Stopped says why the run ended early; empty when it ran to the end.
-	Stopped string `json:"stopped,omitempty"`
+	// Stopped says why the run ended early, in words; empty when it ran to
+	// the end. StopReason says it as a code.
+	Stopped    string     `json:"stopped,omitempty"`
+	StopReason StopReason `json:"stop_reason,omitempty"`
 	// Connections is how many connections the upload could use: those
 	// asked (ConnectionsAsked, --connections), or fewer when the server
 	// refused more (lanes.go).
@@ -55,6 +61,9 @@ type Report struct {
 	Excluded []string `json:"excluded,omitempty"`
 	// Renames are the folders whose names had to change on the server.
 	Renames []plan.Rename `json:"renames,omitempty"`
+	// NameRules says what the run learned about the server's rules for
+	// folder names, and how (a test folder created and deleted).
+	NameRules []string `json:"name_rules,omitempty"`
 	// KeywordWarnings are keywords (tags) not stored on the server, once per
 	// folder.
 	KeywordWarnings []KeywordWarning `json:"keyword_warnings,omitempty"`
@@ -101,6 +110,54 @@ type FolderReport struct {
 	ServerBefore int           `json:"server_before"`
 	ServerAfter  int           `json:"server_after"`
 	Verify       *FolderVerify `json:"verify,omitempty"`
+}
+
+// StopReason says why a run stopped before its end.
+type StopReason string
+
+// Why runs stop.
+const (
+	StopInterrupted StopReason = "interrupted"   // Ctrl-C, a signal
+	StopLogin       StopReason = "login-refused" // wrong user name or password, or a login the server refuses
+	StopConfig      StopReason = "configuration" // a URL, a certificate, a folder pattern to fix
+	StopOverQuota   StopReason = "over-quota"    // the mailbox on the server is full
+	StopThrottled   StopReason = "throttled"     // the server kept asking to slow down
+	StopConnection  StopReason = "connection"    // the connection kept failing
+	StopSource      StopReason = "source"        // the source could not be read
+	StopServer      StopReason = "server"        // the server answered something the run cannot go on with
+)
+
+// RunAgainHelps reports whether running the same command again (now, or
+// later for a server that asked to slow down) can get further, without
+// the user changing anything first.
+func (r StopReason) RunAgainHelps() bool {
+	switch r {
+	case StopInterrupted, StopThrottled, StopConnection:
+		return true
+	}
+	return false
+}
+
+// stopReason classifies the error that stopped a run.
+func stopReason(err error) StopReason {
+	var me *formats.MessageError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return StopInterrupted
+	case errors.Is(err, ErrAuth):
+		return StopLogin
+	case errors.Is(err, ErrConfig):
+		return StopConfig
+	case errors.Is(err, ErrOverQuota):
+		return StopOverQuota
+	case errors.Is(err, ErrThrottled):
+		return StopThrottled
+	case errors.Is(err, ErrGaveUp):
+		return StopConnection
+	case errors.As(err, &me), errors.Is(err, errReadSource):
+		return StopSource
+	}
+	return StopServer
 }
 
 // ProblemCode says what kind of problem a Problem is; code branches on

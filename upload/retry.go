@@ -44,7 +44,7 @@ func (rn *run) retry(ctx context.Context, who string, f func() error, alive func
 			if isConnectionLimit(err) {
 				hint += "; the server limits connections per user: try --connections 1 or 2"
 			}
-			return fmt.Errorf("gave up after retrying for %v (%s): %w", timeout.Round(time.Second), hint, err)
+			return fmt.Errorf("%w after retrying for %v (%s): %w", ErrGaveUp, time.Since(start).Round(time.Second), hint, err)
 		}
 		rn.log.Warn("connection failed; reconnecting", "who", who, "in", wait, "err", err)
 		select {
@@ -89,8 +89,13 @@ func (t *throttle) hit(te *throttleError, sent time.Time, timeout time.Duration)
 		return nil
 	}
 	wait := max(t.delay, te.wait)
+	if te.wait > timeout {
+		return fmt.Errorf("%w: the server asks to wait %v, longer than --retry-timeout (%v) (its answer: %s); run the same command again later to resume",
+			ErrThrottled, te.wait.Round(time.Second), timeout.Round(time.Second), describe(te.err))
+	}
 	if now.Add(wait).Sub(t.since) > timeout {
-		return fmt.Errorf("gave up: the server kept asking to slow down for %v (last answer: %s); run the same command again later to resume", timeout.Round(time.Second), describe(te.err))
+		return fmt.Errorf("%w: the server kept asking to slow down for %v (last answer: %s); run the same command again later to resume",
+			ErrThrottled, now.Sub(t.since).Round(100*time.Millisecond), describe(te.err))
 	}
 	t.paused, t.until = now, now.Add(wait)
 	t.delay = min(2*t.delay, maxDelay)

@@ -224,10 +224,13 @@ func (rn *run) track() {
 func (rn *run) finish() *Report {
 	rep := rn.led.rep
 	rep.Finished = time.Now()
-	if err := rn.fatal(); err != nil {
-		rep.Stopped = err.Error()
-	} else if rn.parent != nil && rn.parent.Err() != nil {
-		rep.Stopped = "interrupted"
+	if rn.parent != nil && rn.parent.Err() != nil {
+		rep.Stopped, rep.StopReason = "interrupted", StopInterrupted
+	} else if err := rn.fatal(); err != nil {
+		rep.Stopped, rep.StopReason = err.Error(), stopReason(err)
+	}
+	if rn.facts != nil {
+		rep.NameRules = rn.facts.learned
 	}
 	rn.led.close(rn.plan)
 	return rep

@@ -1075,12 +1075,38 @@ func (g *guide) uploadAll(m *mail, t upload.Target, password string) error {
 		fmt.Fprintln(out, "provider for more space), then run mailferry again: it continues where it stopped.")
 		reportLine()
 	default:
-		fmt.Fprintf(out, "The upload stopped: %v\n", err)
-		fmt.Fprintf(out, "%s are on the server so far. Run mailferry again: it continues where it stopped.\n", messages(onServer))
-		fmt.Fprintln(out, "If this keeps happening, send the report to your support desk.")
+		reason := upload.StopServer
+		if rep != nil && rep.StopReason != "" {
+			reason = rep.StopReason
+		}
+		fmt.Fprintf(out, "The upload stopped: %s\n", escape(err.Error()))
+		fmt.Fprintf(out, "%s are on the server so far; nothing is lost.\n", messages(onServer))
+		fmt.Fprintln(out, whatNow(reason))
 		reportLine()
 	}
 	return stopped{exitCode(err)}
+}
+
+// whatNow says, in plain words, what to do after a run stopped for this
+// reason; "run again" only where running again can help.
+func whatNow(r upload.StopReason) string {
+	switch r {
+	case upload.StopConnection:
+		return "The connection to the server kept failing. Check that this computer is online, then run\nmailferry again: it continues where it stopped."
+	case upload.StopThrottled:
+		return "The server asked mailferry to slow down for longer than it waits. Run mailferry again\nin an hour or so: it continues where it stopped."
+	case upload.StopInterrupted:
+		return "Run mailferry again: it continues where it stopped."
+	case upload.StopLogin:
+		return "The server refused the login. Check your e-mail address and password (some providers\nwant an app password or a sign-in in the browser), then run mailferry again."
+	case upload.StopConfig:
+		return "Something in the settings must change first (the message above says what).\nIf you are unsure, send the report to your support desk."
+	case upload.StopOverQuota:
+		return "The mailbox on the server is full. Make room on the server (or ask your provider for\nmore space), then run mailferry again: it continues where it stopped."
+	case upload.StopSource:
+		return "Your mail on this computer could not be read to the end. Running again will stop at the\nsame place: send the report to your support desk."
+	}
+	return "The server answered in a way mailferry cannot go on with. Running again will most likely\nstop the same way: send the report to your support desk."
 }
 
 // --- words -------------------------------------------------------------------------

@@ -314,38 +314,51 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		if notDone > 0 {
 			parts = append(parts, fmt.Sprintf("not done %d", notDone))
 		}
-		fmt.Fprintf(w, "%s %-40s %s", status, f.Server, detail)
+		server := escape(f.Server)
+		if f.NotMail != "" {
+			server = "(not uploaded: " + escape(f.NotMail) + ")"
+		}
+		fmt.Fprintf(w, "%s %-40s %s", status, server, detail)
 		if len(parts) > 0 {
 			fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 		}
-		fmt.Fprintf(w, "  ← %s\n", strings.Join(f.Sources, ", "))
+		fmt.Fprintf(w, "  ← %s\n", escape(strings.Join(f.Sources, ", ")))
+		if f.Error != "" {
+			fmt.Fprintf(w, "    not created: %s\n", escape(f.Error))
+		}
 		if v := f.Verify; v != nil {
 			for _, m := range v.Missing {
-				fmt.Fprintf(w, "    missing: %s %s\n", m.Pos, m.MessageID)
+				fmt.Fprintf(w, "    missing: %s %s\n", escape(m.Pos), escape(m.MessageID))
+			}
+			for _, m := range v.Changed {
+				fmt.Fprintf(w, "    on the server, changed by the server: %s %s: %s\n", escape(m.Pos), escape(m.MessageID), escape(m.Reason))
 			}
 		}
 		for _, q := range f.Quarantined {
 			if q.File == "" {
-				fmt.Fprintf(w, "    quarantined: %s: %s\n", q.Pos, q.Reason)
+				fmt.Fprintf(w, "    quarantined: %s: %s\n", escape(q.Pos), escape(q.Reason))
 				continue
 			}
-			fmt.Fprintf(w, "    quarantined: %s: %s → %s\n", q.Pos, q.Reason, q.File)
+			fmt.Fprintf(w, "    quarantined: %s: %s → %s\n", escape(q.Pos), escape(q.Reason), escape(q.File))
 		}
 		for _, q := range failed {
-			fmt.Fprintf(w, "    failed: %s: %s\n", q.Pos, q.Reason)
+			fmt.Fprintf(w, "    failed: %s: %s\n", escape(q.Pos), escape(q.Reason))
 		}
 		for _, q := range f.Incomplete {
-			fmt.Fprintf(w, "    incomplete in the source: %s: %s\n", q.Pos, q.Reason)
+			fmt.Fprintf(w, "    incomplete in the source: %s: %s\n", escape(q.Pos), escape(q.Reason))
 		}
 	}
 	if len(r.Renames) > 0 {
 		fmt.Fprintln(w, "\nRenamed for the server:")
 		for _, rn := range r.Renames {
-			fmt.Fprintf(w, "  %s → %s (%s)\n", rn.Source, rn.Server, rn.Reason)
+			fmt.Fprintf(w, "  %s → %s (%s)\n", escape(rn.Source), escape(rn.Server), escape(rn.Reason))
 		}
 	}
+	for _, l := range r.NameRules {
+		fmt.Fprintf(w, "Learned about the server: %s\n", escape(l))
+	}
 	for _, kw := range r.KeywordWarnings {
-		fmt.Fprintf(w, "\nTags not kept in %s: %s (%s)\n", kw.Server, strings.Join(kw.Keywords, " "), kw.Reason)
+		fmt.Fprintf(w, "\nTags not kept in %s: %s (%s)\n", escape(kw.Server), escape(strings.Join(kw.Keywords, " ")), escape(kw.Reason))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Folders: %d (%d created)\n", t.Folders, t.FoldersCreated)
@@ -395,15 +408,31 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 	if notDone > 0 {
 		fmt.Fprintf(w, "Not done: %d message(s) were not sent, or sent without an answer, when the run stopped; running the same command again sends what is missing.\n", notDone)
 	}
+	notUploaded := t.Quarantined + t.Failed
 	switch {
 	case r.Stopped != "":
-		fmt.Fprintf(w, "Stopped early: %s\n", r.Stopped)
+		fmt.Fprintf(w, "Stopped early: %s\n", escape(r.Stopped))
 	case !r.Verified:
 		fmt.Fprintln(w, "Verification: not run.")
 	case t.Mismatched > 0:
-		fmt.Fprintf(w, "Verification: %d folder(s) do not match; %d message(s) missing on the server.\n", t.Mismatched, t.Missing)
+		unchecked := 0
+		for _, f := range r.Folders {
+			if f.Verify != nil && f.Verify.Status == upload.StatusError {
+				unchecked++
+			}
+		}
+		fmt.Fprintf(w, "Verification: %d folder(s) do not match", t.Mismatched-unchecked)
+		if unchecked > 0 {
+			fmt.Fprintf(w, ", %d folder(s) could not be checked", unchecked)
+		}
+		fmt.Fprintf(w, "; %d message(s) missing on the server.\n", t.Missing)
+	case notUploaded > 0:
+		fmt.Fprintf(w, "Verification: every message that was uploaded is on the server; %d message(s) were not uploaded (listed above).\n", notUploaded)
 	default:
 		fmt.Fprintf(w, "Verification: all %d folders match; every message is on the server.\n", t.Folders)
+	}
+	if t.Changed > 0 {
+		fmt.Fprintf(w, "%d message(s) are on the server as the server changed them when it stored them (listed above).\n", t.Changed)
 	}
 	if t.Extra > 0 {
 		fmt.Fprintf(w, "The server also holds %d other message(s) that are not from this source (left alone).\n", t.Extra)
