@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -248,4 +249,73 @@ func checkGoIMAP(t *testing.T, ic *imapclient.Client, g *imapguard.Conn, box str
 	if g.Err() != nil {
 		t.Errorf("guard: %v", g.Err())
 	}
+}
+
+// TestHugeGreeting: a greeting line of a gigabyte (anyone on the path of
+// a plain connection can send one before STARTTLS) ends at the line limit,
+// with the memory it cost bounded.
+func TestHugeGreeting(t *testing.T) {
+	cc, sc := net.Pipe()
+	defer cc.Close()
+	go func() {
+		defer sc.Close()
+		io.WriteString(sc, "* OK ")
+		chunk := bytes.Repeat([]byte("a"), 64<<10)
+		for range (1 << 30) / len(chunk) {
+			if _, err := sc.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := New(cc, Options{})
+	runtime.ReadMemStats(&after)
+	var le *imapguard.LimitError
+	if !errors.As(err, &le) || le.Limit != imapguard.LineLimit || le.Max != maxLine {
+		t.Fatalf("New with a 1 GB greeting: %v, want the line limit", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("reading the greeting allocated %d MB", alloc>>20)
+	}
+}
+
+// TestDovecotStartTLSDetach: STARTTLS, login and COMPRESS on the plain
+// port, then go-imap on the detached connection.
+func TestDovecotStartTLSDetach(t *testing.T) {
+	t.Parallel()
+	srv := dovecottest.Start(t, dovecottest.Config{Compress: true})
+	conn, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := srv.TLSConfig()
+	cfg.ServerName = "localhost"
+	ctx := context.Background()
+	bc, err := NewStartTLS(ctx, conn, cfg, Options{})
+	if err != nil {
+		t.Fatalf("NewStartTLS: %v", err)
+	}
+	defer bc.Close()
+	if err := bc.Login(ctx, srv.User, srv.Password); err != nil {
+		t.Fatal(err)
+	}
+	if !bc.Compressed() {
+		t.Fatalf("COMPRESS not in force (caps %v)", bc.Caps())
+	}
+	if _, err := bc.Select(ctx, "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := testMessages(5, 43, -1)
+	if _, err := bc.Append(ctx, "INBOX", items(msgs)); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := bc.Detach(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := imapguard.New(nc, imapguard.Limits{})
+	ic := goIMAPOn(t, g, true)
+	checkGoIMAP(t, ic, g, "INBOX", msgs)
 }
