@@ -62,6 +62,9 @@ type Config struct {
 	// login of one more with "Maximum number of connections from user+IP
 	// exceeded".
 	MaxUserIPConnections int
+	// Compress offers COMPRESS=DEFLATE (RFC 4978): the imap_zlib plugin in
+	// 2.3; 2.4 always offers it.
+	Compress bool
 	// ExtraConfig is appended verbatim to the generated configuration.
 	ExtraConfig string
 }
@@ -318,6 +321,11 @@ func config23(cfg Config, l layout) string {
 		if cfg.MaxMailSize != "" {
 			w.line("  quota_max_mail_size = %s", cfg.MaxMailSize)
 		}
+		w.line("}")
+	}
+	if cfg.Compress {
+		w.line("protocol imap {")
+		w.line("  mail_plugins = $mail_plugins imap_zlib")
 		w.line("}")
 	}
 	w.services(cfg, l, false)

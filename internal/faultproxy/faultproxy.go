@@ -1,9 +1,10 @@
 // Package faultproxy is a TCP proxy for tests that injects network faults
 // between a client and a server on the loopback interface: cutting every
 // connection after an exact number of bytes, stalling a direction, adding
-// latency per direction, and refusing new connections. Faults can be
-// changed while connections are open; they apply to bytes read after the
-// change. The proxy counts connections and forwarded bytes.
+// latency per direction, limiting the bandwidth of a link that all
+// connections share, and refusing new connections. Faults can be changed
+// while connections are open; they apply to bytes read after the change.
+// The proxy counts connections and forwarded bytes.
 //
 //	srv := dovecottest.Start(t, dovecottest.Config{})
 //	p := faultproxy.Start(t, srv.TLSAddr)
@@ -78,6 +79,30 @@ type Stats struct {
 	Active   int   // connections open now
 	Cuts     int   // connections closed by CutAfter, CutEachAfter or CutAll
 	Up, Down int64 // bytes forwarded client→server and server→client
+	// UpLink and DownLink account for the shaped link (SetBandwidth).
+	UpLink, DownLink LinkStats
+}
+
+// LinkStats is the proxy's account of a shaped direction: the bytes it
+// scheduled onto the link, the time the link spent sending them (bytes
+// divided by the bandwidth in force), and the time it sat idle between
+// them, waiting for bytes. Busy plus Idle is the link's time from its first
+// byte to the end of its last; Bytes over that is the rate it carried.
+type LinkStats struct {
+	Bytes      int64
+	Busy, Idle time.Duration
+}
+
+// shapeBacklog is the most sending time a shaped link queues (a router's
+// buffer): a reader whose next chunk would wait longer waits before it
+// reads on, so senders feel the bottleneck instead of filling the proxy.
+const shapeBacklog = 50 * time.Millisecond
+
+// link is one shaped direction.
+type link struct {
+	rate  int64     // bytes per second; 0 unlimited
+	free  time.Time // when the link has sent what it was given
+	stats LinkStats
 }
 
 // Proxy is a fault-injecting TCP proxy. Its methods are safe for
@@ -96,6 +121,7 @@ type Proxy struct {
 	stall    [2]chan struct{}
 	stallAt  [2]int64 // one-shot: bytes left before dir stalls; <0 off
 	latency  [2]time.Duration
+	links    [2]link
 	refusing bool
 	refuseTo time.Time // refuse until then (zero: not timed)
 
@@ -184,7 +210,9 @@ func (p *Proxy) Close() error {
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stats
+	st := p.stats
+	st.UpLink, st.DownLink = p.links[up].stats, p.links[down].stats
+	return st
 }
 
 // Wait blocks until cond holds for the counters or ctx is done, e.g.
@@ -344,6 +372,20 @@ func (p *Proxy) SetLatency(dir Direction, d time.Duration) {
 	}
 }
 
+// SetBandwidth limits dir to bytesPerSecond, shared by every connection as
+// on one access link (e.g. 20 Mbit/s up is SetBandwidth(Up, 2_500_000)):
+// chunks leave in the order they were read, each after the link has sent
+// the ones before it, then wait out the latency. The link queues at most
+// 50 ms of sending; beyond that the proxy stops reading, and TCP slows
+// the sender. bytesPerSecond <= 0 removes the limit.
+func (p *Proxy) SetBandwidth(dir Direction, bytesPerSecond int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range dir.indexes() {
+		p.links[i].rate = max(bytesPerSecond, 0)
+	}
+}
+
 // Refuse makes the proxy refuse (on = true) or accept new connections.
 // A refused connection is accepted and immediately reset (RST), so the
 // client sees "connection reset by peer" at its first read or write; the
@@ -368,6 +410,7 @@ func (p *Proxy) Reset() {
 	p.cutEach = [2]int64{}
 	p.stallAt = [2]int64{-1, -1}
 	p.latency = [2]time.Duration{}
+	p.links[up].rate, p.links[down].rate = 0, 0
 	p.refusing, p.refuseTo = false, time.Time{}
 	p.mu.Unlock()
 	p.Release(Both)
@@ -508,6 +551,9 @@ func (p *Proxy) pump(c *conn, dir int, src, dst net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if !p.waitLink(c, dir) {
+				return
+			}
 			it, rest := p.admit(c, dir, buf[:n])
 			select {
 			case queue <- it:
@@ -543,7 +589,8 @@ func (p *Proxy) admit(c *conn, dir int, data []byte) (item, *item) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := int64(len(data))
-	it := item{due: time.Now().Add(p.latency[dir])}
+	now := time.Now()
+	it := item{due: now.Add(p.latency[dir])}
 	if p.cut[dir] >= 0 && n >= p.cut[dir] {
 		// Only the up-to-limit part goes on; then cut everything.
 		n = p.cut[dir]
@@ -576,7 +623,53 @@ func (p *Proxy) admit(c *conn, dir int, data []byte) (item, *item) {
 		}
 	}
 	it.data = append([]byte(nil), data[:n]...)
+	p.shapeLocked(dir, now, &it)
+	if rest != nil {
+		p.shapeLocked(dir, now, rest)
+	}
 	return it, rest
+}
+
+// shapeLocked puts it onto the shaped link of dir: it is due when the link
+// has sent it, plus the latency. p.mu must be held.
+func (p *Proxy) shapeLocked(dir int, now time.Time, it *item) {
+	l := &p.links[dir]
+	if l.rate <= 0 || len(it.data) == 0 {
+		return
+	}
+	start := l.free
+	if start.Before(now) {
+		if !l.free.IsZero() {
+			l.stats.Idle += now.Sub(l.free)
+		}
+		start = now
+	}
+	d := time.Duration(float64(len(it.data)) / float64(l.rate) * float64(time.Second))
+	l.free = start.Add(d)
+	l.stats.Bytes += int64(len(it.data))
+	l.stats.Busy += d
+	it.due = l.free.Add(p.latency[dir])
+}
+
+// waitLink holds the reader of dir while the shaped link has more than
+// shapeBacklog queued; false means the connection was closed meanwhile.
+func (p *Proxy) waitLink(c *conn, dir int) bool {
+	for {
+		p.mu.Lock()
+		l := p.links[dir]
+		p.mu.Unlock()
+		ready := time.Now().Add(shapeBacklog)
+		if l.rate <= 0 || !ready.Before(l.free) {
+			return true
+		}
+		t := time.NewTimer(l.free.Sub(ready))
+		select {
+		case <-t.C:
+		case <-c.done:
+			t.Stop()
+			return false
+		}
+	}
 }
 
 // write is the writer side of pump.

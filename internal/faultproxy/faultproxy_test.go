@@ -537,3 +537,66 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 	}
 }
+
+// TestBandwidth sends 4 MB over two connections through a link shaped to
+// 8 MB/s up: every byte arrives, the proxy's account of the link adds up
+// (all bytes through it, at the set rate, never faster), and the
+// unshaped direction is left alone. Wall time is only checked from below
+// (the proxy cannot deliver faster than its link), which cannot flake.
+func TestBandwidth(t *testing.T) {
+	const rate = 8 << 20
+	s := startSink(t, false)
+	p := faultproxy.Start(t, s.ln.Addr().String())
+	p.SetBandwidth(faultproxy.Up, rate)
+	msgs := [][]byte{
+		bytes.Repeat([]byte("first connection "), 2<<20/17),
+		bytes.Repeat([]byte("second one "), 2<<20/11),
+	}
+	total := int64(len(msgs[0]) + len(msgs[1]))
+	conns := []net.Conn{dial(t, p), dial(t, p)}
+	start := time.Now()
+	for i, c := range conns {
+		go func() {
+			_, _ = c.Write(msgs[i])
+			_ = c.(*net.TCPConn).CloseWrite()
+		}()
+	}
+	for i := range conns {
+		if got := s.got(t, i); !bytes.Equal(got, msgs[0]) && !bytes.Equal(got, msgs[1]) {
+			t.Errorf("connection %d: server received %d bytes, not what was sent", i, len(got))
+		}
+	}
+	elapsed := time.Since(start)
+	st := p.Stats()
+	link := st.UpLink
+	if st.Up != total || link.Bytes != total {
+		t.Fatalf("forwarded %d bytes, link carried %d, want %d", st.Up, link.Bytes, total)
+	}
+	want := time.Duration(float64(total) / rate * float64(time.Second))
+	if d := link.Busy - want; d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("link busy %v for %d bytes at %d B/s, want %v", link.Busy, total, rate, want)
+	}
+	carried := float64(link.Bytes) / (link.Busy + link.Idle).Seconds()
+	if carried > rate*1.001 {
+		t.Errorf("link carried %.0f B/s, more than its %d", carried, rate)
+	}
+	if elapsed < want-50*time.Millisecond {
+		t.Errorf("%d bytes arrived after %v, faster than the link's %v", total, elapsed, want)
+	}
+	if st.DownLink != (faultproxy.LinkStats{}) {
+		t.Errorf("unshaped direction accounted: %+v", st.DownLink)
+	}
+	t.Logf("link: %d bytes, busy %v, idle %v: %.1f MB/s of %.1f", link.Bytes, link.Busy, link.Idle, carried/(1<<20), float64(rate)/(1<<20))
+
+	// Without a limit, nothing more goes through the link's account.
+	p.SetBandwidth(faultproxy.Up, 0)
+	c := dial(t, p)
+	c.Write([]byte("unshaped"))
+	c.(*net.TCPConn).CloseWrite()
+	if got := s.got(t, 2); string(got) != "unshaped" {
+		t.Errorf("after the limit was lifted: %q", got)
+	}
+	if after := p.Stats().UpLink; after != link {
+		t.Errorf("link account changed without a limit: %+v, was %+v", after, link)
+	}
+}

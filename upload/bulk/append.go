@@ -44,6 +44,7 @@ type Command struct {
 	sent        bool
 	flushing    bool // its last bytes are being flushed (see write)
 	waitingCont bool
+	onTag       func(tag string) // called under c.mu when the tag is given
 	done        chan struct{}
 	resp        *response
 	err         error
@@ -213,7 +214,7 @@ func (c *Client) Submit(ctx context.Context, mailbox string, items []Item) (*Com
 				c.bw.WriteString("+}\r\n")
 			} else {
 				c.bw.WriteString("}\r\n")
-				if err := c.waitContinuation(ctx, cmd); err != nil {
+				if _, err := c.waitContinuation(ctx, cmd); err != nil {
 					return err
 				}
 			}

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/emersion/go-sasl"
+
+	"mailferry/internal/imapguard"
 )
 
 // Options configure a Client. The zero value is the default.
@@ -28,12 +32,29 @@ type Options struct {
 	// (default 32 MiB); one command may always be in flight whatever its
 	// size.
 	MaxInFlightBytes int64
-	// Timeout is how long the server may stay silent while a command waits
-	// for its answer, and how long one write may block (default 2 minutes).
+	// Timeout is how long the server may take to answer while commands
+	// are in flight, counted from the last byte written or the last
+	// answer (a tagged response or a "+"); untagged responses do not
+	// count, so a server that keeps talking without answering is cut
+	// off too. It also bounds one write and the greeting (default 2
+	// minutes).
 	Timeout time.Duration
 	// NoMultiAppend and NoLiteralPlus ignore the server's MULTIAPPEND and
 	// LITERAL+/LITERAL- capabilities.
 	NoMultiAppend, NoLiteralPlus bool
+	// NoCompress keeps Login and Authenticate from turning on COMPRESS
+	// DEFLATE (RFC 4978), which they do when the server offers it.
+	NoCompress bool
+	// CompressLevel is the deflate level of what the client sends
+	// (compress/flate levels; 0 means DefaultCompressLevel).
+	CompressLevel int
+}
+
+func (o *Options) compressLevel() int {
+	if o.CompressLevel == 0 {
+		return DefaultCompressLevel
+	}
+	return o.CompressLevel
 }
 
 func (o *Options) maxBatch() int {
@@ -119,15 +140,17 @@ var ErrClosed = errors.New("connection closed")
 // pipelined APPEND / MULTIAPPEND, nothing else. Submit and Append may be
 // called from one goroutine at a time; Wait, Caps and Exists from any.
 type Client struct {
-	conn net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
+	conn net.Conn      // as given: closed by Close, deadlines
+	src  net.Conn      // the IMAP stream: conn, or deflate over it after COMPRESS
+	br   *bufio.Reader // reads src; the reader goroutine's alone once it runs
+	bw   *bufio.Writer // writes src, under wmu
 	opts Options
 
 	wmu sync.Mutex // held while a command is written
 
 	mu       sync.Mutex
 	caps     map[string]bool
+	capNames []string // as the server spelled them, for Detach's greeting
 	tagN     uint64
 	pending  map[string]*Command
 	inflight []*Command // Submit's commands not answered yet, oldest first
@@ -137,6 +160,15 @@ type Client struct {
 	err      error          // why the connection ended
 	bye      string
 	mbox     Mailbox // what the selected mailbox said so far
+
+	z            *deflateConn // after COMPRESS
+	compressTag  string       // the COMPRESS command: its OK switches the reader
+	detachTag    string       // Detach's command: the reader stops after its answer
+	detached     bool
+	loggedInHere bool // Login or Authenticate succeeded on this Client
+
+	answerBy    time.Time // when the server must have answered (see Options.Timeout)
+	answerTimer *time.Timer
 
 	done chan struct{} // closed when the reader goroutine has ended
 }
@@ -180,25 +212,30 @@ func NewStartTLS(ctx context.Context, conn net.Conn, cfg *tls.Config, opts Optio
 		return fail(fmt.Errorf("STARTTLS: the server does not offer it"))
 	}
 	_ = conn.SetDeadline(time.Now().Add(opts.timeout()))
-	if _, err := conn.Write([]byte("S STARTTLS\r\n")); err != nil {
+	err := c.bounded(func() error {
+		if _, err := conn.Write([]byte("S STARTTLS\r\n")); err != nil {
+			return err
+		}
+		for {
+			r, err := c.readOne()
+			if err != nil {
+				return err
+			}
+			if r.tag == "*" {
+				continue
+			}
+			if r.kind != "OK" {
+				return statusError("STARTTLS", r)
+			}
+			return nil
+		}
+	})
+	if err != nil {
+		var se *StatusError
+		if errors.As(err, &se) {
+			return fail(err)
+		}
 		return fail(fmt.Errorf("STARTTLS: %w", err))
-	}
-	for {
-		b, err := readResponse(c.br)
-		if err != nil {
-			return fail(fmt.Errorf("STARTTLS: %w", err))
-		}
-		r, err := parseResponse(b)
-		if err != nil {
-			return fail(fmt.Errorf("STARTTLS: %w", err))
-		}
-		if r.tag == "*" {
-			continue
-		}
-		if r.kind != "OK" {
-			return fail(statusError("STARTTLS", r))
-		}
-		break
 	}
 	if c.br.Buffered() > 0 {
 		return fail(fmt.Errorf("STARTTLS: %w: data after the OK", ErrProtocol))
@@ -236,32 +273,95 @@ func newClient(conn net.Conn, opts Options) *Client {
 		changed: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	c.src = conn
 	c.br = bufio.NewReaderSize(conn, 64<<10)
 	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 64<<10)
 	return c
 }
 
-// deadlineWriter sets the write deadline before each write, and keeps the
-// read deadline from expiring while we are still sending: a server may
-// say nothing until a large command is complete.
+// deadlineWriter writes to the stream, with the write deadline set before
+// each write. A write is progress: the server's time to answer starts
+// again (a server may say nothing until a large command is complete).
 type deadlineWriter struct{ c *Client }
 
 func (w deadlineWriter) Write(p []byte) (int, error) {
-	t := time.Now().Add(w.c.opts.timeout())
-	_ = w.c.conn.SetWriteDeadline(t)
-	_ = w.c.conn.SetReadDeadline(t)
-	return w.c.conn.Write(p)
+	_ = w.c.conn.SetWriteDeadline(time.Now().Add(w.c.opts.timeout()))
+	n, err := w.c.src.Write(p)
+	w.c.mu.Lock()
+	w.c.progressLocked()
+	w.c.mu.Unlock()
+	return n, err
+}
+
+// progressLocked restarts the server's time to answer (Options.Timeout).
+// Call with c.mu held.
+func (c *Client) progressLocked() {
+	c.answerBy = time.Now().Add(c.opts.timeout())
+	if len(c.pending) == 0 || c.err != nil {
+		return
+	}
+	if c.answerTimer == nil {
+		c.answerTimer = time.AfterFunc(c.opts.timeout(), c.checkAnswer)
+	} else {
+		c.answerTimer.Reset(time.Until(c.answerBy))
+	}
+}
+
+// checkAnswer ends the connection when commands wait and the server has
+// not answered in time (a read deadline alone would not do: the
+// connection below may ignore it, and untagged chatter would keep
+// extending it).
+func (c *Client) checkAnswer() {
+	c.mu.Lock()
+	if len(c.pending) == 0 || c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	if late := time.Since(c.answerBy); late < 0 {
+		c.answerTimer.Reset(-late)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	timeout := c.opts.timeout()
+	c.fail(fmt.Errorf("no answer from the server: %w", &imapguard.LimitError{Limit: imapguard.AnswerTime, Max: int64(timeout), Got: int64(timeout)}))
+}
+
+// bounded runs f, which reads and writes the connection before the reader
+// goroutine runs (greeting, STARTTLS), within Options.Timeout: the
+// connection is closed when the time is up, so that a server that keeps
+// sending neither stalls nor keeps f forever.
+func (c *Client) bounded(f func() error) error {
+	timeout := c.opts.timeout()
+	var late atomic.Bool
+	t := time.AfterFunc(timeout, func() {
+		late.Store(true)
+		c.conn.Close()
+	})
+	err := f()
+	t.Stop()
+	if err != nil && late.Load() {
+		return &imapguard.LimitError{Limit: imapguard.AnswerTime, Max: int64(timeout), Got: int64(timeout)}
+	}
+	return err
+}
+
+// readOne reads and parses one response.
+func (c *Client) readOne() (*response, error) {
+	b, err := readResponse(c.br)
+	if err != nil {
+		return nil, err
+	}
+	return parseResponse(b)
 }
 
 // greeting reads the server's first response.
 func (c *Client) greeting() error {
-	_ = c.conn.SetReadDeadline(time.Now().Add(c.opts.timeout()))
-	defer c.conn.SetReadDeadline(time.Time{})
-	b, err := readResponse(c.br)
-	if err != nil {
-		return fmt.Errorf("read greeting: %w", err)
-	}
-	r, err := parseResponse(b)
+	var r *response
+	err := c.bounded(func() (err error) {
+		r, err = c.readOne()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("read greeting: %w", err)
 	}
@@ -269,7 +369,7 @@ func (c *Client) greeting() error {
 		if r.kind == "BYE" {
 			return &ByeError{Text: r.text}
 		}
-		return fmt.Errorf("read greeting: %w: %q", ErrProtocol, clip(string(b)))
+		return fmt.Errorf("read greeting: %w: %s %s %s", ErrProtocol, clip(r.tag), clip(r.kind), clip(r.text))
 	}
 	if r.code == "CAPABILITY" {
 		c.setCaps(r.args)
@@ -279,10 +379,11 @@ func (c *Client) greeting() error {
 
 func (c *Client) setCaps(list string) {
 	caps := map[string]bool{}
-	for _, f := range strings.Fields(list) {
+	names := strings.Fields(list)
+	for _, f := range names {
 		caps[strings.ToUpper(f)] = true
 	}
-	c.caps = caps
+	c.caps, c.capNames = caps, names
 }
 
 // Has reports whether the server announced the capability (case does not
@@ -343,6 +444,9 @@ func (c *Client) fail(err error) {
 		err = &ByeError{Text: c.bye}
 	}
 	c.err = err
+	if c.answerTimer != nil {
+		c.answerTimer.Stop()
+	}
 	_ = c.conn.Close()
 	for tag, cmd := range c.pending {
 		delete(c.pending, tag)
@@ -355,21 +459,37 @@ func (c *Client) fail(err error) {
 	c.changed = make(chan struct{})
 }
 
-// readLoop reads and dispatches responses until the connection ends.
+// readLoop reads and dispatches responses until the connection ends, or
+// until the answer to Detach's command.
 func (c *Client) readLoop() {
 	defer close(c.done)
 	for {
-		b, err := readResponse(c.br)
+		r, err := c.readOne()
 		if err != nil {
 			c.fail(err)
 			return
 		}
-		r, err := parseResponse(b)
-		if err != nil {
-			c.fail(err)
-			return
+		c.mu.Lock()
+		compressed := c.compressTag != "" && r.tag == c.compressTag && r.kind == "OK"
+		detach := c.detachTag != "" && r.tag == c.detachTag
+		c.mu.Unlock()
+		if compressed {
+			// The server compresses from the next byte on.
+			if err := c.startInflate(); err != nil {
+				c.fail(err)
+				return
+			}
 		}
 		c.handle(r)
+		if detach {
+			c.mu.Lock()
+			c.detached = true
+			if c.err == nil {
+				c.err = ErrDetached
+			}
+			c.mu.Unlock()
+			return
+		}
 	}
 }
 
@@ -377,13 +497,10 @@ func (c *Client) readLoop() {
 func (c *Client) handle(r *response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	defer func() {
-		if len(c.pending) == 0 {
-			_ = c.conn.SetReadDeadline(time.Time{})
-		} else {
-			_ = c.conn.SetReadDeadline(time.Now().Add(c.opts.timeout()))
-		}
-	}()
+	if r.tag != "*" {
+		// An answer (or a "+"): the server is getting on with it.
+		c.progressLocked()
+	}
 	switch r.tag {
 	case "+":
 		if c.contWait != nil {
@@ -477,64 +594,55 @@ func (c *Client) simple(ctx context.Context, op, args string) (*response, error)
 }
 
 // Login authenticates: AUTHENTICATE PLAIN when the server offers it (with
-// SASL-IR when announced), else LOGIN. The password is never logged or put
-// into errors.
+// SASL-IR when announced), else LOGIN; then, as Authenticate, it learns
+// the capabilities and turns COMPRESS on. The password is never logged or
+// put into errors.
 func (c *Client) Login(ctx context.Context, user, password string) error {
 	if len(c.Caps()) == 0 {
 		if _, err := c.simple(ctx, "CAPABILITY", "CAPABILITY"); err != nil {
 			return err
 		}
 	}
-	var resp *response
 	switch {
 	case c.Has("AUTH=PLAIN"):
-		ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
-		if c.Has("SASL-IR") {
-			r, err := c.simple(ctx, "AUTHENTICATE", "AUTHENTICATE PLAIN "+ir)
-			if err != nil {
-				return err
-			}
-			resp = r
-			break
-		}
-		cmd := &Command{op: "AUTHENTICATE", done: make(chan struct{}), Atomic: true}
-		err := c.write(ctx, cmd, func() error {
-			c.bw.WriteString("AUTHENTICATE PLAIN\r\n")
-			if err := c.waitContinuation(ctx, cmd); err != nil {
-				return err
-			}
-			_, err := c.bw.WriteString(ir)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if _, err := cmd.Wait(ctx); err != nil {
-			return err
-		}
-		resp = cmd.resp
+		return c.Authenticate(ctx, sasl.NewPlainClient("", user, password))
 	case c.Has("LOGINDISABLED"):
 		return errors.New("LOGIN: the server does not allow logging in on this connection (LOGINDISABLED)")
-	default:
-		u, ok1 := quoted(user)
-		p, ok2 := quoted(password)
-		if !ok1 || !ok2 {
-			return errors.New("LOGIN: user name or password has characters LOGIN cannot carry, and the server offers no AUTH=PLAIN")
-		}
-		r, err := c.simple(ctx, "LOGIN", "LOGIN "+u+" "+p)
-		if err != nil {
-			return err
-		}
-		resp = r
 	}
-	if resp == nil || resp.code != "CAPABILITY" {
+	u, ok1 := quoted(user)
+	p, ok2 := quoted(password)
+	if !ok1 || !ok2 {
+		return errors.New("LOGIN: user name or password has characters LOGIN cannot carry, and the server offers no AUTH=PLAIN")
+	}
+	r, err := c.simple(ctx, "LOGIN", "LOGIN "+u+" "+p)
+	if err != nil {
+		return err
+	}
+	return c.afterAuth(ctx, r)
+}
+
+// afterAuth learns the capabilities of the authenticated state, unless
+// the OK (r) said them, and turns COMPRESS on where offered.
+func (c *Client) afterAuth(ctx context.Context, r *response) error {
+	c.mu.Lock()
+	c.loggedInHere = true
+	c.mu.Unlock()
+	if r == nil || r.code != "CAPABILITY" {
 		// Servers announce more after login (LITERAL+, MULTIAPPEND,
-		// UIDPLUS); ask unless the OK said them.
+		// UIDPLUS, COMPRESS=DEFLATE).
 		if _, err := c.simple(ctx, "CAPABILITY", "CAPABILITY"); err != nil {
 			return err
 		}
 	}
-	return nil
+	if c.opts.NoCompress || !c.Has("COMPRESS=DEFLATE") {
+		return nil
+	}
+	err := c.compress(ctx)
+	var se *StatusError
+	if errors.As(err, &se) {
+		return nil // refused: the connection goes on uncompressed
+	}
+	return err
 }
 
 // quoted returns s as an IMAP quoted string; ok is false when s holds CR,
@@ -594,6 +702,11 @@ func (c *Client) Logout(ctx context.Context) error {
 func (c *Client) write(ctx context.Context, cmd *Command, body func() error) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.writeLocked(cmd, body)
+}
+
+// writeLocked is write with c.wmu held.
+func (c *Client) writeLocked(cmd *Command, body func() error) error {
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -607,6 +720,9 @@ func (c *Client) write(ctx context.Context, cmd *Command, body func() error) err
 	if cmd.counted {
 		c.inflight = append(c.inflight, cmd)
 		c.inBytes += cmd.bytes
+	}
+	if cmd.onTag != nil {
+		cmd.onTag(cmd.tag)
 	}
 	c.mu.Unlock()
 
@@ -647,15 +763,16 @@ func (c *Client) write(ctx context.Context, cmd *Command, body func() error) err
 }
 
 // waitContinuation flushes what was written and waits for the server's
-// "+" (a synchronizing literal, or the next step of AUTHENTICATE). It
-// fails when the server answers the command instead (e.g. NO [LIMIT]
-// before a too large literal): the rest of the command is then not sent.
-func (c *Client) waitContinuation(ctx context.Context, cmd *Command) error {
+// "+" (a synchronizing literal, or the next step of AUTHENTICATE), and
+// returns its text. It fails with errAnswered when the server answers the
+// command instead (e.g. NO [LIMIT] before a too large literal): the rest
+// of the command is then not sent.
+func (c *Client) waitContinuation(ctx context.Context, cmd *Command) (string, error) {
 	ch := make(chan *response, 1)
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
-		return c.err
+		return "", c.err
 	}
 	c.contWait = ch
 	cmd.waitingCont = true
@@ -669,18 +786,18 @@ func (c *Client) waitContinuation(ctx context.Context, cmd *Command) error {
 		c.mu.Unlock()
 	}()
 	if err := c.bw.Flush(); err != nil {
-		return err
+		return "", err
 	}
 	select {
 	case r := <-ch:
 		if r == nil {
-			return errAnswered
+			return "", errAnswered
 		}
-		return nil
+		return r.text, nil
 	case <-cmd.done:
-		return errAnswered
+		return "", errAnswered
 	case <-ctx.Done():
-		return ctx.Err()
+		return "", ctx.Err()
 	}
 }
 

@@ -7,6 +7,20 @@
 // v2 beta.8 waits for the server's "+" before every literal over 4 KB and
 // has no MULTIAPPEND, which costs two round trips per message.
 //
+// It also owns the wire level of a connection for both clients: TLS or
+// STARTTLS (New, NewStartTLS), Login or Authenticate with any SASL
+// mechanism (SASL-IR, challenges, a server's error challenge), then
+// COMPRESS=DEFLATE (RFC 4978) where offered. Detach hands that
+// connection, authenticated and compressed, to go-imap with a
+// synthesized PREAUTH greeting (through internal/imapguard, which bounds
+// what go-imap reads); NewLoggedIn takes one back.
+//
+// What the server sends is bounded: a line of 64 KB, a response of 8 MB,
+// and, while commands wait, Options.Timeout from the last write or answer
+// to the next answer, which untagged responses do not extend. Breaking a
+// bound ends the connection with an error holding an
+// *imapguard.LimitError.
+//
 // Message bodies are streamed from Item.Open while the command is written;
 // nothing is buffered beyond what is in flight, and the bytes sent and not
 // yet answered are bounded (Options.MaxInFlightBytes).

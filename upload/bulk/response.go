@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"mailferry/internal/imapguard"
 )
 
 // Limits on what the server may send in one response.
@@ -39,7 +41,9 @@ type response struct {
 }
 
 // readResponse reads one response, with any literals it carries, from br.
-// The returned bytes are the whole response with literals inline.
+// The returned bytes are the whole response with literals inline. A
+// response longer than the limits fails with ErrProtocol and an
+// *imapguard.LimitError naming the limit.
 func readResponse(br *bufio.Reader) ([]byte, error) {
 	var out []byte
 	for {
@@ -47,13 +51,16 @@ func readResponse(br *bufio.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		first := out == nil
 		out = append(out, line...)
 		n, ok := literalSize(line)
-		if !ok {
+		if !ok || (first && isStatus(line)) {
+			// A status response or a continuation request ends in text:
+			// a "{5}" there is no literal.
 			return bytes.TrimRight(out, "\r\n"), nil
 		}
 		if n > maxResponse || int64(len(out))+n > maxResponse {
-			return nil, fmt.Errorf("%w: response with a literal of %d bytes", ErrProtocol, n)
+			return nil, fmt.Errorf("%w: %w", ErrProtocol, &imapguard.LimitError{Limit: imapguard.ResponseLimit, Max: maxResponse, Got: int64(len(out)) + n})
 		}
 		start := len(out)
 		out = append(out, make([]byte, n)...)
@@ -74,7 +81,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 				return frag, nil
 			}
 			if line = append(line, frag...); len(line) > maxLine {
-				return nil, fmt.Errorf("%w: response line longer than %d bytes", ErrProtocol, maxLine)
+				return nil, lineTooLong(len(line))
 			}
 			return line, nil
 		}
@@ -83,9 +90,37 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		}
 		line = append(line, frag...)
 		if len(line) > maxLine {
-			return nil, fmt.Errorf("%w: response line longer than %d bytes", ErrProtocol, maxLine)
+			return nil, lineTooLong(len(line))
 		}
 	}
+}
+
+func lineTooLong(n int) error {
+	return fmt.Errorf("%w: %w", ErrProtocol, &imapguard.LimitError{Limit: imapguard.LineLimit, Max: maxLine, Got: int64(n)})
+}
+
+// isStatus reports whether line starts a continuation request or a status
+// response (tagged, or untagged OK, NO, BAD, BYE, PREAUTH).
+func isStatus(line []byte) bool {
+	tag, rest, _ := bytes.Cut(line, []byte(" "))
+	switch string(tag) {
+	case "+":
+		return true
+	case "*":
+	default:
+		return true
+	}
+	word, rest, _ := bytes.Cut(rest, []byte(" "))
+	if len(word) > 0 && word[0] >= '0' && word[0] <= '9' {
+		word, _, _ = bytes.Cut(rest, []byte(" "))
+	}
+	word = bytes.TrimRight(word, "\r\n")
+	for _, k := range []string{"OK", "NO", "BAD", "BYE", "PREAUTH"} {
+		if bytes.EqualFold(word, []byte(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 func ioReadFull(br *bufio.Reader, b []byte) (int, error) {

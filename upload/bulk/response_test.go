@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"mailferry/formats/maildir"
+	"mailferry/internal/imapguard"
 )
 
 func TestParseResponse(t *testing.T) {
@@ -64,9 +65,13 @@ func TestParseResponseErrors(t *testing.T) {
 func TestReadResponse(t *testing.T) {
 	in := "* 1 FETCH (BODY[] {8}\r\nab\r\ncd\r\n)\r\n" +
 		"* OK fine\r\n" +
-		"B1 OK done\r\n"
+		"* OK text that ends like a literal {5}\r\n" +
+		"+ go ahead {3}\r\n" +
+		"* 7 ok {2}\r\n" +
+		"B1 OK done {4}\r\n"
 	br := bufio.NewReader(strings.NewReader(in))
-	want := []string{"* 1 FETCH (BODY[] {8}\r\nab\r\ncd\r\n)", "* OK fine", "B1 OK done"}
+	want := []string{"* 1 FETCH (BODY[] {8}\r\nab\r\ncd\r\n)", "* OK fine", "* OK text that ends like a literal {5}",
+		"+ go ahead {3}", "* 7 ok {2}", "B1 OK done {4}"}
 	for _, w := range want {
 		b, err := readResponse(br)
 		if err != nil {
@@ -79,13 +84,16 @@ func TestReadResponse(t *testing.T) {
 	if _, err := readResponse(br); err == nil {
 		t.Errorf("readResponse at the end: no error")
 	}
+	var le *imapguard.LimitError
 	long := "* OK " + strings.Repeat("x", maxLine+10) + "\r\n"
-	if _, err := readResponse(bufio.NewReaderSize(strings.NewReader(long), 4096)); !errors.Is(err, ErrProtocol) {
-		t.Errorf("readResponse of a %d byte line: %v, want a protocol error", len(long), err)
+	_, err := readResponse(bufio.NewReaderSize(strings.NewReader(long), 4096))
+	if !errors.Is(err, ErrProtocol) || !errors.As(err, &le) || le.Limit != imapguard.LineLimit || le.Max != maxLine {
+		t.Errorf("readResponse of a %d byte line: %v, want a protocol error and the line limit", len(long), err)
 	}
 	huge := "* 1 FETCH (BODY[] {999999999}\r\n"
-	if _, err := readResponse(bufio.NewReader(strings.NewReader(huge))); !errors.Is(err, ErrProtocol) {
-		t.Errorf("readResponse with a 1 GB literal: %v, want a protocol error", err)
+	_, err = readResponse(bufio.NewReader(strings.NewReader(huge)))
+	if !errors.Is(err, ErrProtocol) || !errors.As(err, &le) || le.Limit != imapguard.ResponseLimit || le.Got < 999999999 {
+		t.Errorf("readResponse with a 1 GB literal: %v, want a protocol error and the response limit", err)
 	}
 }
 

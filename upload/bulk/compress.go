@@ -1,0 +1,140 @@
+package bulk
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+)
+
+// DefaultCompressLevel is the deflate level of COMPRESS when
+// Options.CompressLevel is 0: flate.BestSpeed, Go's fast encoder. Mail is
+// mostly text and base64; the higher levels save a little more and cost
+// several times the CPU per message (BenchmarkCompressLevels), which the
+// upload pays on every byte it sends. compress/flate always uses the
+// full 32 KB window; RFC 4978 leaves window and level to each side.
+const DefaultCompressLevel = flate.BestSpeed
+
+// deflateConn is a connection after COMPRESS DEFLATE (RFC 4978): raw
+// deflate (RFC 1951) both ways over the connection below. Every Write
+// ends with a sync flush (the empty stored block of Z_SYNC_FLUSH), so the
+// server can decode all of it at once: a pipelined command is never held
+// back waiting for the next one.
+type deflateConn struct {
+	net.Conn // below: TLS or TCP
+
+	rmu sync.Mutex
+	r   io.ReadCloser
+
+	wmu sync.Mutex
+	w   *flate.Writer
+}
+
+// newDeflateConn starts deflate on c. buffered are the bytes the server
+// sent after its OK to COMPRESS that were already read from c: the start
+// of its compressed stream.
+func newDeflateConn(c net.Conn, buffered []byte, level int) (*deflateConn, error) {
+	w, err := flate.NewWriter(c, level)
+	if err != nil {
+		return nil, fmt.Errorf("COMPRESS: %w", err)
+	}
+	src := io.MultiReader(bytes.NewReader(append([]byte(nil), buffered...)), c)
+	// flate reads byte by byte from an io.ByteReader; bufio gives it one
+	// without a system call per byte.
+	return &deflateConn{Conn: c, r: flate.NewReader(bufio.NewReaderSize(src, 32<<10)), w: w}, nil
+}
+
+// Read returns inflated bytes. A stream that ends, is cut or does not
+// inflate is an error, as a broken connection is: the bytes before it are
+// what the server sent, never a guess.
+func (z *deflateConn) Read(p []byte) (int, error) {
+	z.rmu.Lock()
+	defer z.rmu.Unlock()
+	n, err := z.r.Read(p)
+	if errors.Is(err, io.EOF) && n == 0 {
+		// A final deflate block: the server ended compression, which
+		// RFC 4978 does not allow before the connection ends.
+		return 0, io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// Write deflates p and flushes.
+func (z *deflateConn) Write(p []byte) (int, error) {
+	z.wmu.Lock()
+	defer z.wmu.Unlock()
+	n, err := z.w.Write(p)
+	if err == nil {
+		err = z.w.Flush()
+	}
+	return n, err
+}
+
+// Compressed reports whether COMPRESS DEFLATE is in force.
+func (c *Client) Compressed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.z != nil
+}
+
+// compress sends COMPRESS DEFLATE and, when the server agrees, turns
+// deflate on for both directions. RFC 4978: the client sends nothing
+// after the command until its answer, and both sides compress from the
+// byte after the CRLF of the OK. The reader goroutine switches its side
+// (see readLoop); the writer's side switches here, under the write lock
+// held all along. A *StatusError leaves the connection as it was.
+func (c *Client) compress(ctx context.Context) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		c.mu.Unlock()
+		return errors.New("COMPRESS: commands are in flight")
+	}
+	c.mu.Unlock()
+	cmd := &Command{op: "COMPRESS", done: make(chan struct{}), Atomic: true}
+	cmd.onTag = func(tag string) { c.compressTag = tag }
+	err := c.writeLocked(cmd, func() error {
+		_, err := c.bw.WriteString("COMPRESS DEFLATE")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := cmd.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			// The answer may still switch the reader: the connection
+			// is no longer in a known state.
+			c.fail(fmt.Errorf("COMPRESS: %w", err))
+		}
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.z == nil {
+		return statusError("COMPRESS", cmd.resp) // not OK
+	}
+	c.src = c.z
+	return nil
+}
+
+// startInflate switches the reader to the compressed stream right after
+// the OK to COMPRESS: what br holds beyond it is already deflate. Called
+// by the reader goroutine, before the command is answered.
+func (c *Client) startInflate() error {
+	buffered, _ := c.br.Peek(c.br.Buffered())
+	z, err := newDeflateConn(c.src, buffered, c.opts.compressLevel())
+	if err != nil {
+		return err
+	}
+	c.br = bufio.NewReaderSize(z, 64<<10)
+	c.mu.Lock()
+	c.z = z
+	c.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,250 @@
+package bulk
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"mailferry/internal/dovecottest"
+	"mailferry/internal/faultproxy"
+)
+
+const compressCaps = "IMAP4rev1 SASL-IR AUTH=PLAIN LITERAL+ COMPRESS=DEFLATE"
+
+// compressedAnswers deflates one answer per APPEND (tags B3.., UIDs 100..)
+// with a sync flush after each, as a server after COMPRESS sends them; ends
+// are the offsets where each answer's flush ends.
+func compressedAnswers(n int) (stream []byte, ends []int) {
+	var b bytes.Buffer
+	zw, _ := flate.NewWriter(&b, flate.DefaultCompression)
+	for i := range n {
+		fmt.Fprintf(zw, "* %d EXISTS\r\nB%d OK [APPENDUID 9 %d] Append completed.\r\n", i+1, i+3, 100+i)
+		zw.Flush()
+		ends = append(ends, b.Len())
+	}
+	return b.Bytes(), ends
+}
+
+// start is where answer i begins in the compressed stream.
+func start(ends []int, i int) int {
+	if i == 0 {
+		return 0
+	}
+	return ends[i-1]
+}
+
+// serveCompressed plays a server that logs in, agrees to COMPRESS, reads
+// the client's compressed APPENDs and answers each from stream, which it
+// cuts after limit bytes (closing the connection).
+func serveCompressed(br *bufio.Reader, w io.Writer, stream []byte, ends []int, limit int) {
+	readCmd(br) // B1 AUTHENTICATE PLAIN ...
+	io.WriteString(w, "B1 OK [CAPABILITY IMAP4rev1 LITERAL+ COMPRESS=DEFLATE] in\r\n")
+	if !strings.HasSuffix(readCmd(br), "COMPRESS DEFLATE") {
+		return
+	}
+	io.WriteString(w, "B2 OK DEFLATE active\r\n")
+	zr := bufio.NewReader(flate.NewReader(br))
+	sent := 0
+	for _, end := range ends {
+		line := readCmd(zr)
+		i := strings.LastIndexByte(line, '{')
+		if i < 0 {
+			return
+		}
+		size, err := strconv.Atoi(strings.TrimSuffix(line[i+1:], "+}"))
+		if err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, zr, int64(size)+2); err != nil {
+			return
+		}
+		to := min(end, limit)
+		w.Write(stream[sent:to])
+		sent = to
+		if to == limit {
+			return // the cut: the scripted server closes the pipe
+		}
+	}
+	readCmd(zr)
+}
+
+// TestCompressCut cuts the server's compressed stream at every byte: an
+// answer is read as sent, or lost with the connection (also one that
+// arrived whole just before the cut: the client gives up on the whole
+// connection once its writes fail), never read wrong or made up.
+func TestCompressCut(t *testing.T) {
+	const n = 5
+	stream, ends := compressedAnswers(n)
+	okBeforeCut := 0 // answers read from a stream that was cut later
+	for limit := 0; limit <= len(stream); limit++ {
+		c := scripted(t, "* OK [CAPABILITY "+compressCaps+"] hi", Options{MaxBatch: 1}, func(br *bufio.Reader, w io.Writer) {
+			serveCompressed(br, w, stream, ends, limit)
+		})
+		ctx := context.Background()
+		if err := c.Login(ctx, "u", "p"); err != nil {
+			t.Fatalf("cut at %d: Login: %v", limit, err)
+		}
+		if !c.Compressed() {
+			t.Fatalf("COMPRESS not in force")
+		}
+		var its []Item
+		for i := range n {
+			body := []byte(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i))
+			its = append(its, Item{Size: int64(len(body)), Open: opener(body)})
+		}
+		res, _ := c.Append(ctx, "INBOX", its)
+		for i, r := range res {
+			if r.Err == nil && limit < len(stream) {
+				okBeforeCut++
+			}
+			var lost *LostError
+			switch {
+			case r.Err == nil && r.UID != uint32(100+i):
+				t.Errorf("cut at %d: item %d: UID %d, want %d", limit, i, r.UID, 100+i)
+			case r.Err != nil && !errors.As(r.Err, &lost):
+				t.Errorf("cut at %d: item %d: %v, want stored or a LostError", limit, i, r.Err)
+			case r.Err != nil && limit == len(stream):
+				t.Errorf("uncut: item %d: %v", i, r.Err)
+			case r.Err == nil && limit <= start(ends, i):
+				t.Errorf("cut at %d: item %d reported stored, but its answer starts at %d", limit, i, start(ends, i))
+			}
+		}
+		if limit < len(stream) && c.Err() == nil {
+			t.Errorf("cut at %d: the connection still works", limit)
+		}
+		c.Close()
+	}
+	if okBeforeCut == 0 {
+		t.Errorf("no answer was read from a stream cut after it")
+	}
+	t.Logf("%d answers read before a cut", okBeforeCut)
+}
+
+// TestDovecotCompress appends through COMPRESS=DEFLATE to a real Dovecot
+// (imap_zlib): every message stored as sent, and fewer bytes on the wire
+// than the messages; with NoCompress, the same without compression.
+func TestDovecotCompress(t *testing.T) {
+	t.Parallel()
+	srv := dovecottest.Start(t, dovecottest.Config{Compress: true})
+	msgs := testMessages(80, 31, -1)
+	var total int64
+	for _, m := range msgs {
+		total += int64(len(m.data))
+	}
+	for _, off := range []bool{false, true} {
+		box := fmt.Sprintf("Compress-%v", off)
+		srv.Doveadm(t, "mailbox", "create", box)
+		p := faultproxy.Start(t, srv.TLSAddr)
+		c := dovecotLogin(t, srv, p.Addr(), box, Options{NoCompress: off, MaxBatch: 20})
+		if c.Compressed() == off {
+			t.Fatalf("NoCompress %v: Compressed() = %v (caps %v)", off, c.Compressed(), c.Caps())
+		}
+		res, err := c.Append(context.Background(), box, items(msgs))
+		if err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+		checkStored(t, srv, box, msgs, res)
+		up := p.Stats().Up
+		t.Logf("NoCompress %v: %d message bytes, %d bytes up (TLS included)", off, total, up)
+		if !off && up > total*6/10 {
+			t.Errorf("compressed: %d bytes up for %d bytes of text mail", up, total)
+		}
+		if off && up < total {
+			t.Errorf("uncompressed: %d bytes up for %d bytes of mail", up, total)
+		}
+	}
+}
+
+// TestDovecotCompressFaults cuts a compressed connection (plain TCP, so
+// the cut falls inside the deflate stream itself) in the middle of a run
+// of MULTIAPPEND batches, client to server and server to client: every
+// batch is on the server wholly or not at all, what Append reports stored
+// is there, and what it reports not sent is not.
+func TestDovecotCompressFaults(t *testing.T) {
+	t.Parallel()
+	srv := dovecottest.Start(t, dovecottest.Config{Compress: true})
+	for _, dir := range []faultproxy.Direction{faultproxy.Up, faultproxy.Down} {
+		box := "Cut-" + dir.String()
+		srv.Doveadm(t, "mailbox", "create", box)
+		p := faultproxy.Start(t, srv.Addr)
+		conn, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := New(conn, Options{MaxBatch: 5, MaxInFlight: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if err := c.Login(ctx, srv.User, srv.Password); err != nil {
+			t.Fatalf("Login: %v", err)
+		}
+		if !c.Compressed() {
+			t.Fatalf("COMPRESS not in force (caps %v)", c.Caps())
+		}
+		if _, err := c.Select(ctx, box); err != nil {
+			t.Fatal(err)
+		}
+		msgs := testMessages(100, 9, -1)
+		var total int64
+		for _, m := range msgs {
+			total += int64(len(m.data))
+		}
+		if dir == faultproxy.Up {
+			p.CutAfter(faultproxy.Up, total/6) // about half the data, compressed
+		} else {
+			p.CutAfter(faultproxy.Down, 300) // a few answers in
+		}
+		res, err := c.Append(ctx, box, items(msgs))
+		if err == nil {
+			t.Fatalf("%v: Append through a cut connection succeeded", dir)
+		}
+		checkCut(t, srv, box, msgs, res)
+		c.Close()
+	}
+}
+
+// checkCut checks Append's results after a cut against what the server
+// holds: batches all or nothing, stored means there, not sent means not.
+func checkCut(t *testing.T, srv *dovecottest.Server, box string, msgs []testMsg, res []ItemResult) {
+	t.Helper()
+	stored := map[string]bool{}
+	for _, m := range srv.Fetch(t, box) {
+		stored[string(m.CRLF())] = true
+	}
+	batchOn := map[int]int{}
+	batchLen := map[int]int{}
+	for i, r := range res {
+		on := stored[string(msgs[i].data)]
+		batchLen[r.Batch]++
+		if on {
+			batchOn[r.Batch]++
+		}
+		var lost *LostError
+		switch {
+		case r.Err == nil && !on:
+			t.Errorf("%s: item %d: reported stored, not on the server", box, i)
+		case errors.As(r.Err, &lost) && !lost.Sent && on:
+			t.Errorf("%s: item %d: reported not sent, but on the server", box, i)
+		case r.Err != nil && !errors.As(r.Err, &lost):
+			t.Errorf("%s: item %d: %v, want a LostError", box, i, r.Err)
+		}
+	}
+	for b, n := range batchLen {
+		if b >= 0 && batchOn[b] != 0 && batchOn[b] != n {
+			t.Errorf("%s: batch %d: %d of %d messages on the server, want all or none", box, b, batchOn[b], n)
+		}
+	}
+	if len(stored) == len(msgs) {
+		t.Errorf("%s: all %d messages stored through a cut connection", box, len(msgs))
+	}
+	t.Logf("%s: %d of %d messages stored", box, len(stored), len(msgs))
+}
