@@ -149,10 +149,14 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 		return nil, err
 	}
 	m := &formats.Message{
-		Mailbox: r.box,
-		Size:    e.Size,
-		Pos:     e.Pos,
-		Open:    e.Open,
+		Mailbox:    r.box,
+		Size:       e.Size,
+		Pos:        e.Pos,
+		Open:       e.Open,
+		Quarantine: e.Quarantine,
+	}
+	if e.Quarantine != "" {
+		return m, nil // no flags, no date: not a message
 	}
 	var deleted bool
 	m.Flags, deleted = StatusFlags(e.Header, func(format string, args ...any) {

@@ -3,6 +3,7 @@ package mbox
 import (
 	"bytes"
 	"io"
+	"strings"
 )
 
 // isFromLine reports whether a complete line may be a From_ line: it starts
@@ -25,16 +26,56 @@ func (s *Splitter) separates(n int, afterBlank, pendingBlank bool, blankOff int6
 			return false
 		}
 	}
-	if !s.headersFollow(n, true) {
-		if afterBlank {
-			s.warn(warnUnescaped, s.pos(), "line starting \"From \" after a blank line is not followed by header fields; kept as body text (unescaped From in the body)")
+	if s.headersFollow(n, true) {
+		if !afterBlank {
+			s.warn(warnNoBlank, s.pos(), "From_ line without a blank line before it; starting a new message")
 		}
+		return true
+	}
+	if afterBlank && s.envelopeSeparates(n) {
+		return true // a message without header fields; Next warns about it
+	}
+	if afterBlank {
+		s.warn(warnUnescaped, s.pos(), "line starting \"From \" after a blank line is not followed by header fields; kept as body text (unescaped From in the body)")
+	}
+	return false
+}
+
+// startsMessage is separates for the text before the first message (no
+// Content-Length, no warnings).
+func (s *Splitter) startsMessage(n int, afterBlank bool) bool {
+	return s.headersFollow(n, true) || afterBlank && s.envelopeSeparates(n)
+}
+
+// envelopeSeparates applies the rule of RFC 4155 and of the readers most
+// mbox files are written for (mutt's is_from, Python's mailbox, Apache
+// Tika): after a blank line, a "From " line with a complete envelope
+// (sender and asctime date) starts a message even when no header fields
+// follow. Thunderbird's own folders follow Thunderbird's rule instead
+// (ThunderbirdSeparators), where header fields must follow.
+func (s *Splitter) envelopeSeparates(n int) bool {
+	return s.opts.Separators == EnvelopeSeparators && isEnvelope(trimEOL(s.buf[s.r:s.r+n]))
+}
+
+// isEnvelope reports whether a From_ line (without its line ending) has a
+// complete envelope: a date in asctime shape (weekday, month, day,
+// hh:mm[:ss], year, a zone allowed), as mutt's is_from() wants it. A body
+// line such as "From Monday on we meet at 10:00" has none.
+func isEnvelope(c []byte) bool {
+	if len(c) > maxFromLine {
 		return false
 	}
-	if !afterBlank {
-		s.warn(warnNoBlank, s.pos(), "From_ line without a blank line before it; starting a new message")
+	line := string(c)
+	if _, _, ok := ParseFromLine(line, nil); !ok {
+		return false
 	}
-	return true
+	f := strings.Fields(line)[1:]
+	for i := 0; i+3 < len(f); i++ {
+		if isWeekday(f[i]) && isMonth(f[i+1]) && digits(f[i+2]) > 0 && strings.Count(f[i+3], ":") >= 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // headersFollow applies Thunderbird's test (MboxMsgInputStream.cpp,

@@ -53,10 +53,21 @@ type Entry struct {
 	Open func() (io.ReadCloser, error)
 	// End is the input offset just past this message: its From_ line, its
 	// lines and the blank line that precedes the next separator all lie in
-	// [Pos.Offset, End). Consecutive entries tile the input; only bytes
-	// before the first message are reported by a warning instead.
+	// [Pos.Offset, End). Consecutive entries tile the input; only a byte
+	// order mark and blank lines before the first message are reported by
+	// a warning instead.
 	End int64
+	// Quarantine, when not empty, says why these bytes are not a message:
+	// text before the first From_ line (QuarantineLeadingText). Open then
+	// yields the bytes exactly as they are in the input (no CRLF, no
+	// unquoting), Header and FromLine are empty, and Pos.Index is 0.
+	Quarantine string
 }
+
+// QuarantineLeadingText is the reason given for text before the first
+// From_ line of a file that is not a message: it is kept and counted, but
+// never uploaded.
+const QuarantineLeadingText = "text before the first From_ line of an mbox file, not a message"
 
 // Splitter splits one mbox stream into messages. It reads the stream once,
 // front to back, with memory bounded by its buffer and MemLimit (larger
@@ -155,13 +166,26 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !s.started {
-		s.started = true
-		s.begin()
-	}
 	if err := s.resetMessage(); err != nil {
 		s.err = &formats.MessageError{Pos: s.pos(), Op: "reset spool", Err: err}
 		return nil, s.err
+	}
+	if !s.started {
+		s.started = true
+		leading, err := s.begin()
+		if err == nil && leading {
+			var e *Entry
+			if e, err = s.leadingEntry(); err == nil {
+				return e, nil
+			}
+		}
+		if err == nil {
+			err = s.resetMessage() // drop the byte order mark and blank lines begin kept
+		}
+		if err != nil {
+			s.err = &formats.MessageError{Pos: formats.Pos{File: s.file, Line: 1}, Op: "keep text before the first From_ line", Err: err}
+			return nil, s.err
+		}
 	}
 	line, complete := s.peekLine()
 	if line == nil {
@@ -205,18 +229,9 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 	if e.Size == 0 {
 		s.warn(warnEmpty, e.Pos, "empty message (a From_ line with nothing after it)")
 	}
-	switch {
-	case s.opts.SizesOnly:
-		e.Open = func() (io.ReadCloser, error) { return nil, formats.ErrNoBytes }
-	case s.spilled:
-		if err := s.flush(); err != nil {
-			s.err = &formats.MessageError{Pos: e.Pos, Op: "spool message", Err: err}
-			return nil, s.err
-		}
-		e.Open = s.spool.Open
-	default:
-		data := s.out
-		e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	if err := s.setOpen(e); err != nil {
+		s.err = &formats.MessageError{Pos: e.Pos, Op: "spool message", Err: err}
+		return nil, s.err
 	}
 	e.Header = s.header
 	if len(e.Header) == 0 && e.Size > 0 {
@@ -287,23 +302,43 @@ func (s *Splitter) resetMessage() error {
 // begin handles the start of the input: a UTF-8 byte order mark, blank
 // lines and anything else before the first From_ line. Text that starts
 // with header fields is a message without a From_ line (Thunderbird's
-// MboxParser does the same: "Missing 'From ' separator"); anything else up
-// to the first separator is reported by a warning with its byte range and
-// skipped, never silently dropped.
-func (s *Splitter) begin() {
+// MboxParser does the same: "Missing 'From ' separator"). Anything else up
+// to the first separator (a damaged or hand-edited file) is kept, as it
+// is, in the message being built, and begin reports true: Next yields it
+// as an Entry with Quarantine set, so that it is counted and kept, never
+// silently dropped. A byte order mark and blank lines alone are only
+// reported by a warning: they hold nothing to keep.
+//
+// The bytes begin consumes go to the message being built as they are, in
+// pieces no larger than the memory limit (flush spools larger ones), so a
+// huge unreadable region never sits in memory.
+func (s *Splitter) begin() (leading bool, err error) {
 	for s.w < len(s.buf) && s.fill() { // enough to see the first line ending
 	}
 	s.detectLineEndings()
 	var what []string
+	keep := func(b []byte) error {
+		s.out = append(s.out, b...)
+		if len(s.out) >= s.limit {
+			return s.flush()
+		}
+		return nil
+	}
 	if bytes.HasPrefix(s.buf[s.r:s.w], utf8BOM) {
+		if err := keep(utf8BOM); err != nil {
+			return false, err
+		}
 		s.consume(len(utf8BOM), false)
 		what = append(what, "a UTF-8 byte order mark")
 	}
 	blank := false
 	for {
 		line, complete := s.peekLine()
-		if line == nil || !complete || len(trimEOL(line)) > 0 {
-			break
+		if line == nil || !complete || len(bytes.Trim(trimEOL(line), " \t")) > 0 {
+			break // git's test mboxes start with lines of blanks and tabs
+		}
+		if err := keep(line); err != nil {
+			return false, err
 		}
 		s.consume(len(line), true)
 		blank = true
@@ -319,24 +354,64 @@ func (s *Splitter) begin() {
 	case s.headersFollow(0, false):
 		s.opts.Warnf(s.pos(), "message without a From_ line at the start of the file; reading it as a message")
 	default:
+		afterBlank := true // the start of the file counts as one
 		for {
 			line, complete := s.peekLine()
 			if line == nil {
 				break
 			}
-			if complete && s.isFromLine(line) && s.headersFollow(len(line), true) {
+			if complete && s.isFromLine(line) && s.startsMessage(len(line), afterBlank) {
 				s.atFrom = true
 				break
 			}
+			afterBlank = complete && len(trimEOL(line)) == 0
+			if err := keep(line); err != nil {
+				return false, err
+			}
 			s.consume(len(line), complete)
 		}
-		what = append(what, "text that is not a message")
+		s.opts.Warnf(formats.Pos{File: s.file, Line: 1, Offset: 0},
+			"%d bytes before the first From_ line (offsets 0 to %d) are not a message: kept as they are and quarantined, not uploaded",
+			s.off, s.off)
+		return true, nil
 	}
 	if s.off > 0 {
 		s.opts.Warnf(formats.Pos{File: s.file, Line: 1, Offset: 0},
 			"ignored %d bytes before the first From_ line (offsets 0 to %d): %s",
 			s.off, s.off, joinAnd(what))
 	}
+	return false, nil
+}
+
+// leadingEntry is the Entry for the text begin kept.
+func (s *Splitter) leadingEntry() (*Entry, error) {
+	e := &Entry{
+		Pos:        formats.Pos{File: s.file, Line: 1, Offset: 0},
+		End:        s.off,
+		Quarantine: QuarantineLeadingText,
+		Size:       s.spooled + int64(len(s.out)),
+	}
+	if err := s.setOpen(e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// setOpen gives e the way to open the bytes of the message built.
+func (s *Splitter) setOpen(e *Entry) error {
+	switch {
+	case s.opts.SizesOnly:
+		e.Open = func() (io.ReadCloser, error) { return nil, formats.ErrNoBytes }
+	case s.spilled:
+		if err := s.flush(); err != nil {
+			return err
+		}
+		e.Open = s.spool.Open
+	default:
+		data := s.out
+		e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	}
+	return nil
 }
 
 func joinAnd(s []string) string {
