@@ -102,6 +102,8 @@ func detectTree(root string) ([]Found, error) {
 		}
 		if k, note := classify(p); k == Mbox || k == Thunderbird || k == AppleMail {
 			stores = append(stores, Found{Kind: k, Path: p, Note: note})
+		} else if k == Auto && mbox.IsEmptyFolder(p) {
+			stores = append(stores, Found{Kind: Mbox, Path: p})
 		} else if k == EML {
 			dir := filepath.Dir(p)
 			if len(emlDirs) == 0 || !within(dir, emlDirs[len(emlDirs)-1].Path) {
