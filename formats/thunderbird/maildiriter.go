@@ -1,0 +1,201 @@
+package thunderbird
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"mailferry/formats"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// maildirIter reads one folder of Thunderbird's maildir store: the files
+// in cur/ (and new/, which Thunderbird does not make but others might);
+// tmp/ holds interrupted writes and is skipped.
+type maildirIter struct {
+	r     *Reader
+	f     *folder
+	files []string
+	i     int
+	ix    *msfIndex
+	kept  int
+}
+
+func (r *Reader) openMaildir(f *folder) (iter, error) {
+	it := &maildirIter{r: r, f: f}
+	for _, sub := range []string{"cur", "new"} {
+		ents, err := os.ReadDir(filepath.Join(f.path, sub))
+		if err != nil {
+			if sub == "cur" {
+				return nil, &formats.MessageError{Pos: formats.Pos{File: f.rel}, Op: "list maildir folder", Err: err}
+			}
+			continue
+		}
+		var names []string
+		for _, e := range ents {
+			if !strings.HasPrefix(e.Name(), ".") && !e.IsDir() {
+				names = append(names, e.Name())
+			}
+		}
+		sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+		for _, n := range names {
+			it.files = append(it.files, filepath.Join(f.path, sub, n))
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(f.path, "tmp")); err == nil {
+		n := 0
+		for _, e := range ents {
+			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				n++
+			}
+		}
+		if n > 0 {
+			r.warnf(formats.Pos{File: f.rel + "/tmp"}, "%d file(s) in tmp/ (writes Thunderbird did not finish) skipped", n)
+		}
+	}
+	it.ix = r.loadMSF(f)
+	return it, nil
+}
+
+// naturalLess orders file names by their leading number when both have
+// one (Thunderbird's names start with a time), else as strings.
+func naturalLess(a, b string) bool {
+	na, ra := leadingDigits(a)
+	nb, rb := leadingDigits(b)
+	if na != "" && nb != "" && len(na) != len(nb) {
+		return len(na) < len(nb)
+	}
+	if na != nb {
+		return na < nb
+	}
+	return ra < rb
+}
+
+func leadingDigits(s string) (string, string) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return strings.TrimLeft(s[:i], "0"), s[i:]
+}
+
+func (it *maildirIter) next(ctx context.Context) (*formats.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if it.i >= len(it.files) {
+		if it.ix != nil && it.ix.count != it.kept {
+			it.r.warnf(formats.Pos{File: it.f.rel}, "the summary (.msf) lists %d messages, the folder holds %d files (deleted ones not counted); the files are what is read", it.ix.count, it.kept)
+		}
+		return nil, io.EOF
+	}
+	path := it.files[it.i]
+	it.i++
+	rel := it.r.relPath(path)
+	pos := formats.Pos{File: rel, Line: 1, Offset: 0, Index: it.i}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &formats.MessageError{Pos: pos, Op: "read message file", Err: err}
+	}
+	m := &formats.Message{Mailbox: it.f.box, Pos: pos}
+	if st.Size() == 0 {
+		m.Skip = formats.SkipEmpty
+		m.Date, m.DateSource = st.ModTime(), formats.DateFileMtime
+		return m, nil
+	}
+	h, fromLine, err := it.r.loadFile(path)
+	if err != nil {
+		return nil, &formats.MessageError{Pos: pos, Op: "read message file", Err: err}
+	}
+	m.Size = it.r.spool.Size()
+	m.Open = it.r.spool.Open
+	var rec *msfMsg
+	if it.ix != nil {
+		rec = it.ix.match(it.ix.byToken[filepath.Base(path)], h)
+	}
+	it.r.applyMeta(m, it.f, h, fromLine, st.ModTime(), rec)
+	if m.Skip != formats.SkipDeleted {
+		it.kept++
+	}
+	return m, nil
+}
+
+func (it *maildirIter) close() error { return nil }
+
+// maxHeaderBytes bounds the header block kept in memory for one message
+// file; beyond it the rest is copied as body.
+const maxHeaderBytes = 4 << 20
+
+// loadFile reads one message file into the spool: a leading From_ line
+// removed (and returned), the stripped fields removed, CRLF line endings.
+func (r *Reader) loadFile(path string) (formats.Header, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	if err := r.spool.Reset(); err != nil {
+		return nil, "", err
+	}
+	r.crlf.Reset(r.spool)
+	br := bufio.NewReaderSize(f, 64<<10)
+	var fromLine string
+	if b, _ := br.Peek(5); string(b) == "From " {
+		line, err := br.ReadString('\n')
+		if err != nil && err != io.EOF {
+			return nil, "", err
+		}
+		fromLine = strings.TrimRight(line, "\r\n")
+	}
+	var hdr []byte
+	var lines [][]byte
+	for len(hdr) < maxHeaderBytes {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			lines = append(lines, line)
+			hdr = append(hdr, line...)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if t := strings.TrimRight(string(line), "\r\n"); t == "" {
+			break
+		}
+	}
+	dropping := false
+	for _, line := range lines {
+		if line[0] == ' ' || line[0] == '\t' {
+			if dropping {
+				continue
+			}
+		} else {
+			dropping = false
+			if name, _, ok := strings.Cut(string(line), ":"); ok {
+				name = strings.TrimRight(name, " \t")
+				for _, s := range StripFields {
+					if strings.EqualFold(name, s) {
+						dropping = true
+					}
+				}
+			}
+			if dropping {
+				continue
+			}
+		}
+		if _, err := r.crlf.Write(line); err != nil {
+			return nil, "", err
+		}
+	}
+	if _, err := io.Copy(r.crlf, br); err != nil {
+		return nil, "", err
+	}
+	if err := r.crlf.Close(); err != nil {
+		return nil, "", err
+	}
+	return formats.ParseHeader(hdr), fromLine, nil
+}

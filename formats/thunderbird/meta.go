@@ -1,0 +1,83 @@
+package thunderbird
+
+import (
+	"mailferry/formats"
+	"mailferry/formats/mbox"
+	"strings"
+	"time"
+)
+
+// applyMeta sets a message's flags, skip and incomplete state, and date
+// from its header, From_ line, summary record and file time.
+func (r *Reader) applyMeta(m *formats.Message, f *folder, h formats.Header, fromLine string, mtime time.Time, rec *msfMsg) {
+	flags, ok := mozStatus(h)
+	if !ok && rec != nil {
+		flags, ok = rec.Flags, true
+	}
+	if !ok {
+		flags, _ = berkeleyStatus(h)
+	}
+	m.Flags = imapFlags(flags)
+	if rec != nil && rec.Flags&flagRedirected != 0 {
+		m.Flags = addFlag(m.Flags, "$Redirected")
+	}
+	if f.box.Special == formats.SpecialDrafts {
+		m.Flags = addFlag(m.Flags, `\Draft`)
+	}
+	keys := mozKeys(h)
+	if rec != nil {
+		keys = append(keys, rec.Keywords...)
+		switch {
+		case rec.JunkScore == "100":
+			keys = append(keys, "$Junk")
+		case rec.JunkScore == "0" && rec.JunkFrom == "user":
+			keys = append(keys, "$NotJunk")
+		}
+	}
+	for _, k := range keys {
+		kw, changed := sanitizeKeyword(k)
+		if changed {
+			r.warnf(m.Pos, "tag %q is not a valid IMAP keyword; uploaded as %q", k, kw)
+		}
+		if kw != "" && !strings.HasPrefix(kw, `\`) {
+			m.Flags = addFlag(m.Flags, kw)
+		}
+	}
+	switch {
+	case flags&flagExpunged != 0:
+		m.Skip = formats.SkipDeleted
+	case flags&flagIMAPDeleted != 0 && f.acct.IMAPCache:
+		m.Skip = SkipIMAPDeleted
+	}
+	if flags&flagPartial != 0 {
+		m.Incomplete = IncompletePartial
+	}
+	m.Date, m.DateSource = r.receivedDate(h, fromLine, mtime)
+}
+
+// receivedDate picks the received date (issue 2): the top-most Received:
+// header, the Date: header, the From_ line, the file's mtime. A date more
+// than a day in the future is a broken clock and is passed over.
+func (r *Reader) receivedDate(h formats.Header, fromLine string, mtime time.Time) (time.Time, formats.DateSource) {
+	limit := time.Now().Add(24 * time.Hour) // only to reject broken dates, never used as a date
+	if t, ok := h.ReceivedDate(); ok && t.Before(limit) {
+		return t, formats.DateReceived
+	}
+	if t, ok := h.Date(); ok && t.Before(limit) {
+		return t, formats.DateHeader
+	}
+	if fromLine != "" {
+		if _, t, ok := mbox.ParseFromLine(fromLine, time.UTC); ok {
+			if t.Before(tbUTCSince) {
+				_, t, ok = mbox.ParseFromLine(fromLine, r.opts.Location)
+			}
+			if ok && t.Before(limit) {
+				return t, formats.DateFromLine
+			}
+		}
+	}
+	if !mtime.IsZero() && mtime.Before(limit) {
+		return mtime, formats.DateFileMtime
+	}
+	return time.Time{}, formats.DateUnknown
+}
