@@ -20,7 +20,6 @@ type maildirIter struct {
 	files []string
 	i     int
 	ix    *msfIndex
-	kept  int
 }
 
 func (r *Reader) openMaildir(f *folder) (iter, error) {
@@ -55,7 +54,7 @@ func (r *Reader) openMaildir(f *folder) (iter, error) {
 			r.warnf(formats.Pos{File: f.rel + "/tmp"}, "%d file(s) in tmp/ (writes Thunderbird did not finish) skipped", n)
 		}
 	}
-	it.ix = r.loadMSF(f)
+	it.ix = r.loadMSF(f, nil)
 	return it, nil
 }
 
@@ -86,9 +85,7 @@ func (it *maildirIter) next(ctx context.Context) (*formats.Message, error) {
 		return nil, err
 	}
 	if it.i >= len(it.files) {
-		if it.ix != nil && it.ix.count != it.kept {
-			it.r.warnf(formats.Pos{File: it.f.rel}, "the summary (.msf) lists %d messages, the folder holds %d files (deleted ones not counted); the files are what is read", it.ix.count, it.kept)
-		}
+		it.ix.finish(it.r, it.f, "the folder holds")
 		return nil, io.EOF
 	}
 	path := it.files[it.i]
@@ -113,12 +110,10 @@ func (it *maildirIter) next(ctx context.Context) (*formats.Message, error) {
 	m.Open = it.r.spool.Open
 	var rec *msfMsg
 	if it.ix != nil {
-		rec = it.ix.match(it.ix.byToken[filepath.Base(path)], h)
+		rec = it.ix.record(it.ix.byToken[filepath.Base(path)], h)
 	}
-	it.r.applyMeta(m, it.f, h, fromLine, st.ModTime(), rec)
-	if m.Skip != formats.SkipDeleted {
-		it.kept++
-	}
+	it.r.applyMeta(m, it.f, h, fromLine, st.ModTime(), rec, it.ix != nil && it.ix.current)
+	it.ix.tally(rec, m)
 	return m, nil
 }
 

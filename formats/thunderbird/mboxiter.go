@@ -18,7 +18,6 @@ type mboxIter struct {
 	sp     *mbox.Splitter
 	ix     *msfIndex
 	mtime  time.Time
-	kept   int // messages not skipped as expunged
 	closed bool
 }
 
@@ -33,8 +32,9 @@ func (r *Reader) openMbox(f *folder) (iter, error) {
 		return nil, &formats.MessageError{Pos: formats.Pos{File: f.rel}, Op: "open mbox", Err: err}
 	}
 	it := &mboxIter{r: r, f: f, file: file, mtime: st.ModTime()}
-	it.sp = mbox.NewSplitter(file, f.rel, mbox.SplitOptions{Options: r.opts.Options, Variant: r.opts.Variant, StripFields: StripFields})
-	it.ix = r.loadMSF(f)
+	it.sp = mbox.NewSplitter(file, f.rel, mbox.SplitOptions{Options: r.opts.Options, Variant: r.opts.Variant,
+		Separators: mbox.ThunderbirdSeparators, StripFields: StripFields})
+	it.ix = r.loadMSF(f, st)
 	return it, nil
 }
 
@@ -47,27 +47,21 @@ func (it *mboxIter) next(ctx context.Context) (*formats.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := &formats.Message{Mailbox: it.f.box, Pos: e.Pos, Size: e.Size, Open: e.Open, Quarantine: e.Quarantine}
+	if e.Quarantine != "" {
+		return m, nil // not a message: no flags, no date
+	}
 	var rec *msfMsg
 	if it.ix != nil {
-		rec = it.ix.match(it.ix.byOffset[e.Pos.Offset], e.Header)
+		rec = it.ix.record(it.ix.byOffset[e.Pos.Offset], e.Header)
 	}
-	m := &formats.Message{Mailbox: it.f.box, Pos: e.Pos, Size: e.Size, Open: e.Open}
-	it.r.applyMeta(m, it.f, e.Header, e.FromLine, it.mtime, rec)
-	if m.Skip != formats.SkipDeleted {
-		it.kept++
-	}
+	it.r.applyMeta(m, it.f, e.Header, e.FromLine, it.mtime, rec, it.ix != nil && it.ix.current)
+	it.ix.tally(rec, m)
 	return m, nil
 }
 
-// finish compares the summary's message count with the mbox's.
-func (it *mboxIter) finish() {
-	if it.ix == nil || it.f.acct.IMAPCache {
-		return // an offline cache holds fewer bodies than headers by design
-	}
-	if it.ix.count != it.kept {
-		it.r.warnf(formats.Pos{File: it.f.rel}, "the summary (.msf) lists %d messages, the mbox holds %d (deleted ones not counted); the mbox is what is read (the summary may be stale)", it.ix.count, it.kept)
-	}
-}
+// finish compares the summary with the mbox.
+func (it *mboxIter) finish() { it.ix.finish(it.r, it.f, "the mbox holds") }
 
 func (it *mboxIter) close() error {
 	if it.closed {

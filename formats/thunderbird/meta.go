@@ -8,25 +8,36 @@ import (
 )
 
 // applyMeta sets a message's flags, skip and incomplete state, and date
-// from its header, From_ line, summary record and file time.
-func (r *Reader) applyMeta(m *formats.Message, f *folder, h formats.Header, fromLine string, mtime time.Time, rec *msfMsg) {
-	flags, ok := mozStatus(h)
-	if !ok && rec != nil {
-		flags, ok = rec.Flags, true
-	}
-	if !ok {
-		flags, _ = berkeleyStatus(h)
+// from its header, From_ line, summary record and file time. With
+// fromSummary (the summary is current and has rec), flags and tags are
+// the summary's, as Thunderbird shows them. Otherwise they are the
+// headers' (X-Mozilla-Status and X-Mozilla-Status2, else Status:; tags
+// from X-Mozilla-Keys), plus the tags of rec, as Thunderbird's rebuild of
+// a stale summary keeps them. Junk state lives only in the summary and is
+// taken from rec either way.
+func (r *Reader) applyMeta(m *formats.Message, f *folder, h formats.Header, fromLine string, mtime time.Time, rec *msfMsg, fromSummary bool) {
+	var flags uint32
+	var keys []string
+	if fromSummary && rec != nil {
+		flags, keys = rec.Flags, rec.Keywords
+	} else {
+		var ok bool
+		if flags, ok = mozStatus(h); !ok {
+			flags, _ = berkeleyStatus(h)
+		}
+		keys = mozKeys(h)
+		if rec != nil {
+			keys = append(keys, rec.Keywords...)
+		}
 	}
 	m.Flags = imapFlags(flags)
-	if rec != nil && rec.Flags&flagRedirected != 0 {
+	if flags&flagRedirected != 0 && fromSummary {
 		m.Flags = addFlag(m.Flags, "$Redirected")
 	}
 	if f.box.Special == formats.SpecialDrafts {
 		m.Flags = addFlag(m.Flags, `\Draft`)
 	}
-	keys := mozKeys(h)
 	if rec != nil {
-		keys = append(keys, rec.Keywords...)
 		switch {
 		case rec.JunkScore == "100":
 			keys = append(keys, "$Junk")

@@ -17,9 +17,21 @@
 //     offline cache, read best effort) IMAPDeleted messages are skipped.
 //   - X-Mozilla-Status, X-Mozilla-Status2 and X-Mozilla-Keys are removed
 //     from the bytes: their meaning travels as IMAP flags.
-//   - The mbox is the source of messages; the .msf only enriches
-//     (keywords that did not fit X-Mozilla-Keys, junk state, flags of
-//     messages without X-Mozilla-Status), matched by byte offset.
+//   - The mbox (or maildir folder) is the source of messages. Their flags
+//     and tags come from where Thunderbird shows them: the folder's .msf
+//     summary when it is current for the store by Thunderbird's own rule
+//     (summary version, mbox size and modification time against the
+//     summary's folderSize and folderDate; see summaryCurrent), matched
+//     to a message by its storeToken (the From_ line's byte offset, or
+//     the maildir file name) and Message-ID. Otherwise, as Thunderbird
+//     rebuilding the summary would: X-Mozilla-Status(2) (else Status:)
+//     and X-Mozilla-Keys, plus the tags and junk state of the old
+//     summary's row with the same Message-ID. Mailbox.FlagSource and
+//     FlagNote say which, per folder. Messages a current summary does not
+//     list (deleted, awaiting compaction) are still read, with a warning.
+//   - Text before the first From_ line of a folder's mbox is yielded
+//     quarantined (mbox.QuarantineLeadingText). Separators follow
+//     Thunderbird's own rule (mbox.ThunderbirdSeparators).
 //   - The received date is the top-most Received: header, then Date:, then
 //     the From_ line (UTC when after 2023-11-15, when Thunderbird started
 //     writing UTC, else Options.Location), then the file's mtime.
