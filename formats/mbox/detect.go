@@ -37,7 +37,9 @@ func LooksLikeMbox(path string) bool {
 // same directory that is an mbox (LooksLikeMbox), and named like such a
 // sibling: without an extension, or with the extension of one of them
 // ("Drafts" beside "Inbox", "Old.mbox" beside "Sent.mbox"). A lone empty
-// file, or one in a directory of other files, is not mail.
+// file, one in a directory of other files, and files named as single
+// messages (.eml, .emlx, .msg, even when they start with a From_ line)
+// are not mbox folders.
 //
 // A 0-byte file the user names as the source itself needs no siblings:
 // see IsEmptySource.
@@ -51,6 +53,9 @@ func IsEmptyFolder(path string) bool {
 		return false
 	}
 	ext := strings.ToLower(filepath.Ext(name))
+	if notMboxExt(ext) {
+		return false
+	}
 	dir := filepath.Dir(path)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -64,7 +69,7 @@ func IsEmptyFolder(path string) bool {
 			continue
 		}
 		sibExt := strings.ToLower(filepath.Ext(n))
-		if ext != "" && sibExt != ext {
+		if ext != "" && sibExt != ext || notMboxExt(sibExt) {
 			continue
 		}
 		if looked++; looked > maxLooks {
@@ -89,9 +94,15 @@ func IsEmptySource(path string) bool {
 	if err != nil || !st.Mode().IsRegular() || st.Size() != 0 {
 		return false
 	}
-	switch strings.ToLower(filepath.Ext(path)) {
+	return !notMboxExt(strings.ToLower(filepath.Ext(path)))
+}
+
+// notMboxExt reports the extensions of files that hold one message (.eml,
+// .emlx, .msg; some start with a From_ line too) or a Thunderbird summary.
+func notMboxExt(ext string) bool {
+	switch ext {
 	case ".eml", ".emlx", ".msg", ".msf":
-		return false
+		return true
 	}
-	return true
+	return false
 }

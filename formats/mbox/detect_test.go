@@ -25,6 +25,7 @@ func TestIsEmptyFolder(t *testing.T) {
 	write("spool/Inbox", msg)
 	write("export/Sent.mbox", msg)
 	write("eml/a.eml", "Subject: x\n\nbody\n")
+	write("eml/from.eml", msg) // an EML file that starts with a From_ line
 	write("notes/todo.txt", "buy milk\n")
 	tests := []struct {
 		rel  string
