@@ -80,6 +80,7 @@ func newPlan(format string, boxes []*formats.Mailbox) *plan {
 		// The inbox's name is the format's own; nobody else may take it.
 		p.root.kids.reserve("inbox")
 	}
+	p.root.kids.reserve(NotConvertedDir)
 	return p
 }
 
