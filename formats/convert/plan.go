@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailferry/formats"
+	"mailferry/internal/mutf7"
 )
 
 // node is one folder of the output tree: a source folder, or a parent that
@@ -164,7 +165,7 @@ func (p *plan) relPath(n *node) string {
 		}
 		enc := make([]string, len(names))
 		for i, s := range names {
-			enc[i] = EncodeMUTF7(s)
+			enc[i] = mutf7.Encode(s)
 		}
 		return "." + strings.Join(enc, ".")
 	default:

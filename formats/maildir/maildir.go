@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"mailferry/formats"
+	"mailferry/internal/mutf7"
 )
 
 // SkipUnreadable is the reason given for a message file that could not be
@@ -277,7 +278,7 @@ func decodeName(s string) string {
 		}
 		s = strings.NewReplacer(`\5c`, `\`, `\5C`, `\`).Replace(s)
 	}
-	if d, ok := DecodeMUTF7(s); ok {
+	if d, ok := mutf7.Decode(s); ok {
 		return d
 	}
 	return s

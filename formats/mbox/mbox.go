@@ -75,27 +75,12 @@ const (
 
 var variantNames = [...]string{"auto", "mboxo", "mboxrd", "mboxcl2", "raw"}
 
-// String returns the name used by --mbox-variant.
+// String names the variant, for warnings and tests.
 func (v Variant) String() string {
 	if v < 0 || int(v) >= len(variantNames) {
 		return "unknown"
 	}
 	return variantNames[v]
-}
-
-// ParseVariant parses a --mbox-variant value ("auto", "mboxo", "mboxrd",
-// "mboxcl2", "raw"; "mboxcl" means mboxo quoting with Content-Length
-// ignored, so it maps to MboxO).
-func ParseVariant(s string) (Variant, bool) {
-	if s == "mboxcl" {
-		return MboxO, true
-	}
-	for i, n := range variantNames {
-		if n == s {
-			return Variant(i), true
-		}
-	}
-	return Auto, false
 }
 
 // Separators says which "From " lines after a blank line start a message

@@ -240,16 +240,6 @@ func (r *Reader) Profiles() []Profile { return r.profiles }
 // in the order their folders come.
 func (r *Reader) Accounts() []*Account { return r.accounts }
 
-// AccountOf returns the account a mailbox belongs to, or nil.
-func (r *Reader) AccountOf(b *formats.Mailbox) *Account {
-	for _, f := range r.folders {
-		if f.box == b {
-			return f.acct
-		}
-	}
-	return nil
-}
-
 // warnLock warns when Thunderbird may be running on the profile in dir.
 func (r *Reader) warnLock(dir string) {
 	if dir == "" {

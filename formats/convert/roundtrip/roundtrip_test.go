@@ -22,6 +22,7 @@ import (
 	"mailferry/formats/maildir"
 	"mailferry/formats/mbox"
 	"mailferry/formats/thunderbird"
+	"mailferry/internal/mutf7"
 	"mailferry/internal/testutil"
 )
 
@@ -522,9 +523,9 @@ func TestNamesMatchThunderbird(t *testing.T) {
 			}
 		}
 		msafe := convert.SafeName(convert.FormatMaildir, in)
-		enc := convert.EncodeMUTF7(msafe)
-		if dec, ok := maildir.DecodeMUTF7(enc); !ok || dec != msafe {
-			t.Errorf("EncodeMUTF7(%q) = %q decodes to %q, %v", msafe, enc, dec, ok)
+		enc := mutf7.Encode(msafe)
+		if dec, ok := mutf7.Decode(enc); !ok || dec != msafe {
+			t.Errorf("mutf7.Encode(%q) = %q decodes to %q, %v", msafe, enc, dec, ok)
 		}
 	}
 }
