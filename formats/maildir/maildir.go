@@ -39,8 +39,6 @@
 package maildir
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,9 +66,6 @@ const flattenWindow = 5 * time.Minute
 // maxDepth bounds the directory walk; symbolic links are not followed.
 const maxDepth = 32
 
-// headPeek is how much of a file is looked at for its header.
-const headPeek = 64 << 10
-
 // ErrNoMaildir is returned by Open when the source holds no maildir.
 var ErrNoMaildir = errors.New("no maildir (a directory with cur/ or new/) found")
 
@@ -81,10 +76,7 @@ type Reader struct {
 	folders []*folder
 	boxes   []*formats.Mailbox
 	fi, mi  int
-	spool   *formats.Spool
-	crlf    *formats.CRLFWriter
-	br      *bufio.Reader
-	copyBuf []byte
+	ld      *formats.Loader
 	closed  bool
 }
 
@@ -136,10 +128,7 @@ func Open(source string, opts formats.Options) (*Reader, error) {
 		r.boxes = append(r.boxes, f.box)
 	}
 	r.decideDates()
-	r.spool = formats.NewSpool(opts.TempDir, opts.MemLimit)
-	r.crlf = formats.NewCRLFWriter(r.spool)
-	r.br = bufio.NewReaderSize(nil, headPeek)
-	r.copyBuf = make([]byte, 32<<10)
+	r.ld = formats.NewLoader(opts.TempDir, opts.MemLimit)
 	return r, nil
 }
 
@@ -501,8 +490,8 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 		setMtime()
 		return m
 	}
-	m.Size = r.spool.Size()
-	m.Open = r.spool.Open
+	m.Size = r.ld.Spool().Size()
+	m.Open = r.ld.Spool().Open
 	if !f.flattened && plausible(fe.mtime) {
 		m.Date, m.DateSource = fe.mtime, formats.DateFileMtime
 		return m
@@ -543,39 +532,21 @@ func plausible(t time.Time) bool {
 // the parsed header, or nil (and no error) when the file does not start
 // with a header field.
 func (r *Reader) load(path string) (formats.Header, error) {
-	if err := r.spool.Reset(); err != nil {
-		return nil, fmt.Errorf("reset spool: %w", err)
-	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	r.br.Reset(fh)
-	head, err := r.br.Peek(headPeek)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+	res, err := r.ld.Load(fh, formats.LoadOptions{Check: func(head []byte) string {
+		if !formats.StartsWithHeader(head) {
+			return formats.SkipNotMail
+		}
+		return ""
+	}})
+	if err != nil || res.Skip != "" {
 		return nil, err
 	}
-	if !startsWithHeader(head) {
-		return nil, nil
-	}
-	h := formats.ParseHeader(head)
-	// A header larger than the peek (a huge To:) is parsed from the spool
-	// below; head is only valid until the copy.
-	long := len(head) == headPeek && formats.HeaderEnd(head) < 0
-	r.crlf.Reset(r.spool)
-	// Plain wrappers so that CopyBuffer uses the reader's buffer instead of
-	// allocating one per message (bufio.Reader.WriteTo would).
-	if _, err := io.CopyBuffer(struct{ io.Writer }{r.crlf}, struct{ io.Reader }{r.br}, r.copyBuf); err != nil {
-		return nil, err
-	}
-	if err := r.crlf.Close(); err != nil {
-		return nil, err
-	}
-	if long {
-		h = longHeader(r.spool)
-	}
-	return h, nil
+	return res.Header, nil
 }
 
 // readHead reads the start of a message up to the end of its header (at
@@ -599,33 +570,11 @@ func readHead(r io.Reader) []byte {
 // maxHeader bounds how much of a message is searched for its header.
 const maxHeader = 1 << 20
 
-// longHeader parses the header of the message in s, up to maxHeader bytes.
-func longHeader(s *formats.Spool) formats.Header {
-	rc, err := s.Open()
-	if err != nil {
-		return nil
-	}
-	defer rc.Close()
-	b, _ := io.ReadAll(io.LimitReader(rc, maxHeader))
-	return formats.ParseHeader(b)
-}
-
-// startsWithHeader reports whether b begins with a header field: the
-// least a file must have to be a message (the stalwart names corpus holds
-// "b\n" stubs, which are not).
-func startsWithHeader(b []byte) bool {
-	line := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		line = b[:i]
-	}
-	return len(line) > 0 && line[0] != ' ' && line[0] != '\t' && formats.IsHeaderLine(line)
-}
-
 // Close releases the spool. Next fails afterwards.
 func (r *Reader) Close() error {
 	r.closed = true
-	if r.spool != nil {
-		return r.spool.Close()
+	if r.ld != nil {
+		return r.ld.Close()
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package thunderbird
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"mailferry/formats"
@@ -106,8 +105,8 @@ func (it *maildirIter) next(ctx context.Context) (*formats.Message, error) {
 	if err != nil {
 		return nil, &formats.MessageError{Pos: pos, Op: "read message file", Err: err}
 	}
-	m.Size = it.r.spool.Size()
-	m.Open = it.r.spool.Open
+	m.Size = it.r.ld.Spool().Size()
+	m.Open = it.r.ld.Spool().Open
 	var rec *msfMsg
 	if it.ix != nil {
 		rec = it.ix.record(it.ix.byToken[filepath.Base(path)], h)
@@ -119,78 +118,15 @@ func (it *maildirIter) next(ctx context.Context) (*formats.Message, error) {
 
 func (it *maildirIter) close() error { return nil }
 
-// maxHeaderBytes bounds the header block kept in memory for one message
-// file; beyond it the rest is copied as body.
-const maxHeaderBytes = 4 << 20
-
-// loadFile reads one message file into the spool: a leading From_ line
-// removed (and returned), the stripped fields removed, CRLF line endings.
+// loadFile reads one message file into the loader's spool: a leading
+// From_ line removed (and returned), the stripped fields removed, CRLF
+// line endings.
 func (r *Reader) loadFile(path string) (formats.Header, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, "", err
 	}
 	defer f.Close()
-	if err := r.spool.Reset(); err != nil {
-		return nil, "", err
-	}
-	r.crlf.Reset(r.spool)
-	br := bufio.NewReaderSize(f, 64<<10)
-	var fromLine string
-	if b, _ := br.Peek(5); string(b) == "From " {
-		line, err := br.ReadString('\n')
-		if err != nil && err != io.EOF {
-			return nil, "", err
-		}
-		fromLine = strings.TrimRight(line, "\r\n")
-	}
-	var hdr []byte
-	var lines [][]byte
-	for len(hdr) < maxHeaderBytes {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			lines = append(lines, line)
-			hdr = append(hdr, line...)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		if t := strings.TrimRight(string(line), "\r\n"); t == "" {
-			break
-		}
-	}
-	dropping := false
-	for _, line := range lines {
-		if line[0] == ' ' || line[0] == '\t' {
-			if dropping {
-				continue
-			}
-		} else {
-			dropping = false
-			if name, _, ok := strings.Cut(string(line), ":"); ok {
-				name = strings.TrimRight(name, " \t")
-				for _, s := range StripFields {
-					if strings.EqualFold(name, s) {
-						dropping = true
-					}
-				}
-			}
-			if dropping {
-				continue
-			}
-		}
-		if _, err := r.crlf.Write(line); err != nil {
-			return nil, "", err
-		}
-	}
-	if _, err := io.Copy(r.crlf, br); err != nil {
-		return nil, "", err
-	}
-	if err := r.crlf.Close(); err != nil {
-		return nil, "", err
-	}
-	return formats.ParseHeader(hdr), fromLine, nil
+	res, err := r.ld.Load(f, formats.LoadOptions{StripFromLine: true, StripFields: StripFields})
+	return res.Header, res.FromLine, err
 }

@@ -171,11 +171,10 @@ type Reader struct {
 	boxes    []*formats.Mailbox
 	seenDirs map[string]bool
 
-	fi    int  // next folder to open
-	cur   iter // the open folder, or nil
-	done  bool
-	spool *formats.Spool
-	crlf  *formats.CRLFWriter
+	fi   int  // next folder to open
+	cur  iter // the open folder, or nil
+	done bool
+	ld   *formats.Loader // maildir-store message files
 }
 
 // iter yields the messages of one folder.
@@ -203,8 +202,7 @@ func Open(source string, opts Options) (*Reader, error) {
 		opts.Location = time.Local
 	}
 	r := &Reader{opts: opts, source: abs, seenDirs: map[string]bool{}}
-	r.spool = formats.NewSpool(opts.TempDir, opts.MemLimit)
-	r.crlf = formats.NewCRLFWriter(r.spool)
+	r.ld = formats.NewLoader(opts.TempDir, opts.MemLimit)
 	if st.Mode().IsRegular() {
 		r.kind, r.base = KindFile, filepath.Dir(abs)
 		err = r.openFile(abs)
@@ -330,7 +328,7 @@ func (r *Reader) Close() error {
 		r.cur = nil
 	}
 	r.done = true
-	return errors.Join(err, r.spool.Close())
+	return errors.Join(err, r.ld.Close())
 }
 
 func (r *Reader) openFolder(f *folder) (iter, error) {
