@@ -277,7 +277,7 @@ func Convert(ctx context.Context, r formats.Reader, opts Options) (*Report, erro
 		return nil, err
 	}
 	for _, b := range boxes {
-		if b.Location != "" && isDir(b.Location) {
+		if b.Location != "" && formats.IsDir(b.Location) {
 			if err := checkSourceOut(b.Location, out); err != nil {
 				return nil, err
 			}
@@ -352,11 +352,6 @@ func evalExisting(p string) (string, error) {
 func within(p, dir string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
-
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
 }
 
 // prepareOut creates out, or checks that it is an empty directory.

@@ -4,9 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"testing"
-
 	"slices"
+	"testing"
 
 	"mailferry/formats"
 	"mailferry/formats/convert/internal/memsource"

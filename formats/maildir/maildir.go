@@ -200,7 +200,7 @@ func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
 		case name == "cur" || name == "new" || name == "tmp":
 			continue
 		case e.Type()&fs.ModeSymlink != 0:
-			if isDirFollow(filepath.Join(dir, name)) {
+			if formats.IsDir(filepath.Join(dir, name)) {
 				r.opts.Warnf(formats.Pos{File: filepath.Join(dir, name)}, "symbolic link to a directory not followed")
 			}
 			continue
@@ -225,11 +225,6 @@ func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
 		}
 	}
 	return nil
-}
-
-func isDirFollow(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 func hasMaildirSubdirs(entries []os.DirEntry) bool {

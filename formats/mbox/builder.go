@@ -2,8 +2,9 @@ package mbox
 
 import (
 	"bytes"
-	"mailferry/formats"
 	"strconv"
+
+	"mailferry/formats"
 )
 
 // message is the state of the message being built: its CRLF bytes (in

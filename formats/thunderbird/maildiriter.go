@@ -3,11 +3,12 @@ package thunderbird
 import (
 	"context"
 	"io"
-	"mailferry/formats"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"mailferry/formats"
 )
 
 // maildirIter reads one folder of Thunderbird's maildir store: the files

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"mailferry/formats"
-	"mailferry/formats/mbox"
 	"os"
 	"time"
+
+	"mailferry/formats"
+	"mailferry/formats/mbox"
 )
 
 // mboxIter reads one mbox folder.

@@ -1,10 +1,11 @@
 package thunderbird
 
 import (
-	"mailferry/formats"
-	"mailferry/formats/mbox"
 	"strings"
 	"time"
+
+	"mailferry/formats"
+	"mailferry/formats/mbox"
 )
 
 // applyMeta sets a message's flags, skip and incomplete state, and date
@@ -46,7 +47,7 @@ func (r *Reader) applyMeta(m *formats.Message, f *folder, h formats.Header, from
 		}
 	}
 	for _, k := range keys {
-		kw, changed := sanitizeKeyword(k)
+		kw, changed := formats.SanitizeKeyword(k)
 		if changed {
 			r.warnf(m.Pos, "tag %q is not a valid IMAP keyword; uploaded as %q", k, kw)
 		}

@@ -342,3 +342,5 @@ func (r *Reader) openFolder(f *folder) (iter, error) {
 }
 
 var _ formats.Reader = (*Reader)(nil)
+
+var isDir, isFile = formats.IsDir, formats.IsFile

@@ -2,10 +2,11 @@ package thunderbird
 
 import (
 	"fmt"
-	"mailferry/formats"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mailferry/formats"
 )
 
 func (r *Reader) openRoot(root string) error {
