@@ -135,5 +135,5 @@ func (r *Reader) peekAltDate(fe file) (time.Time, bool) {
 }
 
 // flattenWindow is how close all modification times of a folder must lie
-// to count as "copied without keeping times" (FORMATS.md 5).
+// to count as "copied without keeping times".
 const flattenWindow = 5 * time.Minute

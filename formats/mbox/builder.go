@@ -336,7 +336,7 @@ func (s *Splitter) unquote(c []byte) []byte {
 	case MboxO:
 		return c
 	case Auto:
-		s.rdSeen = true // FORMATS.md 4.3: ">>From " means mboxrd
+		s.rdSeen = true // a ">>From " line means mboxrd
 	}
 	return c[1:]
 }

@@ -30,7 +30,7 @@ type lineBuffer struct {
 }
 
 // detectLineEndings decides per file whether lines end in a bare CR (old
-// Mac files, FORMATS.md 4.4 step 2): the first line break is a CR not
+// Mac files): the first line break is a CR not
 // followed by LF. LF and CRLF files (and mixtures) split on LF.
 func (s *lineBuffer) detectLineEndings() {
 	data := s.buf[s.r:s.w]

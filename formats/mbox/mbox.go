@@ -53,12 +53,12 @@ import (
 	"mailferry/formats"
 )
 
-// Variant is the mbox quoting convention of a file (FORMATS.md 4.1).
+// Variant is the mbox quoting convention of a file.
 type Variant int
 
 // The variants a Splitter knows.
 //
-// Auto applies the FORMATS.md 4.3 heuristic: a file is mboxrd when it has a
+// Auto applies this heuristic: a file is mboxrd when it has a
 // line matching "^>>+From " or a From_ line as Thunderbird 128+ writes it,
 // else mboxo. Since mboxo and mboxrd only differ on "^>>+From " lines, and
 // the presence of such a line is what makes the heuristic say mboxrd, the
@@ -66,7 +66,7 @@ type Variant int
 // Splitter.Variant reports what the evidence said. Users who know their file
 // is mboxo (and has original ">>From " lines) choose MboxO.
 const (
-	Auto    Variant = iota // decide per file (FORMATS.md 4.3 heuristic)
+	Auto    Variant = iota // decide per file (the heuristic above)
 	MboxO                  // remove one '>' only from "^>From "
 	MboxRD                 // remove one '>' from "^>+From "
 	MboxCL2                // trust Content-Length, no unquoting

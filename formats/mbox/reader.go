@@ -24,7 +24,7 @@ var StatusFields = []string{"Status", "X-Status", "X-Keywords"}
 
 // DefaultDateOrder is where the generic Reader takes a message's received
 // date from, first match wins: for mail spools, mboxrd archives and Gmail
-// Takeout the From_ line is the delivery time (issue 2, item 2).
+// Takeout the From_ line is the delivery time.
 var DefaultDateOrder = []formats.DateSource{
 	formats.DateFromLine, formats.DateReceived, formats.DateHeader, formats.DateFileMtime,
 }

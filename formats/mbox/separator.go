@@ -13,7 +13,7 @@ func (s *Splitter) isFromLine(line []byte) bool {
 }
 
 // separates decides whether the "From " line at the read position starts a
-// new message (FORMATS.md 4.4 steps 4 and 5).
+// new message (see the package comment).
 func (s *Splitter) separates(n int, afterBlank, pendingBlank bool, blankOff int64) bool {
 	if s.clEnd >= 0 { // MboxCL2 with a Content-Length
 		switch {
@@ -173,7 +173,7 @@ func (s *Splitter) scanHeaders(data []byte) scanVerdict {
 
 // confirm reports whether the input at offset end is a place where a
 // message may end: the end of the input, or a "From " line, optionally
-// after one blank line (FORMATS.md 4.4 step 5).
+// after one blank line.
 func (s *Splitter) confirm(end int64) bool {
 	const n = 8 // "\r\nFrom " and one more
 	var tmp [n]byte
@@ -206,7 +206,7 @@ func (s *Splitter) confirm(end int64) bool {
 }
 
 // isTB128FromLine recognises the From_ line Thunderbird writes since 2023
-// (FORMATS.md 1.6): CRLF, an asctime date with a zero-padded day.
+// (Thunderbird 128): CRLF, an asctime date with a zero-padded day.
 func isTB128FromLine(line, c []byte) bool {
 	if !bytes.HasSuffix(line, []byte("\r\n")) || len(c) < 5+24 {
 		return false

@@ -88,7 +88,7 @@ type Splitter struct {
 	warned  [warnKinds]int // warnings given per kind
 	atFrom  bool           // the line at the read position is the next message's From_ line
 	index   int
-	rdSeen  bool // evidence of mboxrd (FORMATS.md 4.3)
+	rdSeen  bool // evidence of mboxrd
 	err     error
 	// slow turns off bodyRun and the raw header (tests compare both ways)
 	slow bool
@@ -221,8 +221,8 @@ func (s *Splitter) Next(ctx context.Context) (*Entry, error) {
 		s.nul = true
 	}
 	if s.nul {
-		// Kept: the uploader decides (Gmail drops the connection on NUL,
-		// FORMATS.md 6.8).
+		// Kept: the uploader decides (some servers, Gmail among them,
+		// drop the connection on NUL).
 		s.warn(warnNUL, e.Pos, "message contains NUL bytes")
 	}
 	e.Size = s.spooled + int64(len(s.out))

@@ -7,8 +7,7 @@ import (
 	"mailferry/formats"
 )
 
-// Message flag bits (cc:mailnews/base/public/nsMsgMessageFlags.idl;
-// FORMATS.md 1.7).
+// Message flag bits (cc:mailnews/base/public/nsMsgMessageFlags.idl).
 const (
 	flagRead          = 0x00000001
 	flagReplied       = 0x00000002

@@ -67,7 +67,7 @@ func (r *Reader) applyMeta(m *formats.Message, f *folder, h formats.Header, from
 	m.Date, m.DateSource = r.receivedDate(h, fromLine, mtime)
 }
 
-// receivedDate picks the received date (issue 2): the top-most Received:
+// receivedDate picks the received date: the top-most Received:
 // header, the Date: header, the From_ line, the file's mtime. A date more
 // than a day in the future is a broken clock and is passed over.
 func (r *Reader) receivedDate(h formats.Header, fromLine string, mtime time.Time) (time.Time, formats.DateSource) {

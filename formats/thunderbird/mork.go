@@ -7,7 +7,7 @@ import (
 )
 
 // A small reader for Mork, the text database of Thunderbird's .msf summary
-// files and of panacea.dat (FORMATS.md 1.5). It is written from the grammar
+// files and of panacea.dat. It is written from the grammar
 // in Mork's own parser (morkParser.cpp): dictionaries of column names and
 // value atoms, rows of cells, tables of rows, and transaction groups
 // ("@$${id{@ ... @$$}id}@") that are applied only when committed. It keeps

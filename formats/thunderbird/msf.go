@@ -9,8 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// What mailferry takes from a folder's .msf summary (FORMATS.md 1.5;
-// column names from cc:mailnews/db/msgdb/src/nsMsgDatabase.cpp and
+// What mailferry takes from a folder's .msf summary (column names from cc:mailnews/db/msgdb/src/nsMsgDatabase.cpp and
 // nsDBFolderInfo.cpp).
 const (
 	scopeMsgs       = "ns:msg:db:row:scope:msgs:all"

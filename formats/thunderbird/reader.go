@@ -1,4 +1,4 @@
-// Package thunderbird reads Thunderbird profiles (FORMATS.md section 1):
+// Package thunderbird reads Thunderbird profiles:
 // it finds profiles and accounts (profiles.ini, installs.ini, prefs.js),
 // walks the folder tree of each account (mbox + .msf + .sbd, or the maildir
 // store), recovers real folder names where Thunderbird hashed them, and
@@ -74,7 +74,7 @@ type Options struct {
 var StripFields = []string{"X-Mozilla-Status", "X-Mozilla-Status2", "X-Mozilla-Keys"}
 
 // tbUTCSince is when Thunderbird began writing From_ lines in UTC (Bug
-// 1719121, landed 2023-11-15; FORMATS.md 1.6).
+// 1719121, landed 2023-11-15).
 var tbUTCSince = time.Date(2023, 11, 15, 0, 0, 0, 0, time.UTC)
 
 // Kind says what a source path is.

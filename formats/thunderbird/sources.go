@@ -283,7 +283,7 @@ func (r *Reader) openFile(path string) error {
 }
 
 // realName returns a folder's real name: the on-disk name, unless that has
-// the shape of a hashed name (FORMATS.md 1.4) and a name from the folder's
+// the shape of a hashed name and a name from the folder's
 // .msf, its folder-cache entry or anywhere in the profile's caches hashes
 // to it. A hashed name that cannot be recovered is kept, with a warning.
 func (r *Reader) realName(disk, full, msf string, entry *cacheEntry, hints *nameHints) string {
