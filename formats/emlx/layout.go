@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
+
 	"mailferry/formats"
 )
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	gomaildir "github.com/emersion/go-maildir"
+
 	"mailferry/formats"
 )
 
