@@ -360,9 +360,12 @@ func (s *Splitter) begin() (leading bool, err error) {
 			if line == nil {
 				break
 			}
-			if complete && s.isFromLine(line) && s.startsMessage(len(line), afterBlank) {
-				s.atFrom = true
-				break
+			if complete && s.isFromLine(line) {
+				if s.startsMessage(len(line), afterBlank) {
+					s.atFrom = true
+					break
+				}
+				line, complete = s.peekLine() // the look ahead may have moved the buffer
 			}
 			afterBlank = complete && len(trimEOL(line)) == 0
 			if err := keep(line); err != nil {
