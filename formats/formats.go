@@ -77,7 +77,26 @@ type Mailbox struct {
 	// each of its items comes as a Message with this Skip reason, so that
 	// the counts still add up.
 	Skip string
+	// FlagSource says where the folder's flags and keywords were taken
+	// from, for stores that keep them in two places (Thunderbird: the
+	// folder's .msf summary, or the X-Mozilla-Status headers in the mbox
+	// when the summary is missing or out of date), and FlagNote why, in
+	// words. The reader sets both when it opens the folder, before the
+	// folder's first message; they are final once the folder has been
+	// read. Both are empty for stores that keep flags in one place.
+	FlagSource FlagSource
+	FlagNote   string
 }
+
+// FlagSource is where a folder's flags and keywords come from.
+type FlagSource string
+
+// Where flags come from, for stores that keep them in two places.
+const (
+	FlagsUnknown     FlagSource = ""        // one place only, or not read yet
+	FlagsFromSummary FlagSource = "summary" // the store's index (Thunderbird's .msf)
+	FlagsFromHeaders FlagSource = "headers" // the messages' own headers (X-Mozilla-Status)
+)
 
 // DisplayPath is the path scan shows and --include/--exclude match: the
 // account (when there is one) followed by the folder path.

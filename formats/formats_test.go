@@ -210,7 +210,9 @@ func TestSummarizeAndConcat(t *testing.T) {
 		{Mailbox: inbox, Flags: []string{`\Seen`, "$label1"}, Size: 10, Date: d, DateSource: DateReceived},
 		{Mailbox: inbox, Flags: []string{`\Flagged`}, Size: 5, Incomplete: "partial"},
 		{Mailbox: inbox, Skip: SkipDeleted, Size: 7},
+		{Mailbox: inbox, Quarantine: "text before the first From_ line", Size: 3},
 	}}
+	inbox.FlagSource, inbox.FlagNote = FlagsFromSummary, "the .msf is current"
 	b := &memReader{boxes: []*Mailbox{empty}}
 	s, err := Summarize(context.Background(), Concat(a, b), nil)
 	if err != nil {
@@ -225,8 +227,12 @@ func TestSummarizeAndConcat(t *testing.T) {
 		in.Dates[DateReceived] != 1 || in.Dates["none"] != 1 {
 		t.Errorf("inbox summary = %+v", in)
 	}
-	if s.Totals.Messages != 2 || s.Totals.SkippedTotal() != 1 {
-		t.Errorf("totals = %+v, want 2 messages and 1 skipped", s.Totals)
+	if s.Totals.Messages != 2 || s.Totals.SkippedTotal() != 1 || s.Totals.QuarantinedTotal() != 1 ||
+		in.Quarantined["text before the first From_ line"] != 1 {
+		t.Errorf("totals = %+v, want 2 messages, 1 skipped, 1 quarantined", s.Totals)
+	}
+	if in.FlagSource != FlagsFromSummary || in.FlagNote == "" || s.Folders[1].FlagSource != FlagsUnknown {
+		t.Errorf("flag sources = %q %q, %q; want the mailboxes'", in.FlagSource, in.FlagNote, s.Folders[1].FlagSource)
 	}
 	if got := inbox.DisplayPath(); got != "Local Folders/Inbox" {
 		t.Errorf("DisplayPath = %q", got)

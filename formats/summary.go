@@ -9,15 +9,23 @@ import (
 // FolderSummary counts what one source mailbox holds.
 type FolderSummary struct {
 	Mailbox *Mailbox `json:"-"`
-	// Messages are the messages the user sees: skipped ones not included.
-	Messages   int                `json:"messages"`
-	Bytes      int64              `json:"bytes"`
-	Read       int                `json:"read"`
-	Flagged    int                `json:"flagged"`
-	Incomplete int                `json:"incomplete"`
-	Skipped    map[string]int     `json:"skipped,omitempty"`
-	Dates      map[DateSource]int `json:"dates,omitempty"`
-	Keywords   map[string]int     `json:"keywords,omitempty"`
+	// Messages are the messages the user sees: skipped and quarantined
+	// ones not included.
+	Messages   int            `json:"messages"`
+	Bytes      int64          `json:"bytes"`
+	Read       int            `json:"read"`
+	Flagged    int            `json:"flagged"`
+	Incomplete int            `json:"incomplete"`
+	Skipped    map[string]int `json:"skipped,omitempty"`
+	// Quarantined counts, by reason, what the source holds that is kept
+	// but never uploaded (Message.Quarantine).
+	Quarantined map[string]int     `json:"quarantined,omitempty"`
+	Dates       map[DateSource]int `json:"dates,omitempty"`
+	Keywords    map[string]int     `json:"keywords,omitempty"`
+	// FlagSource and FlagNote are the mailbox's, once it has been read
+	// (see Mailbox.FlagSource).
+	FlagSource FlagSource `json:"flag_source,omitempty"`
+	FlagNote   string     `json:"flag_note,omitempty"`
 }
 
 // Summary is what a whole source holds, folder by folder, in the order the
@@ -65,10 +73,20 @@ func Summarize(ctx context.Context, r Reader, onMessage func(*Message)) (*Summar
 		fs.count(m)
 		s.Totals.count(m)
 	}
+	for _, fs := range s.Folders {
+		fs.FlagSource, fs.FlagNote = fs.Mailbox.FlagSource, fs.Mailbox.FlagNote
+	}
 	return s, nil
 }
 
 func (fs *FolderSummary) count(m *Message) {
+	if m.Quarantine != "" {
+		if fs.Quarantined == nil {
+			fs.Quarantined = map[string]int{}
+		}
+		fs.Quarantined[m.Quarantine]++
+		return
+	}
 	if m.Skip != "" {
 		if fs.Skipped == nil {
 			fs.Skipped = map[string]int{}
@@ -109,6 +127,15 @@ func (fs *FolderSummary) count(m *Message) {
 func (fs *FolderSummary) SkippedTotal() int {
 	n := 0
 	for _, c := range fs.Skipped {
+		n += c
+	}
+	return n
+}
+
+// QuarantinedTotal is the number of quarantined items over all reasons.
+func (fs *FolderSummary) QuarantinedTotal() int {
+	n := 0
+	for _, c := range fs.Quarantined {
 		n += c
 	}
 	return n

@@ -205,6 +205,7 @@ func printScan(w io.Writer, r *scanResult) {
 		fmt.Fprintf(w, "%8d %10s %6d %7d %7d %10d  %s → %s\n", f.Messages, humanBytes(f.Bytes), f.Read,
 			f.Flagged, f.SkippedTotal(), f.Incomplete, f.Path, f.Target)
 	}
+	printFlagSources(w, r.Folders)
 	if len(r.Renamed) > 0 {
 		fmt.Fprintln(w, "\nRenamed for the server:")
 		for _, rn := range r.Renamed {
@@ -223,6 +224,9 @@ func printScan(w io.Writer, r *scanResult) {
 	if n := t.SkippedTotal(); n > 0 {
 		fmt.Fprintf(w, "Skipped: %d (%s)\n", n, countsString(t.Skipped))
 	}
+	if n := t.QuarantinedTotal(); n > 0 {
+		fmt.Fprintf(w, "Quarantined (kept, never uploaded): %d (%s)\n", n, countsString(t.Quarantined))
+	}
 	if len(t.Dates) > 0 {
 		dates := map[string]int{}
 		for k, v := range t.Dates {
@@ -231,6 +235,40 @@ func printScan(w io.Writer, r *scanResult) {
 		fmt.Fprintf(w, "Received dates from: %s\n", countsString(dates))
 	}
 	fmt.Fprintln(w)
+}
+
+// printFlagSources says, for stores that keep flags in two places
+// (Thunderbird's .msf summary and the mbox headers), where the folders'
+// flags and tags were taken from and why, folders with the same answer
+// together (the JSON output has it per folder).
+func printFlagSources(w io.Writer, folders []scanFolder) {
+	type answer struct {
+		source formats.FlagSource
+		note   string
+	}
+	var order []answer
+	paths := map[answer][]string{}
+	for _, f := range folders {
+		if f.FlagSource == formats.FlagsUnknown {
+			continue
+		}
+		a := answer{f.FlagSource, f.FlagNote}
+		if paths[a] == nil {
+			order = append(order, a)
+		}
+		paths[a] = append(paths[a], f.Path)
+	}
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nRead state and tags taken from:")
+	for _, a := range order {
+		which := strings.Join(paths[a], ", ")
+		if len(paths[a]) > 3 {
+			which = fmt.Sprintf("%d folders", len(paths[a]))
+		}
+		fmt.Fprintf(w, "  %s (%s): %s\n", a.source, a.note, which)
+	}
 }
 
 // countsString renders a count map as "a 3, b 1", largest first.

@@ -34,8 +34,13 @@
 //     streamed from Open to the file. Only names (a few bytes per message
 //     for eml collisions) are kept.
 //   - Skipped messages (Message.Skip, e.g. deleted in the source) are not
-//     written; they are counted by reason. Found = Written + Skipped +
-//     Failed, per folder and in total.
+//     written; they are counted by reason. Quarantined items
+//     (Message.Quarantine: bytes that are not a message, such as text
+//     before the first From_ line of an mbox) are not converted either,
+//     but kept as they are, one file each, in Out/not-converted/
+//     (NotConvertedDir), listed in Report.NotConverted and counted by
+//     reason. Found = Written + Skipped + Quarantined + Failed, per
+//     folder and in total.
 //
 // # Received date
 //
@@ -160,6 +165,8 @@ type Report struct {
 	// Renamed lists every folder whose output names differ from its
 	// source names (made safe, made unique, or the inbox renamed).
 	Renamed []Rename `json:"renamed,omitempty"`
+	// NotConverted lists the quarantined items kept in NotConvertedDir.
+	NotConverted []NotConverted `json:"not_converted,omitempty"`
 	// Notes are things to know about the whole output, said once.
 	Notes  []string `json:"notes,omitempty"`
 	Totals Totals   `json:"totals"`
@@ -177,12 +184,14 @@ type FolderReport struct {
 	Location string `json:"location,omitempty"`
 	// Output is the folder's file or directory relative to Out, with '/'
 	// separators ("." is Out itself, the maildir INBOX).
-	Output     string         `json:"output"`
-	Found      int            `json:"found"`
-	Written    int            `json:"written"`
-	Skipped    map[string]int `json:"skipped,omitempty"`
-	Failed     int            `json:"failed"`
-	Incomplete int            `json:"incomplete"`
+	Output  string         `json:"output"`
+	Found   int            `json:"found"`
+	Written int            `json:"written"`
+	Skipped map[string]int `json:"skipped,omitempty"`
+	// Quarantined counts, by reason, the items kept in NotConvertedDir.
+	Quarantined map[string]int `json:"quarantined,omitempty"`
+	Failed      int            `json:"failed"`
+	Incomplete  int            `json:"incomplete"`
 	// Undated counts messages written with the 1970 placeholder date.
 	Undated int   `json:"undated,omitempty"`
 	Bytes   int64 `json:"bytes"`
@@ -206,23 +215,34 @@ func (f *FolderReport) SkippedTotal() int {
 	return n
 }
 
+// QuarantinedTotal is the number of quarantined items over all reasons.
+func (f *FolderReport) QuarantinedTotal() int {
+	n := 0
+	for _, c := range f.Quarantined {
+		n += c
+	}
+	return n
+}
+
 // Rename is one folder whose output names differ from the source's.
 type Rename struct {
 	Source []string `json:"source"`
 	Output []string `json:"output"`
 }
 
-// Totals add up the folders: Found = Written + Skipped + Failed.
+// Totals add up the folders: Found = Written + Skipped + Quarantined +
+// Failed.
 type Totals struct {
-	Folders    int            `json:"folders"`
-	Found      int            `json:"found"`
-	Written    int            `json:"written"`
-	Skipped    int            `json:"skipped"`
-	Failed     int            `json:"failed"`
-	Incomplete int            `json:"incomplete"`
-	Undated    int            `json:"undated,omitempty"`
-	Bytes      int64          `json:"bytes"`
-	LostFlags  map[string]int `json:"lost_flags,omitempty"`
+	Folders     int            `json:"folders"`
+	Found       int            `json:"found"`
+	Written     int            `json:"written"`
+	Skipped     int            `json:"skipped"`
+	Quarantined int            `json:"quarantined"`
+	Failed      int            `json:"failed"`
+	Incomplete  int            `json:"incomplete"`
+	Undated     int            `json:"undated,omitempty"`
+	Bytes       int64          `json:"bytes"`
+	LostFlags   map[string]int `json:"lost_flags,omitempty"`
 }
 
 const maxErrors = 100
@@ -257,7 +277,7 @@ func Convert(ctx context.Context, r formats.Reader, opts Options) (*Report, erro
 		return nil, err
 	}
 	for _, b := range boxes {
-		if b.Location != "" && isDir(b.Location) {
+		if b.Location != "" && formats.IsDir(b.Location) {
 			if err := checkSourceOut(b.Location, out); err != nil {
 				return nil, err
 			}
@@ -267,6 +287,7 @@ func Convert(ctx context.Context, r formats.Reader, opts Options) (*Report, erro
 		return nil, err
 	}
 	c := &converter{
+		out:    out,
 		opts:   opts,
 		log:    log,
 		report: &Report{Format: opts.Format, Out: opts.Out},
@@ -333,11 +354,6 @@ func within(p, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
-
 // prepareOut creates out, or checks that it is an empty directory.
 func prepareOut(out string) error {
 	fi, err := os.Lstat(out)
@@ -387,13 +403,16 @@ func (e *readError) Error() string { return e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
 
 type converter struct {
-	opts   Options
-	log    *slog.Logger
-	report *Report
-	byBox  map[*formats.Mailbox]*FolderReport
-	plan   *plan
-	w      writer
-	src    source
+	out  string // Out, absolute
+	opts Options
+	// notConverted names the files of NotConvertedDir.
+	notConverted *namer
+	log          *slog.Logger
+	report       *Report
+	byBox        map[*formats.Mailbox]*FolderReport
+	plan         *plan
+	w            writer
+	src          source
 }
 
 func (c *converter) run(ctx context.Context, r formats.Reader, boxes []*formats.Mailbox) error {
@@ -461,6 +480,9 @@ func (c *converter) folder(b *formats.Mailbox) (*FolderReport, error) {
 
 func (c *converter) message(fr *FolderReport, m *formats.Message) error {
 	fr.Found++
+	if m.Quarantine != "" {
+		return c.quarantine(fr, m)
+	}
 	if m.Skip != "" {
 		if fr.Skipped == nil {
 			fr.Skipped = map[string]int{}
@@ -468,14 +490,7 @@ func (c *converter) message(fr *FolderReport, m *formats.Message) error {
 		fr.Skipped[m.Skip]++
 		return nil
 	}
-	fail := func(err error) {
-		fr.Failed++
-		merr := &formats.MessageError{Pos: m.Pos, Op: "convert", Err: err}
-		if len(fr.Errors) < maxErrors {
-			fr.Errors = append(fr.Errors, merr.Error())
-		}
-		c.log.Warn("message not converted", "error", merr)
-	}
+	fail := func(err error) { c.failed(fr, m, err) }
 	if m.Open == nil {
 		fail(errors.New("the reader gave no way to open the message"))
 		return nil
@@ -504,6 +519,16 @@ func (c *converter) message(fr *FolderReport, m *formats.Message) error {
 	return nil
 }
 
+// failed counts a message that could not be converted and logs why.
+func (c *converter) failed(fr *FolderReport, m *formats.Message, err error) {
+	fr.Failed++
+	merr := &formats.MessageError{Pos: m.Pos, Op: "convert", Err: err}
+	if len(fr.Errors) < maxErrors {
+		fr.Errors = append(fr.Errors, merr.Error())
+	}
+	c.log.Warn("message not converted", "error", merr)
+}
+
 func (c *converter) finishReport() {
 	t := &c.report.Totals
 	lostEML := 0
@@ -512,6 +537,7 @@ func (c *converter) finishReport() {
 		t.Found += fr.Found
 		t.Written += fr.Written
 		t.Skipped += fr.SkippedTotal()
+		t.Quarantined += fr.QuarantinedTotal()
 		t.Failed += fr.Failed
 		t.Incomplete += fr.Incomplete
 		t.Undated += fr.Undated
@@ -531,6 +557,9 @@ func (c *converter) finishReport() {
 		c.report.Notes = append(c.report.Notes, "a Maildir folder holds at most 26 keywords (dovecot-keywords letters a-z): the others are not in the output (see lost_flags)")
 	case c.opts.Format == FormatMbox && t.LostFlags != nil:
 		c.report.Notes = append(c.report.Notes, "Thunderbird's mbox headers have no place for some flags (\\Draft): see lost_flags")
+	}
+	if t.Quarantined > 0 {
+		c.report.Notes = append(c.report.Notes, fmt.Sprintf("%d item(s) of the source are not messages (such as text before the first From_ line of an mbox file): they were not converted but kept as they are in %s/ (see not_converted)", t.Quarantined, NotConvertedDir))
 	}
 	if t.Undated > 0 {
 		c.report.Notes = append(c.report.Notes, fmt.Sprintf("%d messages had no date at all and were written with 1970-01-01 00:00:00 UTC", t.Undated))

@@ -14,7 +14,7 @@ import (
 )
 
 // maildirLetters is the one table from IMAP flags to Maildir info letters
-// (cr.yp.to/proto/maildir.html; FORMATS.md 5). P (passed) stands for
+// (cr.yp.to/proto/maildir.html). P (passed) stands for
 // $Forwarded as in formats/maildir; since Dovecot ignores P and keeps
 // $Forwarded as a keyword, it is written both ways. T (trashed) is never
 // written: skipped messages are not converted.

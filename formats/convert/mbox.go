@@ -16,7 +16,7 @@ import (
 )
 
 // mozFlags is the one table from IMAP flags to Thunderbird's flag bits
-// (cc:mailnews/base/public/nsMsgMessageFlags.idl; FORMATS.md 1.7). Bits
+// (cc:mailnews/base/public/nsMsgMessageFlags.idl). Bits
 // below 0x10000 go into X-Mozilla-Status, the others into
 // X-Mozilla-Status2. Keywords not listed here go into X-Mozilla-Keys.
 var mozFlags = []struct {

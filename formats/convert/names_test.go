@@ -135,24 +135,6 @@ func TestNamerUnique(t *testing.T) {
 	}
 }
 
-func TestEncodeMUTF7(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"INBOX", "INBOX"},
-		{"Entwürfe", "Entw&APw-rfe"},
-		{"Tom & Jerry", "Tom &- Jerry"},
-		{"&", "&-"},
-		{"日本語", "&ZeVnLIqe-"},
-		{"~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"}, // RFC 3501 5.1.3
-		{"😀", "&2D3eAA-"},
-		{"a\u00e9b\u00e9", "a&AOk-b&AOk-"},
-		{"", ""},
-	} {
-		if got := EncodeMUTF7(tc.in); got != tc.want {
-			t.Errorf("EncodeMUTF7(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestSubjectName(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"Re: Meeting notes", "Re- Meeting notes"},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailferry/formats"
+	"mailferry/internal/mutf7"
 )
 
 // node is one folder of the output tree: a source folder, or a parent that
@@ -80,6 +81,7 @@ func newPlan(format string, boxes []*formats.Mailbox) *plan {
 		// The inbox's name is the format's own; nobody else may take it.
 		p.root.kids.reserve("inbox")
 	}
+	p.root.kids.reserve(NotConvertedDir)
 	return p
 }
 
@@ -163,7 +165,7 @@ func (p *plan) relPath(n *node) string {
 		}
 		enc := make([]string, len(names))
 		for i, s := range names {
-			enc[i] = EncodeMUTF7(s)
+			enc[i] = mutf7.Encode(s)
 		}
 		return "." + strings.Join(enc, ".")
 	default:

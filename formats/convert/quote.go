@@ -5,7 +5,7 @@ import (
 	"io"
 )
 
-// fromQuoter writes a message body mboxrd-style (FORMATS.md 4.1; qmail
+// fromQuoter writes a message body mboxrd-style (qmail
 // mbox(5); Thunderbird's MboxMsgOutputStream since 2023): every line that
 // matches "^>*From " gets one more '>' in front. Readers that unquote
 // mboxrd (ours, Thunderbird 128+, mox) remove exactly that '>' again, so

@@ -28,7 +28,7 @@ type nameRules struct {
 // rulesFor returns the name rules of an output format.
 //
 //   - mbox: Thunderbird hashes a folder name it cannot use as a file name
-//     (FORMATS.md 1.4, NS_MsgHashIfNecessary): one with ';' or '#', the
+//     (NS_MsgHashIfNecessary): one with ';' or '#', the
 //     Windows-illegal characters, a leading '.', a trailing '.', '~' or
 //     ' ', or more than 55 UTF-16 code units. A file dropped into Local
 //     Folders under such a name would not be found again under its own

@@ -13,6 +13,7 @@ import (
 	"runtime"
 
 	"mailferry/formats"
+	"mailferry/formats/mbox"
 	"mailferry/formats/thunderbird"
 )
 
@@ -130,6 +131,9 @@ func Detect(path string) ([]Found, error) {
 		return nil, err
 	}
 	if !info.IsDir() {
+		if mbox.IsEmptySource(path) {
+			return []Found{{Kind: Mbox, Path: path}}, nil
+		}
 		return nil, nil
 	}
 	return detectTree(path)

@@ -1,8 +1,6 @@
 package detect
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -38,7 +36,7 @@ func classify(path string) (Kind, string) {
 		switch {
 		case eml.Detect(path):
 			return EML, ""
-		case looksLikeMbox(path):
+		case mbox.LooksLikeMbox(path):
 			return Mbox, ""
 		}
 		return Auto, ""
@@ -47,28 +45,6 @@ func classify(path string) (Kind, string) {
 		return Maildir, ""
 	}
 	return Auto, ""
-}
-
-// looksLikeMbox reports whether the file's first non-empty line (after a
-// UTF-8 BOM) is a From_ line.
-func looksLikeMbox(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	for range 20 {
-		line, err := br.ReadSlice('\n')
-		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
-		if len(bytes.TrimSpace(line)) > 0 {
-			return bytes.HasPrefix(line, []byte("From "))
-		}
-		if err != nil {
-			return false
-		}
-	}
-	return false
 }
 
 // detectTree finds the stores below a directory that is not one itself.
@@ -102,6 +78,8 @@ func detectTree(root string) ([]Found, error) {
 		}
 		if k, note := classify(p); k == Mbox || k == Thunderbird || k == AppleMail {
 			stores = append(stores, Found{Kind: k, Path: p, Note: note})
+		} else if k == Auto && mbox.IsEmptyFolder(p) {
+			stores = append(stores, Found{Kind: Mbox, Path: p})
 		} else if k == EML {
 			dir := filepath.Dir(p)
 			if len(emlDirs) == 0 || !within(dir, emlDirs[len(emlDirs)-1].Path) {

@@ -34,7 +34,6 @@
 package eml
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -57,9 +56,6 @@ const (
 	SkipNotEML     = "not an .eml file"
 	SkipUnreadable = "file could not be read"
 )
-
-// headPeek is how much of a file is looked at for its header.
-const headPeek = 64 << 10
 
 // maxDepth bounds the directory walk; symbolic links are not followed.
 const maxDepth = 32
@@ -300,11 +296,11 @@ func fileLooksLikeMail(path string) bool {
 	defer f.Close()
 	head := make([]byte, 4096)
 	n, _ := io.ReadFull(f, head)
-	head = bytes.TrimPrefix(head[:n], bom)
-	if line, ok := fromLine(head); ok {
+	head = bytes.TrimPrefix(head[:n], []byte{0xEF, 0xBB, 0xBF}) // a UTF-8 byte order mark
+	if line, ok := formats.LeadingFromLine(head); ok {
 		head = head[len(line):]
 	}
-	return startsWithHeader(head)
+	return formats.StartsWithHeader(head)
 }
 
 // Mailboxes returns every folder, empty ones too, in walk order.
@@ -410,19 +406,16 @@ func (r *Reader) Close() error {
 	return r.ld.spool.Close()
 }
 
-// loader cleans one file's bytes into a spool.
+// loader cleans one file's bytes into a spool, as the package comment
+// says, with formats.Loader.
 type loader struct {
+	*formats.Loader
 	spool *formats.Spool
-	crlf  *formats.CRLFWriter
-	nul   nulTrimmer
-	br    *bufio.Reader
-	buf   []byte
 }
 
 func newLoader(tempDir string, memLimit int) *loader {
-	l := &loader{spool: formats.NewSpool(tempDir, memLimit), br: bufio.NewReaderSize(nil, headPeek), buf: make([]byte, 32<<10)}
-	l.crlf = formats.NewCRLFWriter(l.spool)
-	return l
+	l := formats.NewLoader(tempDir, memLimit)
+	return &loader{Loader: l, spool: l.Spool()}
 }
 
 type loadResult struct {
@@ -432,103 +425,29 @@ type loadResult struct {
 	skip     string // why the file is not a message
 }
 
-var bom = []byte{0xEF, 0xBB, 0xBF}
-
 // load reads src into the spool: without a leading BOM, a leading From_
 // line and trailing NULs, with CRLF line endings. With strict (files
 // without an extension), the file must plainly be a message (see
 // plainlyMail).
 func (l *loader) load(src io.Reader, strict bool) (loadResult, error) {
-	var res loadResult
-	if err := l.spool.Reset(); err != nil {
-		return res, fmt.Errorf("reset spool: %w", err)
-	}
-	l.br.Reset(src)
-	head, err := l.br.Peek(headPeek)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return res, err
-	}
-	peekFull := len(head) == headPeek
-	if bytes.HasPrefix(head, bom) {
-		_, _ = l.br.Discard(len(bom))
-		head = head[len(bom):]
-	}
-	if line, ok := fromLine(head); ok {
-		// IETNG #419: older exports start with the mbox From_ line.
-		if _, t, ok := mbox.ParseFromLine(string(line), nil); ok {
-			res.fromDate = t
+	res, err := l.Load(src, formats.LoadOptions{StripBOM: true, StripFromLine: true, TrimNULs: true,
+		Check: func(head []byte) string {
+			switch {
+			case len(bytes.TrimRight(head, "\x00")) == 0:
+				return formats.SkipEmpty
+			case !formats.StartsWithHeader(head), strict && !plainlyMail(head):
+				return formats.SkipNotMail
+			}
+			return ""
+		}})
+	out := loadResult{header: res.Header, nuls: res.NULs, skip: res.Skip}
+	if res.FromLine != "" {
+		// Older exports start with the mbox From_ line; its date is a fallback.
+		if _, t, ok := mbox.ParseFromLine(res.FromLine, nil); ok {
+			out.fromDate = t
 		}
-		_, _ = l.br.Discard(len(line))
-		head = head[len(line):]
 	}
-	switch {
-	case len(bytes.TrimRight(head, "\x00")) == 0:
-		res.skip = formats.SkipEmpty
-		return res, nil
-	case !startsWithHeader(head), strict && !plainlyMail(head):
-		res.skip = formats.SkipNotMail
-		return res, nil
-	}
-	res.header = formats.ParseHeader(head)
-	// A header larger than the peek (a huge To:) is parsed from the spool
-	// below; head is only valid until the copy.
-	long := peekFull && formats.HeaderEnd(head) < 0
-	l.crlf.Reset(l.spool)
-	l.nul = nulTrimmer{w: l.crlf}
-	// Plain wrappers so that CopyBuffer uses the loader's buffer instead of
-	// allocating one per message (bufio.Reader.WriteTo would).
-	if _, err := io.CopyBuffer(&l.nul, struct{ io.Reader }{l.br}, l.buf); err != nil {
-		return res, err
-	}
-	if err := l.crlf.Close(); err != nil {
-		return res, err
-	}
-	res.nuls = l.nul.pending
-	if long {
-		res.header = longHeader(l.spool)
-	}
-	return res, nil
-}
-
-// maxHeader bounds how much of a message is searched for its header.
-const maxHeader = 1 << 20
-
-// longHeader parses the header of the message in s, up to maxHeader bytes.
-func longHeader(s *formats.Spool) formats.Header {
-	rc, err := s.Open()
-	if err != nil {
-		return nil
-	}
-	defer rc.Close()
-	b, _ := io.ReadAll(io.LimitReader(rc, maxHeader))
-	return formats.ParseHeader(b)
-}
-
-// fromLine returns the first line of b, with its line ending, when it is
-// an mbox From_ line ("From " and not a "From :" header field).
-func fromLine(b []byte) ([]byte, bool) {
-	if !bytes.HasPrefix(b, []byte("From ")) {
-		return nil, false
-	}
-	end := bytes.IndexByte(b, '\n')
-	if end < 0 {
-		return nil, false // nothing after it: not a message anyway
-	}
-	line := b[:end+1]
-	if formats.IsHeaderLine(line) {
-		return nil, false
-	}
-	return line, true
-}
-
-// startsWithHeader reports whether b begins with a header field: the
-// least a file must have to be a message.
-func startsWithHeader(b []byte) bool {
-	line := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		line = b[:i]
-	}
-	return len(line) > 0 && line[0] != ' ' && line[0] != '\t' && formats.IsHeaderLine(line)
+	return out, err
 }
 
 // plainlyMail reports whether b holds a whole header block (ending in a
@@ -544,36 +463,4 @@ func plainlyMail(b []byte) bool {
 		}
 	}
 	return false
-}
-
-// nulTrimmer passes bytes on but holds back a run of NULs until a
-// non-NUL byte follows, so that trailing NULs (padding left by some
-// copies and exporters) are dropped. pending counts the held NULs.
-type nulTrimmer struct {
-	w       io.Writer
-	pending int
-}
-
-func (n *nulTrimmer) Write(p []byte) (int, error) {
-	last := len(p) - 1
-	for last >= 0 && p[last] == 0 {
-		last--
-	}
-	if last < 0 {
-		n.pending += len(p)
-		return len(p), nil
-	}
-	var zeros [512]byte
-	for n.pending > 0 {
-		k := min(n.pending, len(zeros))
-		if _, err := n.w.Write(zeros[:k]); err != nil {
-			return 0, err
-		}
-		n.pending -= k
-	}
-	if _, err := n.w.Write(p[:last+1]); err != nil {
-		return 0, err
-	}
-	n.pending = len(p) - 1 - last
-	return len(p), nil
 }

@@ -367,15 +367,7 @@ func (w *walker) generic(dir string, path formats.Folder, isRoot bool) error {
 
 func isEmlxName(n string) bool { return strings.HasSuffix(strings.ToLower(n), ".emlx") }
 
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
-}
-
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
-}
+var isDir, isFile = formats.IsDir, formats.IsFile
 
 // msgFile is one message file of a mailbox.
 type msgFile struct {

@@ -39,8 +39,6 @@
 package maildir
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,26 +47,19 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"mailferry/formats"
+	"mailferry/internal/mutf7"
 )
 
 // SkipUnreadable is the reason given for a message file that could not be
 // read (the warning says why).
 const SkipUnreadable = "file could not be read"
 
-// flattenWindow is how close all modification times of a folder must lie
-// to count as "copied without keeping times" (FORMATS.md 5).
-const flattenWindow = 5 * time.Minute
-
 // maxDepth bounds the directory walk; symbolic links are not followed.
 const maxDepth = 32
-
-// headPeek is how much of a file is looked at for its header.
-const headPeek = 64 << 10
 
 // ErrNoMaildir is returned by Open when the source holds no maildir.
 var ErrNoMaildir = errors.New("no maildir (a directory with cur/ or new/) found")
@@ -80,10 +71,7 @@ type Reader struct {
 	folders []*folder
 	boxes   []*formats.Mailbox
 	fi, mi  int
-	spool   *formats.Spool
-	crlf    *formats.CRLFWriter
-	br      *bufio.Reader
-	copyBuf []byte
+	ld      *formats.Loader
 	closed  bool
 }
 
@@ -135,10 +123,7 @@ func Open(source string, opts formats.Options) (*Reader, error) {
 		r.boxes = append(r.boxes, f.box)
 	}
 	r.decideDates()
-	r.spool = formats.NewSpool(opts.TempDir, opts.MemLimit)
-	r.crlf = formats.NewCRLFWriter(r.spool)
-	r.br = bufio.NewReaderSize(nil, headPeek)
-	r.copyBuf = make([]byte, 32<<10)
+	r.ld = formats.NewLoader(opts.TempDir, opts.MemLimit)
 	return r, nil
 }
 
@@ -210,7 +195,7 @@ func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
 		case name == "cur" || name == "new" || name == "tmp":
 			continue
 		case e.Type()&fs.ModeSymlink != 0:
-			if isDirFollow(filepath.Join(dir, name)) {
+			if formats.IsDir(filepath.Join(dir, name)) {
 				r.opts.Warnf(formats.Pos{File: filepath.Join(dir, name)}, "symbolic link to a directory not followed")
 			}
 			continue
@@ -235,11 +220,6 @@ func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
 		}
 	}
 	return nil
-}
-
-func isDirFollow(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 func hasMaildirSubdirs(entries []os.DirEntry) bool {
@@ -277,7 +257,7 @@ func decodeName(s string) string {
 		}
 		s = strings.NewReplacer(`\5c`, `\`, `\5C`, `\`).Replace(s)
 	}
-	if d, ok := DecodeMUTF7(s); ok {
+	if d, ok := mutf7.Decode(s); ok {
 		return d
 	}
 	return s
@@ -500,8 +480,8 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 		setMtime()
 		return m
 	}
-	m.Size = r.spool.Size()
-	m.Open = r.spool.Open
+	m.Size = r.ld.Spool().Size()
+	m.Open = r.ld.Spool().Open
 	if !f.flattened && plausible(fe.mtime) {
 		m.Date, m.DateSource = fe.mtime, formats.DateFileMtime
 		return m
@@ -517,194 +497,32 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	return m
 }
 
-// altDate is the received date when the modification time is useless:
-// the file name's seconds, else the top-most Received:, else Date:.
-func altDate(base string, h formats.Header) (time.Time, formats.DateSource) {
-	if t, ok := NameTime(base); ok {
-		return t, formats.DateFileName
-	}
-	if t, ok := h.ReceivedDate(); ok && plausible(t) {
-		return t, formats.DateReceived
-	}
-	if t, ok := h.Date(); ok && plausible(t) {
-		return t, formats.DateHeader
-	}
-	return time.Time{}, formats.DateUnknown
-}
-
-// plausible rejects times no mail can have been received at: before 1990
-// (an epoch-zero mtime from a broken copy) or more than a day ahead.
-func plausible(t time.Time) bool {
-	return !t.Before(time.Unix(minNameTime, 0)) && !t.After(time.Now().Add(24*time.Hour))
-}
-
 // load reads the file into the spool with CRLF line endings. It returns
 // the parsed header, or nil (and no error) when the file does not start
 // with a header field.
 func (r *Reader) load(path string) (formats.Header, error) {
-	if err := r.spool.Reset(); err != nil {
-		return nil, fmt.Errorf("reset spool: %w", err)
-	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	r.br.Reset(fh)
-	head, err := r.br.Peek(headPeek)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, err
-	}
-	if !startsWithHeader(head) {
-		return nil, nil
-	}
-	h := formats.ParseHeader(head)
-	// A header larger than the peek (a huge To:) is parsed from the spool
-	// below; head is only valid until the copy.
-	long := len(head) == headPeek && formats.HeaderEnd(head) < 0
-	r.crlf.Reset(r.spool)
-	// Plain wrappers so that CopyBuffer uses the reader's buffer instead of
-	// allocating one per message (bufio.Reader.WriteTo would).
-	if _, err := io.CopyBuffer(struct{ io.Writer }{r.crlf}, struct{ io.Reader }{r.br}, r.copyBuf); err != nil {
-		return nil, err
-	}
-	if err := r.crlf.Close(); err != nil {
-		return nil, err
-	}
-	if long {
-		h = longHeader(r.spool)
-	}
-	return h, nil
-}
-
-// readHead reads the start of a message up to the end of its header (at
-// most maxHeader bytes).
-func readHead(r io.Reader) []byte {
-	var b []byte
-	chunk := 16 << 10
-	for len(b) < maxHeader {
-		n := len(b)
-		b = append(b, make([]byte, chunk)...)
-		m, err := io.ReadFull(r, b[n:])
-		b = b[:n+m]
-		if err != nil || formats.HeaderEnd(b) >= 0 {
-			break
+	res, err := r.ld.Load(fh, formats.LoadOptions{Check: func(head []byte) string {
+		if !formats.StartsWithHeader(head) {
+			return formats.SkipNotMail
 		}
-		chunk *= 2
+		return ""
+	}})
+	if err != nil || res.Skip != "" {
+		return nil, err
 	}
-	return b
-}
-
-// maxHeader bounds how much of a message is searched for its header.
-const maxHeader = 1 << 20
-
-// longHeader parses the header of the message in s, up to maxHeader bytes.
-func longHeader(s *formats.Spool) formats.Header {
-	rc, err := s.Open()
-	if err != nil {
-		return nil
-	}
-	defer rc.Close()
-	b, _ := io.ReadAll(io.LimitReader(rc, maxHeader))
-	return formats.ParseHeader(b)
-}
-
-// startsWithHeader reports whether b begins with a header field: the
-// least a file must have to be a message (the stalwart names corpus holds
-// "b\n" stubs, which are not).
-func startsWithHeader(b []byte) bool {
-	line := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		line = b[:i]
-	}
-	return len(line) > 0 && line[0] != ' ' && line[0] != '\t' && formats.IsHeaderLine(line)
+	return res.Header, nil
 }
 
 // Close releases the spool. Next fails afterwards.
 func (r *Reader) Close() error {
 	r.closed = true
-	if r.spool != nil {
-		return r.spool.Close()
+	if r.ld != nil {
+		return r.ld.Close()
 	}
 	return nil
-}
-
-// decideDates marks the folders whose modification times were flattened
-// by a copy: at least two files, all modification times within
-// flattenWindow, but the names' or headers' dates spread wider. Folders
-// that cannot tell by themselves (a single file, or files that did arrive
-// within minutes) count as flattened when all their times lie within a
-// flattened folder's cluster: the same copy made them. One
-// warning per flattened folder says so.
-func (r *Reader) decideDates() {
-	type span struct{ lo, hi time.Time }
-	var clusters []span
-	for _, f := range r.folders {
-		if len(f.files) < 2 {
-			continue
-		}
-		lo, hi := mtimeSpan(f.files)
-		if hi.Sub(lo) > flattenWindow {
-			continue
-		}
-		var alts []time.Time
-		for _, fe := range f.files {
-			if t, ok := r.peekAltDate(fe); ok {
-				alts = append(alts, t)
-			}
-		}
-		if len(alts) < 2 {
-			continue
-		}
-		sort.Slice(alts, func(i, j int) bool { return alts[i].Before(alts[j]) })
-		if alts[len(alts)-1].Sub(alts[0]) <= flattenWindow {
-			continue // they really did arrive within minutes
-		}
-		f.flattened = true
-		clusters = append(clusters, span{lo, hi})
-	}
-	for _, f := range r.folders {
-		if !f.flattened && len(f.files) > 0 {
-			lo, hi := mtimeSpan(f.files)
-			for _, c := range clusters {
-				if !lo.Before(c.lo.Add(-flattenWindow)) && !hi.After(c.hi.Add(flattenWindow)) {
-					f.flattened = true
-					break
-				}
-			}
-		}
-		if f.flattened {
-			lo, hi := mtimeSpan(f.files)
-			r.opts.Warnf(formats.Pos{File: f.dir}, "the modification times of the %d file(s) of %s lie between %s and %s, though the messages arrived over a longer time: the maildir was copied without keeping times; using the time in the file name, else the Received:/Date: header, as the received date",
-				len(f.files), f.box.Path, lo.Format(time.RFC3339), hi.Format(time.RFC3339))
-		}
-	}
-}
-
-func mtimeSpan(files []file) (lo, hi time.Time) {
-	for i, fe := range files {
-		if i == 0 || fe.mtime.Before(lo) {
-			lo = fe.mtime
-		}
-		if i == 0 || fe.mtime.After(hi) {
-			hi = fe.mtime
-		}
-	}
-	return lo, hi
-}
-
-// peekAltDate is altDate for the date decision, reading only the header
-// when the name has no time.
-func (r *Reader) peekAltDate(fe file) (time.Time, bool) {
-	base, _, _ := ParseName(fe.name)
-	if t, ok := NameTime(base); ok {
-		return t, true
-	}
-	fh, err := os.Open(fe.path)
-	if err != nil {
-		return time.Time{}, false
-	}
-	defer fh.Close()
-	t, src := altDate(base, formats.ParseHeader(readHead(fh)))
-	return t, src != formats.DateUnknown
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	gomaildir "github.com/emersion/go-maildir"
+
+	"mailferry/formats"
 )
 
 // ParseName splits a maildir file name "<unique>[<sep>2,<flags>]" into its
@@ -104,7 +106,7 @@ func ParseKeywords(r io.Reader) (Keywords, []string, error) {
 			problems = append(problems, fmt.Sprintf("line %d: not \"<index> <keyword>\": %q", line, text))
 		case n < 0 || n >= len(kw):
 			problems = append(problems, fmt.Sprintf("line %d: index %d has no letter (0-25 are a-z)", line, n))
-		case !validKeyword(name):
+		case !formats.IsKeyword(name):
 			problems = append(problems, fmt.Sprintf("line %d: %q is not an IMAP keyword", line, name))
 		default:
 			kw[n] = name
@@ -114,21 +116,6 @@ func ParseKeywords(r io.Reader) (Keywords, []string, error) {
 		return kw, problems, fmt.Errorf("read dovecot-keywords: %w", err)
 	}
 	return kw, problems, nil
-}
-
-// validKeyword reports whether s can be sent as an IMAP flag keyword: an
-// atom (RFC 3501 "flag-keyword") that is not a system flag.
-func validKeyword(s string) bool {
-	if s == "" || s[0] == '\\' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // MapFlags turns info letters into IMAP flags through flagTable and kw.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"mailferry/internal/testutil"
 )
@@ -109,35 +108,6 @@ func TestParseKeywords(t *testing.T) {
 	}
 }
 
-func TestDecodeMUTF7(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-		ok             bool
-	}{
-		{"ascii", "Sent", "Sent", true},
-		{"umlaut", "Entw&APw-rfe", "Entwürfe", true},
-		{"ampersand", "Tom &- Jerry", "Tom & Jerry", true},
-		{"japanese", "&ZeVnLIqe-", "日本語", true},
-		{"rfc3501 example", "~peter/mail/&U,BTFw-/&ZeVnLIqe-", "~peter/mail/台北/日本語", true},
-		{"surrogate pair", "&2D3eAA-", "😀", true},
-		{"bare ampersand", "Tom & Jerry", "Tom & Jerry", false},
-		{"unterminated", "a&APw", "a&APw", false},
-		{"encoded ascii", "&AEE-", "&AEE-", false},
-		{"bad base64", "&A?w-", "&A?w-", false},
-		{"nonzero padding bits", "&APx-", "&APx-", false},
-		{"utf-8 name", "Entwürfe", "Entwürfe", false},
-		{"lone surrogate", "&2D0-", "&2D0-", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := DecodeMUTF7(tc.in)
-			if got != tc.want || ok != tc.ok {
-				t.Errorf("DecodeMUTF7(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
-			}
-		})
-	}
-}
-
 func TestDecodeName(t *testing.T) {
 	tests := map[string]string{
 		"Entw&APw-rfe": "Entwürfe",
@@ -204,22 +174,5 @@ func FuzzParseName(f *testing.F) {
 			t.Errorf("ParseName(%q) = %q, %q; reparsed %q, %q, %v", name, base, flags, b2, f2, ok2)
 		}
 		MapFlags(flags, &Keywords{})
-	})
-}
-
-// FuzzDecodeMUTF7: no panic; a decoded name is valid UTF-8; a rejected
-// one comes back unchanged.
-func FuzzDecodeMUTF7(f *testing.F) {
-	for _, s := range []string{"Entw&APw-rfe", "&-", "&ZeVnLIqe-", "&2D3eAA-", "a&", "&AEE-", "Grüße", "&2D0-"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := DecodeMUTF7(s)
-		if !ok && got != s {
-			t.Errorf("DecodeMUTF7(%q) = %q, false; want the input back", s, got)
-		}
-		if ok && !utf8.ValidString(got) {
-			t.Errorf("DecodeMUTF7(%q) = %q: not UTF-8", s, got)
-		}
 	})
 }

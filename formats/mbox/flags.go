@@ -42,7 +42,7 @@ func StatusFlags(h formats.Header, warn func(format string, args ...any)) (flags
 	for _, k := range strings.FieldsFunc(v, func(r rune) bool {
 		return r == ',' || r == ' ' || r == '\t'
 	}) {
-		if !IsKeyword(k) {
+		if !formats.IsKeyword(k) {
 			if warn != nil {
 				warn("dropping X-Keywords entry %q: not a valid IMAP keyword", k)
 			}
@@ -53,23 +53,6 @@ func StatusFlags(h formats.Header, warn func(format string, args ...any)) (flags
 		}
 	}
 	return flags, deleted
-}
-
-// IsKeyword reports whether k can be sent as an IMAP keyword: an atom
-// (RFC 9051 section 9: CHAR except atom-specials, i.e. no controls, space,
-// "(){%*\"\\]", and no 8-bit bytes) that is not a system flag (those start
-// with a backslash).
-func IsKeyword(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func containsFold(list []string, s string) bool {

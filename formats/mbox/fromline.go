@@ -9,7 +9,7 @@ import (
 
 // ParseFromLine splits "From sender date..." into sender and date; a date
 // without a zone is in loc (nil means UTC). It accepts what writers really
-// produce (FORMATS.md 1.6, 4.1): asctime with a space- or zero-padded day,
+// produce: asctime with a space- or zero-padded day,
 // a zone before or after the year, "-" or an address or nothing as the
 // sender, and trailing words such as UUCP's "remote from host". The sender
 // is returned as written even when there is no date; ok reports whether a

@@ -24,7 +24,7 @@ var StatusFields = []string{"Status", "X-Status", "X-Keywords"}
 
 // DefaultDateOrder is where the generic Reader takes a message's received
 // date from, first match wins: for mail spools, mboxrd archives and Gmail
-// Takeout the From_ line is the delivery time (issue 2, item 2).
+// Takeout the From_ line is the delivery time.
 var DefaultDateOrder = []formats.DateSource{
 	formats.DateFromLine, formats.DateReceived, formats.DateHeader, formats.DateFileMtime,
 }
@@ -149,10 +149,14 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 		return nil, err
 	}
 	m := &formats.Message{
-		Mailbox: r.box,
-		Size:    e.Size,
-		Pos:     e.Pos,
-		Open:    e.Open,
+		Mailbox:    r.box,
+		Size:       e.Size,
+		Pos:        e.Pos,
+		Open:       e.Open,
+		Quarantine: e.Quarantine,
+	}
+	if e.Quarantine != "" {
+		return m, nil // no flags, no date: not a message
 	}
 	var deleted bool
 	m.Flags, deleted = StatusFlags(e.Header, func(format string, args ...any) {

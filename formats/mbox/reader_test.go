@@ -185,7 +185,7 @@ func TestReaderSkipsNonMail(t *testing.T) {
 		{"consecutive-from.mbox", 2, 1}, // the empty message
 		{"empty.mbox", 0, 0},            // no messages, no error
 		{"headers-first.mbox", 3, 0},    // the EML in front is a message
-		{"garbage-prefix.mbox", 2, 0},   // the garbage is a warning, not a message
+		{"garbage-prefix.mbox", 3, 0},   // the garbage is quarantined, not skipped
 		{"mboxcl2.mbox", 3, 0},          // Auto ignores Content-Length
 		{"unescaped-from.mbox", 2, 0},   // Thunderbird's rule
 		{"no-blank-before-from.mbox", 2, 0},
@@ -244,32 +244,35 @@ func TestCorpus(t *testing.T) {
 		count   int
 		why     string
 		skipped int
+		// quarantined is the number of quarantined entries among count:
+		// text before the first From_ line.
+		quarantined int
 	}{
-		{"mbox/mimekit/content-length.mbox.txt", 29, "asserted by MimeKit", 0},
-		{"mbox/mimekit/issue1189.mbox.txt", 4, "asserted by MimeKit", 0},
+		{"mbox/mimekit/content-length.mbox.txt", 29, "asserted by MimeKit", 0, 0},
+		{"mbox/mimekit/issue1189.mbox.txt", 4, "asserted by MimeKit", 0, 0},
 		// MimeKit asserts 4: it splits at every "From " after a blank
 		// line. Thunderbird's rule gives 2: "From Russia with love" is not
 		// followed by header fields (the second one by only "Year: 1963"
 		// and a blank line, and "Russia with love" is no envelope). Two is
 		// what the writer meant and what a human sees; we choose 2.
-		{"mbox/mimekit/unmunged.mbox.txt", 2, "human count, not MimeKit's 4", 0},
-		{"mbox/mimekit/simple.mbox.txt", 3, "counted", 0},
+		{"mbox/mimekit/unmunged.mbox.txt", 2, "human count, not MimeKit's 4", 0, 0},
+		{"mbox/mimekit/simple.mbox.txt", 3, "counted", 0, 0},
 		// mox imports both; its first has "X-Status: AFTD", D = deleted:
 		// reported, and skipped.
-		{"mbox/mox/importtest.mbox", 2, "asserted by mox", 1},
-		{"mbox/mox/imaptest.mbox", 48, "counted", 0},
-		{"mbox/neomutt-test-files/banana.mbox", 1, "valid mbox", 0},
-		{"mbox/neomutt-test-files/cherry.mbox", 0, "plain text, not an mbox", 0},
-		{"mbox/neomutt-test-files/endive.mbox", 0, "plain text, not an mbox", 0},
-		{"mbox/neomutt-test-files/fig.mbox", 0, "an MMDF separator, no messages", 0},
-		{"thunderbird/comm-central-mailnews-test-data/mbox_modern", 2, "asserted by Thunderbird", 0},
-		{"thunderbird/comm-central-mailnews-test-data/mbox_unquoted", 2, "asserted by Thunderbird", 0},
-		{"thunderbird/comm-central-mailnews-test-data/mbox_mboxrd", 2, "asserted by Thunderbird", 0},
-		{"thunderbird/comm-central-mailnews-test-data/bugmail-1", 1, "counted", 0},
-		{"thunderbird/comm-central-mailnews-test-data/SenderHeader", 1, "counted", 0},
-		{"thunderbird/comm-central-mailnews-test-data/mail-without-from", 1, "counted", 0},
-		{"thunderbird/local-test-data/movemailspool", 3, "counted", 0},
-		{"thunderbird/panorama-migration/migration", 3, "counted (the .msf lists 2)", 0},
+		{"mbox/mox/importtest.mbox", 2, "asserted by mox", 1, 0},
+		{"mbox/mox/imaptest.mbox", 48, "counted", 0, 0},
+		{"mbox/neomutt-test-files/banana.mbox", 1, "valid mbox", 0, 0},
+		{"mbox/neomutt-test-files/cherry.mbox", 1, "plain text, not an mbox: kept whole, quarantined", 0, 1},
+		{"mbox/neomutt-test-files/endive.mbox", 1, "plain text, not an mbox: kept whole, quarantined", 0, 1},
+		{"mbox/neomutt-test-files/fig.mbox", 1, "an MMDF separator, no messages: quarantined", 0, 1},
+		{"thunderbird/comm-central-mailnews-test-data/mbox_modern", 2, "asserted by Thunderbird", 0, 0},
+		{"thunderbird/comm-central-mailnews-test-data/mbox_unquoted", 2, "asserted by Thunderbird", 0, 0},
+		{"thunderbird/comm-central-mailnews-test-data/mbox_mboxrd", 2, "asserted by Thunderbird", 0, 0},
+		{"thunderbird/comm-central-mailnews-test-data/bugmail-1", 1, "counted", 0, 0},
+		{"thunderbird/comm-central-mailnews-test-data/SenderHeader", 1, "counted", 0, 0},
+		{"thunderbird/comm-central-mailnews-test-data/mail-without-from", 1, "counted", 0, 0},
+		{"thunderbird/local-test-data/movemailspool", 3, "counted", 0, 0},
+		{"thunderbird/panorama-migration/migration", 3, "counted (the .msf lists 2)", 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -280,7 +283,17 @@ func TestCorpus(t *testing.T) {
 					t.Fatal(err)
 				}
 				return r
-			}, formatstest.Want{Messages: tt.count, Skipped: tt.skipped})
+			}, formatstest.Want{Messages: tt.count, Skipped: tt.skipped, Check: func(t *testing.T, _ []*formats.Mailbox, msgs []formatstest.Collected) {
+				n := 0
+				for _, m := range msgs {
+					if m.Quarantine != "" {
+						n++
+					}
+				}
+				if n != tt.quarantined {
+					t.Errorf("%d quarantined, want %d", n, tt.quarantined)
+				}
+			}})
 			input, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

@@ -100,6 +100,7 @@ func TestSplitFixtures(t *testing.T) {
 		want    []want
 		warns   []string // substrings, one per expected warning, in order
 		detect  Variant  // Splitter.Variant() at the end; Auto: do not check
+		leading string   // the bytes of a quarantined first entry, as they are
 	}{
 		{name: "empty file", file: "empty.mbox"},
 		{name: "two messages", file: "two.mbox", want: twoMsgs},
@@ -108,8 +109,9 @@ func TestSplitFixtures(t *testing.T) {
 		{name: "missing final newline", file: "no-final-newline.mbox", want: twoMsgs},
 		{name: "UTF-8 BOM", file: "bom.mbox", want: twoMsgs,
 			warns: []string{"ignored 3 bytes before the first From_ line (offsets 0 to 3): a UTF-8 byte order mark"}},
-		{name: "garbage before the first From_ line", file: "garbage-prefix.mbox", want: twoMsgs,
-			warns: []string{"ignored 61 bytes before the first From_ line (offsets 0 to 61): text that is not a message"}},
+		{name: "garbage before the first From_ line is quarantined", file: "garbage-prefix.mbox", want: twoMsgs,
+			leading: "This file was saved by a mail program.\nIt is not a message.\n\n",
+			warns:   []string{"61 bytes before the first From_ line (offsets 0 to 61) are not a message: kept as they are and quarantined"}},
 		{name: "headers before the first From_ line", file: "headers-first.mbox",
 			want:  append([]want{{"", "From: Carol <carol@example.org>\nSubject: no From_ line\n\nan EML file glued in front\n"}}, twoMsgs...),
 			warns: []string{"message without a From_ line"}},
@@ -178,6 +180,14 @@ func TestSplitFixtures(t *testing.T) {
 				}
 				got = append(got, split{Entry: *e, Bytes: readEntry(t, e)})
 			}
+			all := got
+			if tt.leading != "" {
+				if len(got) == 0 || got[0].Quarantine != QuarantineLeadingText || string(got[0].Bytes) != tt.leading ||
+					got[0].Pos != (formats.Pos{File: "test.mbox", Line: 1}) || got[0].Size != int64(len(tt.leading)) {
+					t.Fatalf("first entry = %+v %q, want the quarantined text %q at test.mbox:1", got[0].Entry, got[0].Bytes, tt.leading)
+				}
+				got = got[1:]
+			}
 			if len(got) != len(tt.want) {
 				t.Fatalf("split %s into %d messages, want %d", tt.file, len(got), len(tt.want))
 			}
@@ -207,14 +217,15 @@ func TestSplitFixtures(t *testing.T) {
 			if tt.detect != Auto && s.Variant() != tt.detect {
 				t.Errorf("Variant() = %v, want %v", s.Variant(), tt.detect)
 			}
-			checkTiling(t, input, got, warns)
+			checkTiling(t, input, all, warns)
 		})
 	}
 }
 
-// checkTiling asserts that every input byte is accounted for: the bytes
-// before the first message by exactly one "ignored N bytes" warning, the
-// rest by consecutive [Pos.Offset, End) ranges.
+// checkTiling asserts that every input byte is accounted for: a byte order
+// mark and blank lines before the first message by exactly one "ignored N
+// bytes" warning, the rest by consecutive [Pos.Offset, End) ranges
+// (quarantined text before the first message included).
 func checkTiling(t testing.TB, input []byte, msgs []split, warns []formats.Warning) {
 	t.Helper()
 	var ignored int64
@@ -245,6 +256,9 @@ func checkTiling(t testing.TB, input []byte, msgs []split, warns []formats.Warni
 func checkRaw(t testing.TB, input []byte, msgs []split) {
 	t.Helper()
 	for _, m := range msgs {
+		if m.Quarantine != "" {
+			continue // compared with the input as it is by the callers
+		}
 		var want bytes.Buffer
 		cw := formats.NewCRLFWriter(&want)
 		cw.Write(input[m.Pos.Offset:m.End])
@@ -269,6 +283,7 @@ func TestSplitLineNumbersAndOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantPos := []formats.Pos{
+		{File: "test.mbox", Line: 1, Offset: 0, Index: 0}, // the quarantined text
 		{File: "test.mbox", Line: 4, Offset: 61, Index: 1},
 		{File: "test.mbox", Line: 12, Offset: 61 + int64(len(from1)+1+len(body1)+1), Index: 2},
 	}
@@ -277,7 +292,7 @@ func TestSplitLineNumbersAndOffsets(t *testing.T) {
 			t.Errorf("message %d: Pos = %+v, want %+v", i+1, m.Pos, wantPos[i])
 		}
 		line := input[m.Pos.Offset:]
-		if !bytes.HasPrefix(line, []byte(m.FromLine+"\n")) {
+		if m.Quarantine == "" && !bytes.HasPrefix(line, []byte(m.FromLine+"\n")) {
 			t.Errorf("message %d: input at Offset is %q, want the From_ line %q", i+1, line[:20], m.FromLine)
 		}
 	}

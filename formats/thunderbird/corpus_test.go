@@ -1,7 +1,10 @@
 package thunderbird_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,19 +44,22 @@ func TestCorpus(t *testing.T) {
 		}},
 		{"thunderbird/local-test-data/movemailspool", 3, nil}, // counted
 		{"thunderbird/panorama-migration/migration", 3, func(t *testing.T, msgs []formatstest.Collected, w *warnings) {
-			// The mbox has no X-Mozilla-Status: flags and the $label5 tag
-			// come from the .msf, matched by storeToken (offsets 0 and
-			// 1143); the middle message is not in the summary.
-			want := [][]string{{`\Seen`, "$label5"}, nil, nil}
+			// As copied into the corpus, the mbox's modification time is
+			// not the one its .msf recorded: Thunderbird would rebuild the
+			// summary from the mbox, which has no X-Mozilla-Status, so no
+			// flags; the $label5 tag survives the rebuild, found by
+			// Message-ID. TestCorpusSummaryCurrent reads the same pair
+			// with the summary current.
+			want := [][]string{{"$label5"}, nil, nil}
 			for i, m := range msgs {
 				if !slices.Equal(m.Flags, want[i]) {
 					t.Errorf("message %d flags = %q, want %q", i+1, m.Flags, want[i])
 				}
 			}
-			if msgs[2].Pos.Offset != 1143 {
-				t.Errorf("third message at offset %d, want 1143 (its storeToken)", msgs[2].Pos.Offset)
+			if b := msgs[0].Mailbox; b.FlagSource != formats.FlagsFromHeaders || !strings.Contains(b.FlagNote, "out of date") {
+				t.Errorf("flag source %q (%s), want headers, the summary being out of date", b.FlagSource, b.FlagNote)
 			}
-			w.has(t, "the summary (.msf) lists 2 messages, the mbox holds 3")
+			w.hasNot(t, "does not list")
 		}},
 	}
 	for _, tt := range tests {
@@ -88,4 +94,61 @@ func TestCorpusContract(t *testing.T) {
 		r, _ := open(t, path, thunderbird.Options{})
 		return r
 	}, formatstest.Want{Mailboxes: []string{"migration"}, Messages: 3, Skipped: 0})
+}
+
+// TestCorpusSummaryCurrent reads the real folder/summary pairs with the
+// mbox's modification time set back to what the summary recorded (a copy
+// that kept times): the summary is then current, and its flags and tags
+// are what Thunderbird shows. panorama-migration's mbox has no
+// X-Mozilla-Status at all; its summary has the first message read and
+// tagged $label5, the third unread, and no row for the middle one.
+func TestCorpusSummaryCurrent(t *testing.T) {
+	tests := []struct {
+		file       string
+		folderDate int64 // the summary's folderDate
+		want       [][]string
+		missing    bool // a message not in the summary
+	}{
+		{"thunderbird/panorama-migration/migration", 0x6826aabe, [][]string{{`\Seen`, "$label5"}, nil, nil}, true},
+		{"thunderbird/comm-central-mailnews-test-data/bugmail-1", 0x4b01c51b, [][]string{{`\Seen`, "$label4"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			src := testutil.Corpus(t, tt.file)
+			dir := t.TempDir()
+			dst := filepath.Join(dir, filepath.Base(src))
+			for _, ext := range []string{"", ".msf"} {
+				b, err := os.ReadFile(src + ext)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(dst+ext, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mtime := time.Unix(tt.folderDate+30, 0) // within Thunderbird's leeway
+			if err := os.Chtimes(dst, mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
+			r, w := open(t, dst, thunderbird.Options{})
+			boxes, msgs := formatstest.Collect(t, r)
+			r.Close()
+			if len(msgs) != len(tt.want) {
+				t.Fatalf("read %d messages, want %d", len(msgs), len(tt.want))
+			}
+			for i, m := range msgs {
+				if !slices.Equal(m.Flags, tt.want[i]) {
+					t.Errorf("message %d flags = %q, want %q", i+1, m.Flags, tt.want[i])
+				}
+			}
+			if b := boxes[0]; b.FlagSource != formats.FlagsFromSummary || !strings.Contains(b.FlagNote, "current") {
+				t.Errorf("flag source %q (%s), want the current summary", b.FlagSource, b.FlagNote)
+			}
+			if tt.missing {
+				w.has(t, "the mbox holds 1 message(s) that the current summary (.msf) does not list")
+			} else {
+				w.hasNot(t, "does not list")
+			}
+		})
+	}
 }

@@ -7,8 +7,7 @@ import (
 	"mailferry/formats"
 )
 
-// Message flag bits (cc:mailnews/base/public/nsMsgMessageFlags.idl;
-// FORMATS.md 1.7).
+// Message flag bits (cc:mailnews/base/public/nsMsgMessageFlags.idl).
 const (
 	flagRead          = 0x00000001
 	flagReplied       = 0x00000002
@@ -112,22 +111,6 @@ func imapFlags(flags uint32) []string {
 		out = append(out, "$label"+strconv.Itoa(int(l)))
 	}
 	return out
-}
-
-// sanitizeKeyword makes a tag into an IMAP keyword (an atom: printable
-// ASCII without SP and ( ) { % * " \ ], RFC 3501 section 9), replacing
-// anything else with '_'. changed reports that the tag had to be altered.
-func sanitizeKeyword(k string) (out string, changed bool) {
-	var b strings.Builder
-	for _, r := range k {
-		if r <= ' ' || r >= 0x7F || strings.ContainsRune(`(){%*"\]`, r) {
-			b.WriteByte('_')
-			changed = true
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String(), changed
 }
 
 // addFlag appends f unless it is already there (keywords are

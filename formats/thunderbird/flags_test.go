@@ -95,34 +95,6 @@ func TestMozKeys(t *testing.T) {
 	}
 }
 
-func TestSanitizeKeyword(t *testing.T) {
-	tests := []struct {
-		in, want string
-		changed  bool
-	}{
-		{"$label1", "$label1", false},
-		{"projekt-x", "projekt-x", false},
-		{"NonJunk", "NonJunk", false},
-		{"two words", "two_words", true},
-		{"wichtig!", "wichtig!", false},
-		{"(paren)", "_paren_", true},
-		{`back\slash`, "back_slash", true},
-		{"50%", "50_", true},
-		{"prio*", "prio_", true},
-		{`"quoted"`, "_quoted_", true},
-		{"bracket]", "bracket_", true},
-		{"brace{", "brace_", true},
-		{"Ärger", "_rger", true},
-		{"tab\there", "tab_here", true},
-	}
-	for _, tt := range tests {
-		got, changed := sanitizeKeyword(tt.in)
-		if got != tt.want || changed != tt.changed {
-			t.Errorf("sanitizeKeyword(%q) = %q, %v; want %q, %v", tt.in, got, changed, tt.want, tt.changed)
-		}
-	}
-}
-
 func TestSpecialFolders(t *testing.T) {
 	flagTests := []struct {
 		flags uint32

@@ -9,8 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// What mailferry takes from a folder's .msf summary (FORMATS.md 1.5;
-// column names from cc:mailnews/db/msgdb/src/nsMsgDatabase.cpp and
+// What mailferry takes from a folder's .msf summary (column names from cc:mailnews/db/msgdb/src/nsMsgDatabase.cpp and
 // nsDBFolderInfo.cpp).
 const (
 	scopeMsgs       = "ns:msg:db:row:scope:msgs:all"
@@ -30,6 +29,16 @@ type msfInfo struct {
 	Flags       uint32 // folder flags (nsMsgFolderFlags), when HasFlags
 	HasFlags    bool
 	Msgs        []*msfMsg
+
+	// What Thunderbird checks before it trusts the summary (see
+	// summaryCurrent); absent values are 0, as Thunderbird reads them.
+	Version      uint32 // summary format version
+	FolderSize   int64  // size of the mbox when the summary was last made current
+	FolderDate   uint32 // modification time of the mbox then, in Unix seconds
+	NumUnread    int32  // numNewMsgs; negative means broken
+	NumMsgs      int32
+	ForceReparse bool // Thunderbird was told to rebuild the summary
+	MaildirValid bool // maildir store: the summary matches the files
 }
 
 // msfMsg is one message header of the summary.
@@ -76,6 +85,19 @@ func parseMSF(data []byte) (*msfInfo, error) {
 				info.Flags, info.HasFlags = uint32(f), true
 			}
 		}
+		// Mork keeps numbers as hex text (nsDBFolderInfo's
+		// Get/SetUint32Property and Int64Property).
+		hex := func(col string, bits int) uint64 {
+			n, _ := strconv.ParseUint(c[col], 16, bits)
+			return n
+		}
+		info.Version = uint32(hex("version", 32))
+		info.FolderSize = int64(hex("folderSize", 63))
+		info.FolderDate = uint32(hex("folderDate", 32))
+		info.NumUnread = int32(uint32(hex("numNewMsgs", 32)))
+		info.NumMsgs = int32(uint32(hex("numMsgs", 32)))
+		info.ForceReparse = hex("forceReparse", 32) != 0
+		info.MaildirValid = hex("maildirValid", 32) != 0
 	}
 	var rows []*morkRow
 	if t := db.tableOfKind(kindMsgs); t != nil {

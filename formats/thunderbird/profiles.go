@@ -337,16 +337,6 @@ func LockStatus(dir string) string {
 	return fmt.Sprintf("Thunderbird may be running on profile %s (found %s); it rewrites mbox files in place, so close Thunderbird or read a copy (a lock left by a crash is harmless)", dir, strings.Join(found, ", "))
 }
 
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
-}
-
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
-}
-
 // readHead reads up to n bytes from the start of a file.
 func readHead(path string, n int) ([]byte, error) {
 	f, err := os.Open(path)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
-	"mailferry/formats/maildir"
+	"mailferry/internal/mutf7"
 )
 
 // Folder flags (cc:mailnews/base/public/nsMsgFolderFlags.idl), as stored in
@@ -341,7 +341,7 @@ func (w *walker) folder(dir string, prefix formats.Folder, diskRel string, c *ca
 	if w.acct.IMAPCache && name == c.name && strings.Contains(name, "&") {
 		// Older Thunderbird named IMAP cache files after the server's
 		// modified UTF-7 names ("Entw&APw-rfe"; FORMATS.md 1.4).
-		if dec, ok := maildir.DecodeMUTF7(name); ok {
+		if dec, ok := mutf7.Decode(name); ok {
 			name = dec
 		}
 	}

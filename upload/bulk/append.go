@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mailferry/internal/mutf7"
 )
 
 // Item is one message to append.
@@ -153,7 +155,7 @@ func (c *Client) Submit(ctx context.Context, mailbox string, items []Item) (*Com
 	if len(items) > 1 && !c.MultiAppend() {
 		return nil, ErrNoMultiAppend
 	}
-	name, ok := quoted(EncodeMailbox(mailbox))
+	name, ok := quoted(mutf7.Encode(mailbox))
 	if !ok {
 		return nil, fmt.Errorf("APPEND %q: name has characters IMAP cannot carry", mailbox)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mailferry/internal/imapguard"
+	"mailferry/internal/mutf7"
 )
 
 // Options configure a Client. The zero value is the default.
@@ -667,7 +668,7 @@ func quoted(s string) (string, bool) {
 // Select selects a mailbox (UTF-8 name; sent in modified UTF-7) for
 // APPEND: Dovecot charges much less per message into a selected mailbox.
 func (c *Client) Select(ctx context.Context, mailbox string) (*Mailbox, error) {
-	name, ok := quoted(EncodeMailbox(mailbox))
+	name, ok := quoted(mutf7.Encode(mailbox))
 	if !ok {
 		return nil, fmt.Errorf("SELECT %q: name has characters IMAP cannot carry", mailbox)
 	}

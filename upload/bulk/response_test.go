@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"mailferry/formats/maildir"
 	"mailferry/internal/imapguard"
 )
 
@@ -119,27 +118,6 @@ func TestParseAppendUID(t *testing.T) {
 		v, uids, err := parseAppendUID(tc.args, tc.max)
 		if (err == nil) != tc.ok || v != tc.validity || !slices.Equal(uids, tc.uids) {
 			t.Errorf("parseAppendUID(%q, %d) = %d, %v, %v; want %d, %v, ok %v", tc.args, tc.max, v, uids, err, tc.validity, tc.uids, tc.ok)
-		}
-	}
-}
-
-func TestEncodeMailbox(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"INBOX", "INBOX"},
-		{"Entwürfe", "Entw&APw-rfe"},
-		{"Rechnungen & Verträge", "Rechnungen &- Vertr&AOQ-ge"},
-		{"日本語", "&ZeVnLIqe-"},
-		{"a/b.c", "a/b.c"},
-		{"~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"}, // RFC 3501 5.1.3
-		{"😀", "&2D3eAA-"},
-	}
-	for _, tc := range tests {
-		got := EncodeMailbox(tc.in)
-		if got != tc.want {
-			t.Errorf("EncodeMailbox(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-		if back, ok := maildir.DecodeMUTF7(got); !ok || back != tc.in {
-			t.Errorf("DecodeMUTF7(%q) = %q, %v; want %q", got, back, ok, tc.in)
 		}
 	}
 }

@@ -76,7 +76,7 @@ func Standard() Spec {
 				Type: "pop3", Name: "Maildir Account", Hostname: "maildir.example.com", UserName: "bob", Maildir: true,
 				Folders: []Folder{{Name: "Inbox", Kind: "maildir", MSF: true, TmpFiles: 1, Messages: []Message{
 					{Status: "0001", Status2: "00000000", Date: d(17), Subject: "maildir read"},
-					{Status: "0004", Status2: "00000000", Keys: "todo", Date: d(18), Subject: "maildir flagged"},
+					{Status: "0004", Status2: "00000000", Keys: "todo", Date: d(18), Subject: "maildir flagged", MSFKeywords: "todo"},
 				}}},
 			},
 			{Type: "rss", Name: "News & Blogs", Hostname: "Feeds"},

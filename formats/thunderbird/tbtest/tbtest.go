@@ -74,6 +74,12 @@ type Folder struct {
 	MSF bool
 	// MSFName is the folderName written in the .msf (default Name).
 	MSFName string
+	// MSFStale makes the .msf out of date for its store as Thunderbird
+	// judges it: "size" (folderSize differs from the mbox's size), "date"
+	// (folderDate two hours off the mbox's modification time), "version"
+	// (summary version 0). "" writes a current summary: version 1, the
+	// mbox's size and modification time, maildirValid for maildir folders.
+	MSFStale string
 	// CacheName, when set, is the folderName in folderCache.json for this
 	// folder; CacheFlags its folder flags (nsMsgFolderFlags).
 	CacheName  string
@@ -272,7 +278,7 @@ func (b *builder) folder(dir, cacheDir string, f Folder) {
 		b.t.Fatalf("tbtest: unknown folder kind %q", f.Kind)
 	}
 	if f.MSF || f.Kind == "empty" {
-		b.write(full+".msf", b.msf(f))
+		b.write(full+".msf", b.msf(f, full))
 	}
 	if f.CacheName != "" || f.CacheFlags != 0 {
 		e := map[string]any{"folderName": f.CacheName, "flags": f.CacheFlags, "totalMsgs": len(f.Messages)}
@@ -435,7 +441,7 @@ func (b *builder) fileName(m Message, i int) string {
 // table (storeToken = mbox offset or maildir file name) and the folder
 // info row with folderName. Values use Mork's escapes (\) \\ \$ and $XX
 // for bytes outside ASCII), so readers are tested on them.
-func (b *builder) msf(f Folder) string {
+func (b *builder) msf(f Folder, store string) string {
 	name := f.MSFName
 	if name == "" {
 		name = f.Name
@@ -445,8 +451,9 @@ func (b *builder) msf(f Folder) string {
 	s.WriteString("  (80=ns:msg:db:row:scope:msgs:all)(81=subject)(82=message-id)(83=flags)\n")
 	s.WriteString("  (84=keywords)(85=storeToken)(86=junkscore)(87=ns:msg:db:table:kind:msgs)\n")
 	s.WriteString("  (88=ns:msg:db:row:scope:dbfolderinfo:all)(89=ns:msg:db:table:kind:dbfolderinfo)\n")
-	s.WriteString("  (8A=folderName)(8B=numMsgs)(8C=junkscoreorigin)>\n")
-	s.WriteString("<(90=1)(91=" + morkEscape(name) + ")>\n")
+	s.WriteString("  (8A=folderName)(8B=numMsgs)(8C=junkscoreorigin)(8D=version)(8E=folderSize)\n")
+	s.WriteString("  (8F=folderDate)(90=numNewMsgs)(91=maildirValid)>\n")
+	s.WriteString("<(A0=1)(A1=" + morkEscape(name) + ")>\n")
 	s.WriteString("{1:^80 {(k^87:c)(s=9)}\n")
 	var offs []int
 	if f.Kind == "" {
@@ -480,9 +487,27 @@ func (b *builder) msf(f Folder) string {
 		s.WriteString("]\n")
 	}
 	s.WriteString("}\n")
-	fmt.Fprintf(&s, "{1:^88 {(k^89:c)(s=9)}\n  [1(^8A^91)(^8B=%x)]}\n", n)
+	version, size, date, valid := 1, int64(0), int64(0), 1
+	if st, err := os.Stat(store); err == nil && f.Kind == "" {
+		size, date = st.Size(), st.ModTime().Unix()
+	}
+	switch f.MSFStale {
+	case "size":
+		size++
+	case "date":
+		date -= 7200
+	case "version":
+		version = 0
+	case "":
+	default:
+		b.t.Fatalf("tbtest: unknown MSFStale %q", f.MSFStale)
+	}
+	if f.MSFStale != "" {
+		valid = 0
+	}
+	fmt.Fprintf(&s, "{1:^88 {(k^89:c)(s=9)}\n  [1(^8A^A1)(^8B=%x)(^8D=%x)(^8E=%x)(^8F=%x)(^90=0)(^91=%x)]}\n", n, version, size, date, valid)
 	// A committed transaction, as Thunderbird appends them.
-	fmt.Fprintf(&s, "@$${2{@\n<(92=%x)>[1:^88(^8B^92)]\n@$$}2}@\n", n)
+	fmt.Fprintf(&s, "@$${2{@\n<(A2=%x)>[1:^88(^8B^A2)]\n@$$}2}@\n", n)
 	// An aborted one, which must be ignored.
 	s.WriteString("@$${3{@\n[1:^88(^8A=WRONG NAME)]\n@$$}~~}@\n")
 	return s.String()

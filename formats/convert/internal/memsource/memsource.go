@@ -26,6 +26,7 @@ type Msg struct {
 	DateSource formats.DateSource
 	Skip       string
 	Incomplete string
+	Quarantine string
 	// FailAfter > 0 makes the message's reader fail after that many
 	// bytes; OpenFails makes Open itself fail.
 	FailAfter int
@@ -70,6 +71,7 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 		Pos:        formats.Pos{File: "mem:" + r.Boxes[mm.Box].Path.String(), Index: i + 1},
 		Skip:       mm.Skip,
 		Incomplete: mm.Incomplete,
+		Quarantine: mm.Quarantine,
 	}
 	m.Open = func() (io.ReadCloser, error) {
 		if mm.OpenFails {

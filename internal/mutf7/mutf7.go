@@ -1,22 +1,79 @@
-package maildir
+// Package mutf7 converts mailbox names between UTF-8 and IMAP's modified
+// UTF-7 (RFC 3501 section 5.1.3): the IMAP client sends it to servers
+// without UTF8=ACCEPT, Dovecot names Maildir++ folders with it on disk, and
+// older Thunderbird named IMAP cache files with it. go-imap v2 has such a
+// codec in its internal/utf7 package, which cannot be imported.
+package mutf7
 
 import (
+	"encoding/base64"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// DecodeMUTF7 decodes an IMAP modified UTF-7 mailbox name (RFC 3501
-// section 5.1.3), as Dovecot stores folder names on disk unless told to use
-// UTF-8 ("Entw&APw-rfe" is "Entwürfe"). go-imap v2 has such a decoder in
-// internal/utf7, which cannot be imported.
+// alphabet is modified base64: ',' instead of '/', no padding.
+var alphabet = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").WithPadding(base64.NoPadding)
+
+// Encode returns a UTF-8 mailbox name in modified UTF-7: printable ASCII
+// stays as it is except '&', which becomes "&-"; every run of other
+// characters becomes '&', the modified base64 of its UTF-16 big-endian
+// form, and '-' ("Entwürfe" is "Entw&APw-rfe"). Invalid UTF-8 is encoded
+// as U+FFFD.
+func Encode(name string) string {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == '&' {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return name
+	}
+	var b strings.Builder
+	var run []rune
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		u := utf16.Encode(run)
+		raw := make([]byte, 2*len(u))
+		for i, x := range u {
+			raw[2*i], raw[2*i+1] = byte(x>>8), byte(x)
+		}
+		b.WriteByte('&')
+		b.WriteString(alphabet.EncodeToString(raw))
+		b.WriteByte('-')
+		run = run[:0]
+	}
+	for _, r := range name {
+		switch {
+		case r == '&':
+			flush()
+			b.WriteString("&-")
+		case r >= 0x20 && r <= 0x7e:
+			flush()
+			b.WriteRune(r)
+		default:
+			run = append(run, r) // an invalid byte comes as utf8.RuneError, U+FFFD
+		}
+	}
+	flush()
+	return b.String()
+}
+
+// Decode decodes an IMAP modified UTF-7 mailbox name (RFC 3501 section
+// 5.1.3), as Dovecot stores folder names on disk unless told to use UTF-8
+// and older Thunderbird named IMAP cache files ("Entw&APw-rfe" is
+// "Entwürfe").
 //
 // It reports false when s is not valid modified UTF-7: non-ASCII bytes (a
 // UTF-8 name), a '&' that starts no valid shift ("Tom & Jerry"), bad
 // base64, a shift that encodes printable ASCII, or broken UTF-16. Callers
 // then keep s as it is. Valid mUTF-7 is rare by accident, so decoding every
 // name that passes is safe.
-func DecodeMUTF7(s string) (string, bool) {
+func Decode(s string) (string, bool) {
 	if !strings.Contains(s, "&") {
 		for i := 0; i < len(s); i++ {
 			if s[i] < 0x20 || s[i] > 0x7e {

@@ -1,0 +1,108 @@
+package mbox
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// LooksLikeMbox reports whether the file's first line that is not blank
+// (after a UTF-8 byte order mark) is a From_ line.
+func LooksLikeMbox(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	for range 20 {
+		line, err := br.ReadSlice('\n')
+		line = bytes.TrimPrefix(line, utf8BOM)
+		if len(bytes.TrimSpace(line)) > 0 {
+			return bytes.HasPrefix(line, fromPrefix)
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// IsEmptyFolder decides whether an empty file found in a directory tree
+// is an empty mbox folder: mbox exports and mail spools keep one file per
+// folder, and an empty folder is an empty file. It is one when it is a
+// regular file of 0 bytes, not hidden, beside at least one file of the
+// same directory that is an mbox (LooksLikeMbox), and named like such a
+// sibling: without an extension, or with the extension of one of them
+// ("Drafts" beside "Inbox", "Old.mbox" beside "Sent.mbox"). A lone empty
+// file, one in a directory of other files, and files named as single
+// messages (.eml, .emlx, .msg, even when they start with a From_ line)
+// are not mbox folders.
+//
+// A 0-byte file the user names as the source itself needs no siblings:
+// see IsEmptySource.
+func IsEmptyFolder(path string) bool {
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() || st.Size() != 0 {
+		return false
+	}
+	name := filepath.Base(path)
+	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
+		return false
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	if notMboxExt(ext) {
+		return false
+	}
+	dir := filepath.Dir(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	const maxLooks = 16 // enough to find a sibling; bounded in huge directories
+	looked := 0
+	for _, e := range ents {
+		n := e.Name()
+		if n == name || strings.HasPrefix(n, ".") || !e.Type().IsRegular() {
+			continue
+		}
+		sibExt := strings.ToLower(filepath.Ext(n))
+		if ext != "" && sibExt != ext || notMboxExt(sibExt) {
+			continue
+		}
+		if looked++; looked > maxLooks {
+			return false
+		}
+		if LooksLikeMbox(filepath.Join(dir, n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsEmptySource reports whether a file named as the source is an empty
+// mbox: a regular file of 0 bytes. Nothing else the user can mean by
+// pointing at an empty file holds mail, and an empty mbox is read as one
+// empty folder named after the file, so that it is created (the user
+// gets what he pointed at) rather than refused as "no mail store". Empty
+// files whose name says they are single messages (.eml, .emlx, .msg) or
+// Thunderbird summaries (.msf) are left to their own readers.
+func IsEmptySource(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() || st.Size() != 0 {
+		return false
+	}
+	return !notMboxExt(strings.ToLower(filepath.Ext(path)))
+}
+
+// notMboxExt reports the extensions of files that hold one message (.eml,
+// .emlx, .msg; some start with a From_ line too) or a Thunderbird summary.
+func notMboxExt(ext string) bool {
+	switch ext {
+	case ".eml", ".emlx", ".msg", ".msf":
+		return true
+	}
+	return false
+}
