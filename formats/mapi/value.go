@@ -24,8 +24,11 @@ func (t PropType) Base() PropType { return t &^ MultipleFlag }
 // Multi reports whether t is a multi-valued type.
 func (t PropType) Multi() bool { return t&MultipleFlag != 0 }
 
-// fixedSize is the size of one value of a fixed-size type, 0 for the
-// variable-size ones.
+// FixedSize is the size of one value of a fixed-size type (ignoring
+// MultipleFlag), 0 for the variable-size ones (strings, binaries,
+// objects).
+func (t PropType) FixedSize() int { return fixedSize(t) }
+
 func fixedSize(t PropType) int {
 	switch t.Base() {
 	case TypeInteger16:
