@@ -409,7 +409,24 @@ func (d *deencapsulator) flush() {
 	if len(d.pending) == 0 {
 		return
 	}
-	d.out.WriteString(Decode(d.pending, d.pendCP))
+	d.writePending()
+}
+
+// writePending decodes the pending 8-bit text; ASCII (most of it: HTML
+// markup) needs no decoder.
+func (d *deencapsulator) writePending() {
+	ascii := true
+	for _, c := range d.pending {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		d.out.Write(d.pending)
+	} else {
+		d.out.WriteString(Decode(d.pending, d.pendCP))
+	}
 	d.pending = d.pending[:0]
 }
 
@@ -442,8 +459,7 @@ func (d *deencapsulator) emitUnicode(r rune) {
 		return
 	}
 	if len(d.pending) > 0 {
-		d.out.WriteString(Decode(d.pending, d.pendCP))
-		d.pending = d.pending[:0]
+		d.writePending()
 	}
 	switch {
 	case utf16.IsSurrogate(r) && r < 0xDC00:

@@ -82,7 +82,9 @@ func lzfu(data []byte, rawSize int) ([]byte, error) {
 	var dict [4096]byte
 	copy(dict[:], rtfPrebuf)
 	wpos := len(rtfPrebuf)
-	out := make([]byte, 0, rawSize)
+	// A reference of 2 bytes writes at most 17: the output cannot be more
+	// than 9 times the input, whatever RAWSIZE claims.
+	out := make([]byte, 0, min(rawSize, 9*len(data)+16))
 	i := 0
 	for i < len(data) {
 		control := data[i]
