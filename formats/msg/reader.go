@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +66,7 @@ func Open(path string, opts formats.Options) (formats.Reader, error) {
 		dir := filepath.Dir(abs)
 		f := r.addFolder(formats.Folder{filepath.Base(dir)}, dir)
 		f.files = append(f.files, file{path: path, isMsg: true, size: st.Size(), mtime: st.ModTime()})
-	} else if err := r.walk(path, nil, 0); err != nil {
+	} else if err := r.walk(path); err != nil {
 		return nil, err
 	}
 	for _, f := range r.folders {
@@ -82,58 +81,17 @@ func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
 	return f
 }
 
-// walk lists dir's files into a folder (at path; nil for the root) and
-// walks its subdirectories.
-func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
-	entries, err := os.ReadDir(dir)
+// walk lists the tree below root into folders (formats.ListTree).
+func (r *Reader) walk(root string) error {
+	dirs, err := formats.ListTree(root, formats.TreeOptions{MaxDepth: maxDepth, Ignore: ignored, Warn: r.opts.Warnf})
 	if err != nil {
-		return fmt.Errorf("read msg folder directory: %w", err)
+		return fmt.Errorf("read msg folder: %w", err)
 	}
-	var files []file
-	var subdirs []string
-	for _, e := range entries {
-		name := e.Name()
-		p := filepath.Join(dir, name)
-		if strings.HasPrefix(name, ".") || ignored(name) {
-			continue
-		}
-		if e.IsDir() {
-			subdirs = append(subdirs, name)
-			continue
-		}
-		st, err := os.Stat(p) // follows a symlinked file
-		if err != nil {
-			r.opts.Warnf(formats.Pos{File: p}, "skipped: %v", err)
-			continue
-		}
-		switch {
-		case st.IsDir():
-			r.opts.Warnf(formats.Pos{File: p}, "symbolic link to a directory not followed")
-			continue
-		case !st.Mode().IsRegular():
-			r.opts.Warnf(formats.Pos{File: p}, "skipped: not a regular file")
-			continue
-		}
-		files = append(files, file{path: p, isMsg: strings.EqualFold(filepath.Ext(name), ".msg"), size: st.Size(), mtime: st.ModTime()})
-	}
-	switch {
-	case path != nil:
-		r.addFolder(path, dir).files = files
-	case len(files) > 0:
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return fmt.Errorf("read msg folder directory: %w", err)
-		}
-		r.addFolder(formats.Folder{filepath.Base(abs)}, dir).files = files
-	}
-	for _, name := range subdirs {
-		sub := filepath.Join(dir, name)
-		if depth+1 >= maxDepth {
-			r.opts.Warnf(formats.Pos{File: sub}, "directory nested deeper than %d levels not read", maxDepth)
-			continue
-		}
-		if err := r.walk(sub, append(slices.Clone(path), name), depth+1); err != nil {
-			return err
+	for _, d := range dirs {
+		f := r.addFolder(d.Path, d.Dir)
+		for _, tf := range d.Files {
+			isMsg := strings.EqualFold(filepath.Ext(tf.Path), ".msg")
+			f.files = append(f.files, file{path: tf.Path, isMsg: isMsg, size: tf.Size, mtime: tf.ModTime})
 		}
 	}
 	return nil
