@@ -655,8 +655,15 @@ func (c *converter) attachments(m Message, cp int) ([]*attachment, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			method = AttachByValue
+		if !ok || method == AttachNone {
+			// No method (or "none yet") but data: some writers leave the
+			// method out of attachments by value.
+			if rc, _, has, err := a.Open(PidTagAttachData); err == nil && has {
+				rc.Close()
+				method = AttachByValue
+			} else if _, err := a.Embedded(); err == nil {
+				method = AttachEmbeddedMessage
+			}
 		}
 		at.method = method
 		for _, id := range []PropID{PidTagAttachLongFilename, PidTagAttachFilename, PidTagDisplayName} {

@@ -405,6 +405,21 @@ func TestAttachments(t *testing.T) {
 	}
 }
 
+func TestAttachmentWithoutMethod(t *testing.T) {
+	m := textMessage()
+	plain := attach("data.bin", []byte("data"))
+	delete(plain.vals, PidTagAttachMethod)
+	embedded := &fakeAttachment{fakeProps: props(PidTagDisplayName, ustr("mail")), embedded: textMessage()}
+	m.atts = []Attachment{plain, embedded}
+	e, _, notes := convert(t, m)
+	if got := shape(t, e); got != "multipart/mixed[text/plain,application/octet-stream,message/rfc822]" {
+		t.Errorf("shape = %s", got)
+	}
+	if notes.Incomplete() != "" {
+		t.Errorf("notes = %v", notes)
+	}
+}
+
 func TestInlineWithoutHTMLGoesToMixed(t *testing.T) {
 	m := textMessage()
 	m.atts = []Attachment{attach("a.png", []byte("png"), PidTagAttachContentID, ustr("c1"), PidTagAttachmentHidden, boolean(true))}

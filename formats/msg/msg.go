@@ -20,6 +20,10 @@
 //     as it is; the root's own files go into a folder named after the
 //     root (as package eml does). Dot-files and dot-directories are
 //     ignored, as are Thumbs.db and desktop.ini.
+//   - A file named .msg that holds an Internet message (some programs
+//     save one under that name) is read as it is, like an .eml file:
+//     CRLF line endings, \Seen, the date of its Date: or Received:
+//     field.
 //   - Every file is reported, so that the counts add up: .msg files
 //     that hold other Outlook items (contacts, appointments, tasks,
 //     notes) are skipped as formats.SkipNotMail, files that are not

@@ -193,6 +193,7 @@ func tree(t *testing.T) string {
 	writeFile(t, filepath.Join(dir, "Projects", "empty.msg"), nil)
 	writeFile(t, filepath.Join(dir, "Projects", "broken.msg"), append(cfbtest.Build(nil, false)[:512], 1, 2, 3))
 	writeFile(t, filepath.Join(dir, "Projects", "Thumbs.db"), []byte("ignored"))
+	writeFile(t, filepath.Join(dir, "Projects", "saved-as-mime.msg"), []byte("From: a@example.com\nDate: Tue, 1 Jun 2021 10:00:00 +0200\nSubject: x\n\nbody\n"))
 	if err := os.MkdirAll(filepath.Join(dir, "Empty folder"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func TestReaderContract(t *testing.T) {
 	}
 	formatstest.Run(t, open, formatstest.Want{
 		Mailboxes: []string{"Export", "Projects", "Empty folder", "Corpus"},
-		Messages:  8,
+		Messages:  9,
 		Skipped:   4, // contact, notes.txt, empty, broken
 		Check: func(t *testing.T, boxes []*formats.Mailbox, msgs []formatstest.Collected) {
 			reasons := map[string]string{}
@@ -245,7 +246,15 @@ func TestReaderContract(t *testing.T) {
 				}
 			}
 			want := map[string]string{"contact.msg": formats.SkipNotMail, "notes.txt": SkipNotMsg,
-				"empty.msg": formats.SkipEmpty, "broken.msg": SkipUnreadable, "sample.msg": "", "v4.MSG": ""}
+				"empty.msg": formats.SkipEmpty, "broken.msg": SkipUnreadable, "sample.msg": "", "v4.MSG": "", "saved-as-mime.msg": ""}
+			for _, m := range msgs {
+				if filepath.Base(m.Pos.File) == "saved-as-mime.msg" {
+					if string(m.Bytes) != "From: a@example.com\r\nDate: Tue, 1 Jun 2021 10:00:00 +0200\r\nSubject: x\r\n\r\nbody\r\n" ||
+						m.DateSource != formats.DateHeader || !slices.Equal(m.Flags, []string{`\Seen`}) {
+						t.Errorf("an Internet message named .msg: %q %q %v", m.Bytes, m.DateSource, m.Flags)
+					}
+				}
+			}
 			for f, r := range want {
 				if reasons[f] != r {
 					t.Errorf("%s: skip %q, want %q", f, reasons[f], r)

@@ -1,6 +1,7 @@
 package msg
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -207,18 +208,59 @@ func (r *Reader) convert(path string) (convertInfo, error) {
 	if err != nil {
 		return ci, err
 	}
-	var head [8]byte
-	if n, _ := fh.ReadAt(head[:], 0); n < len(head) || !looksLikeCFB(head[:]) {
-		return ci, errNoSignature
-	}
 	var w io.Writer = r.spool
 	counter := &countWriter{}
 	if r.opts.SizesOnly {
 		w = counter
 	}
+	var head [4096]byte
+	n, _ := fh.ReadAt(head[:], 0)
+	if n < 8 || !looksLikeCFB(head[:n]) {
+		// Some programs save an Internet message under a .msg name: take
+		// it as it is (CRLF line endings), as the eml reader would.
+		h, ok := internetMessage(head[:n])
+		if !ok {
+			return ci, errNoSignature
+		}
+		cw := formats.NewCRLFWriter(w)
+		if _, err := io.Copy(cw, fh); err != nil {
+			return ci, err
+		}
+		if err := cw.Close(); err != nil {
+			return ci, err
+		}
+		ci.Flags = []string{`\Seen`}
+		ci.Class = "IPM.Note"
+		if t, ok := h.Date(); ok {
+			ci.Date, ci.DateSource = t, formats.DateHeader
+		} else if t, ok := h.ReceivedDate(); ok {
+			ci.Date, ci.DateSource = t, formats.DateReceived
+		}
+		ci.size = cw.N()
+		return ci, nil
+	}
 	ci.Info, err = Convert(fh, st.Size(), w)
 	ci.size = counter.n
 	return ci, err
+}
+
+// internetMessage reports whether head starts an Internet message: a
+// header block with a field every message has.
+func internetMessage(head []byte) (formats.Header, bool) {
+	line := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line = head[:i]
+	}
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' || !formats.IsHeaderLine(line) {
+		return nil, false
+	}
+	h := formats.ParseHeader(head)
+	for _, name := range []string{"From", "Date", "Subject", "Message-ID", "Received"} {
+		if _, ok := h.Get(name); ok {
+			return h, true
+		}
+	}
+	return nil, false
 }
 
 // Close releases the spool. Next fails afterwards.
