@@ -48,6 +48,17 @@ func Deencapsulate(rtf []byte) (Encapsulation, []byte) {
 	return d.run()
 }
 
+// RTFText extracts the text of any RTF document, as the de-encapsulation
+// of \fromtext does (UTF-8, paragraphs as CRLF, destinations such as
+// tables of fonts, pictures and field instructions left out): a plain
+// rendering for a message whose only body is genuine RTF. Formatting,
+// list numbers and embedded objects are lost.
+func RTFText(rtf []byte) []byte {
+	d := deencapsulator{in: rtf, ansiCP: DefaultCodepage, fonts: map[int]int{}, kind: EncapsulatesText}
+	_, out := d.run()
+	return out
+}
+
 type rtfGroup struct {
 	skip    bool // a destination whose text is not the original's
 	htmlTag bool // inside {\*\htmltag ...}

@@ -87,3 +87,11 @@ func TestDeencapsulateDeepNesting(t *testing.T) {
 		t.Errorf("Deencapsulate = %v %q, want the text outside the too-deep groups", kind, got)
 	}
 }
+
+func TestRTFText(t *testing.T) {
+	rtf := `{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Arial;}{\f1\fcharset204 Arial Cyr;}}{\colortbl;\red255\green0\blue0;}` +
+		`{\*\generator Riched20;}\pard\b Hello\b0  w\'f6rld\par {\f1 \'cf\'f0\'e8}\tab \u8364?{\pict\wmetafile8 0102}\par}`
+	if got := string(RTFText([]byte(rtf))); got != "Hello w\u00f6rld\r\nПри\t€\r\n" {
+		t.Errorf("RTFText = %q", got)
+	}
+}

@@ -616,6 +616,12 @@ func (c *converter) bodies(m Message, cp int, prefix string) (*bodyParts, error)
 		}
 		if !b.hasHTML && native != NativeBodyPlain && native != NativeBodyHTML {
 			b.rtf = rtf
+			if !b.hasText {
+				// Programs that cannot show RTF need a plain alternative.
+				if text := RTFText(rtf); len(bytes.TrimSpace(text)) > 0 {
+					b.textBody, b.hasText = string(text), true
+				}
+			}
 		}
 	}
 	return b, nil

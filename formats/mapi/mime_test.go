@@ -307,6 +307,12 @@ func TestBodies(t *testing.T) {
 					t.Errorf("RTF = %q", got)
 				}
 			}},
+		{"genuine RTF alone gets a plain alternative", &fakeMessage{fakeProps: props(PidTagRtfCompressed, bin(specSimpleCompressed))},
+			"multipart/alternative[text/plain,text/rtf]", func(t *testing.T, l []leaf) {
+				if got := l[0].Body; got != "hello world" {
+					t.Errorf("plain text from the RTF = %q", got)
+				}
+			}},
 		{"RTF derived from plain text is not repeated", textMessage(PidTagRtfCompressed, bin(specSimpleCompressed), PidTagNativeBody, i32(NativeBodyPlain)),
 			"text/plain", nil},
 		{"RTF from text fills a missing plain body", &fakeMessage{fakeProps: props(PidTagRtfCompressed,
