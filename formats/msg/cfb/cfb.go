@@ -448,6 +448,10 @@ func (f *File) ReadAll(e *Entry, max int64) ([]byte, error) {
 	if e.Size > max {
 		return nil, fmt.Errorf("%w: stream %q of %d bytes is over the limit of %d", ErrFormat, e.Name, e.Size, max)
 	}
+	if e.Size > f.size {
+		// Before allocating: a stream cannot be larger than its file.
+		return nil, fmt.Errorf("%w: stream %q of %d bytes in a file of %d", ErrFormat, e.Name, e.Size, f.size)
+	}
 	r, err := f.Open(e)
 	if err != nil {
 		return nil, err
