@@ -148,3 +148,32 @@ func FindInTree(dir string, maxDepth, budget int, enter func(name string) bool, 
 	visit(dir, 0)
 	return found
 }
+
+// SpecialByName derives a folder's role from its name, for stores that
+// keep folders as plain directories (EML and .msg exports): only
+// top-level folders count, compared case-insensitively with the names
+// mail programs (Outlook, Thunderbird, Apple Mail) give them.
+func SpecialByName(path Folder) Special {
+	if len(path) != 1 {
+		return SpecialNone
+	}
+	switch strings.ToLower(path[0]) {
+	case "inbox":
+		return SpecialInbox
+	case "sent", "sent items", "sent messages", "sent mail":
+		return SpecialSent
+	case "drafts", "draft":
+		return SpecialDrafts
+	case "trash", "deleted items", "deleted messages", "bin":
+		return SpecialTrash
+	case "junk", "spam", "junk e-mail", "junk email":
+		return SpecialJunk
+	case "archive", "archives":
+		return SpecialArchive
+	case "templates":
+		return SpecialTemplates
+	case "outbox":
+		return SpecialOutbox
+	}
+	return SpecialNone
+}

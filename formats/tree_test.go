@@ -78,3 +78,19 @@ func TestListTree(t *testing.T) {
 		t.Errorf("FindInTree went over its budget")
 	}
 }
+
+func TestSpecialByName(t *testing.T) {
+	for _, tc := range []struct {
+		path Folder
+		want Special
+	}{
+		{Folder{"Inbox"}, SpecialInbox}, {Folder{"Sent Items"}, SpecialSent}, {Folder{"deleted items"}, SpecialTrash},
+		{Folder{"Junk E-mail"}, SpecialJunk}, {Folder{"Drafts"}, SpecialDrafts}, {Folder{"Outbox"}, SpecialOutbox},
+		{Folder{"Archive"}, SpecialArchive}, {Folder{"Templates"}, SpecialTemplates},
+		{Folder{"Projects"}, SpecialNone}, {Folder{"Archive", "Inbox"}, SpecialNone},
+	} {
+		if got := SpecialByName(tc.path); got != tc.want {
+			t.Errorf("SpecialByName(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}

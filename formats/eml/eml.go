@@ -136,7 +136,7 @@ func OpenWith(source string, cfg Config) (*Reader, error) {
 }
 
 func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
-	f := &folder{box: &formats.Mailbox{Path: path, Special: special(path), Store: "eml", Location: dir}}
+	f := &folder{box: &formats.Mailbox{Path: path, Special: formats.SpecialByName(path), Store: "eml", Location: dir}}
 	r.folders = append(r.folders, f)
 	return f
 }
@@ -182,30 +182,6 @@ func kindOf(name string) kind {
 		return kindBare
 	}
 	return kindOther
-}
-
-// special derives a folder's role from a top-level folder's name.
-func special(path formats.Folder) formats.Special {
-	if len(path) != 1 {
-		return formats.SpecialNone
-	}
-	switch strings.ToLower(path[0]) {
-	case "inbox":
-		return formats.SpecialInbox
-	case "sent", "sent items", "sent messages", "sent mail":
-		return formats.SpecialSent
-	case "drafts", "draft":
-		return formats.SpecialDrafts
-	case "trash", "deleted items", "deleted messages", "bin":
-		return formats.SpecialTrash
-	case "junk", "spam", "junk e-mail", "junk email":
-		return formats.SpecialJunk
-	case "archive", "archives":
-		return formats.SpecialArchive
-	case "templates":
-		return formats.SpecialTemplates
-	}
-	return formats.SpecialNone
 }
 
 // Detect reports whether path is an .eml file that starts like a message,

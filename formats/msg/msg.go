@@ -19,7 +19,9 @@
 //   - A directory is read as a tree: every directory is a folder, named
 //     as it is; the root's own files go into a folder named after the
 //     root (as package eml does). Dot-files and dot-directories are
-//     ignored, as are Thumbs.db and desktop.ini.
+//     ignored, as are Thumbs.db and desktop.ini. Top-level folders named
+//     as Outlook names its folders ("Inbox", "Sent Items", "Deleted
+//     Items", ...) get their role (formats.SpecialByName).
 //   - A file named .msg that holds an Internet message (some programs
 //     save one under that name) is read as it is, like an .eml file:
 //     CRLF line endings, \Seen, the date of its Date: or Received:

@@ -77,7 +77,7 @@ func Open(path string, opts formats.Options) (formats.Reader, error) {
 }
 
 func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
-	f := &folder{box: &formats.Mailbox{Path: path, Store: "msg", Location: dir}}
+	f := &folder{box: &formats.Mailbox{Path: path, Special: formats.SpecialByName(path), Store: "msg", Location: dir}}
 	r.folders = append(r.folders, f)
 	return f
 }
