@@ -12,7 +12,8 @@
 // categories, received date, message class), rtf.go ([MS-OXRTFCP]
 // decompression), deencap.go ([MS-OXRTFEX] de-encapsulation), mime.go,
 // header.go and attach.go (WriteMIME), notes.go (what a conversion could
-// not rebuild). docs/outlook.md explains the conversion's choices.
+// not rebuild), rebuild.go (the header: stored or made from
+// properties). docs/outlook.md explains the conversion's choices.
 //
 // Nothing here knows about IMAP or terminals.
 package mapi
