@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// encapsulatedExample is RTF written the way [MS-OXRTFEX] section 2.4.2
-// describes an encapsulating writer (and Outlook does): \fromhtml1 in the
+// encapsulatedExample is RTF written the way [MS-OXRTFEX] describes an
+// encapsulating writer (and Outlook does), covering what the spec's
+// example does not: \fromhtml1 in the
 // header, a font table with a Cyrillic font, the empty {\*\htmltag64}
 // group before the body, the markup in htmltag groups (with the numeric
 // parameter, and a space before content that starts with a digit), the
@@ -39,6 +40,27 @@ const encapsulatedExample = `{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl
 const encapsulatedWant = "<html><head>\r\n<style>p { margin: 0 }</style></head>\r\n<body>" +
 	"<p>Café “quoted”<b>bold</b><img src=\"image001.png\">\r\n&nbsp;" +
 	"Привет, €, 😊, tab\tend\r\n</p></body></html>"
+
+// specExample is the example of [MS-OXRTFEX] section 3: an HTML document
+// (specExampleHTML) and the RTF that encapsulates it, with HTML comments,
+// character references, characters special to RTF, \htmlrtf regions in
+// nested groups and list numbering that only the RTF has.
+const specExample = "{\\rtf1\\ansi\\ansicpg1251\\fromhtml1 \\deff0\n{\\fonttbl {\\f0\\fmodern Courier New;}{\\f1\\fswiss Arial;}{\\f2\\fswiss\\fcharset0 Arial;}}\n{\\colortbl\\red0\\green0\\blue0;\\red0\\green0\\blue255;}\n{\\*\\htmltag64}\n\\uc1\\pard\\plain\\deftab360 \\f0\\fs24\n{\\*\\htmltag <HTML><head>\\par\n<style>\\par\n<!--\\par\n/* Style Definitions */\\par\np.MsoNormal, li.MsoNormal \\{font-family:Arial;\\}\\par\n-->\\par\n</style>\\par\n\\tab <!-- This is a HTML comment.\\par\nThere is a horizontal tab (%x09) character before the comment, \\par\nand some new lines inside the comment. -->\\par\n</head>\\par\n<body>\\par\n<p\\par\nclass=\"MsoNormal\">}\n{\\htmlrtf \\f1 \\htmlrtf0 Note the line break inside a P tag. {\\*\\htmltag <b>}{\\htmlrtf \\b\n\\htmlrtf0 This is bold text{\\*\\htmltag </b>}} \\htmlrtf\\par\\htmlrtf0}\n\\htmlrtf \\par \\htmlrtf0\n{\\*\\htmltag </p>\\par\n<p class=\"MsoNormal\">\\par}\n{\\htmlrtf \\f1 \\htmlrtf0 This is a normal text with a character references:\n{\\*\\htmltag &nbsp;}\\htmlrtf \\'a0\\htmlrtf0  {\\*\\htmltag &lt;}\\htmlrtf <\\htmlrtf0  {\\*\\htmltag\n&uml;}\\htmlrtf {\\f2\\'a8}\\htmlrtf0{\\*\\htmltag <br>\\par}\\htmlrtf\\line\\htmlrtf0\ncharacters that have special meaning in RTF: \\{\\}\\\\{\\*\\htmltag\n<br>\\par}\\htmlrtf\\line\\htmlrtf0\\htmlrtf\\par\\htmlrtf0}\n{\\*\\htmltag </p>\\par\n<ol>\\par\n<li class=\"MsoNormal\">}{\\htmlrtf\n{{\\*\\pn\\pnlvlbody\\pndec\\pnstart1\\pnindent360{\\pntxta.}}\\li360\\fi-360{\\pntext 1.\\tab} \\f1\n\\htmlrtf0 This is a list item}\\htmlrtf\\par\\htmlrtf0}\n{\\*\\htmltag \\par\n</ol>\\par\n</body>\\par\n</HTML>\\par }}\n"
+
+// specExampleHTML is the HTML of that example, with CRLF line breaks: a
+// de-encapsulating reader may normalise line endings to CRLF
+// ([MS-OXRTFEX] 1.3).
+var specExampleHTML = strings.ReplaceAll("<HTML><head>\n<style>\n<!--\n/* Style Definitions */\np.MsoNormal, li.MsoNormal {font-family:Arial;}\n-->\n</style>\n\t<!-- This is a HTML comment.\nThere is a horizontal tab (%x09) character before the comment, \nand some new lines inside the comment. -->\n</head>\n<body>\n<p\nclass=\"MsoNormal\">Note the line break inside a P tag. <b>This is bold text</b> </p>\n<p class=\"MsoNormal\">\nThis is a normal text with a character references:&nbsp; &lt; &uml;<br>\ncharacters that have special meaning in RTF: {}\\<br>\n</p>\n<ol>\n<li class=\"MsoNormal\">This is a list item\n</ol>\n</body>\n</HTML>\n", "\n", "\r\n")
+
+func TestDeencapsulateSpecExample(t *testing.T) {
+	kind, got := Deencapsulate([]byte(specExample))
+	if kind != EncapsulatesHTML {
+		t.Fatalf("kind = %v, want EncapsulatesHTML", kind)
+	}
+	if string(got) != specExampleHTML {
+		t.Errorf("Deencapsulate =\n%q\nwant\n%q", got, specExampleHTML)
+	}
+}
 
 func TestDeencapsulateHTML(t *testing.T) {
 	kind, got := Deencapsulate([]byte(encapsulatedExample))
