@@ -186,6 +186,9 @@ func TestTransportHeadersMissingFields(t *testing.T) {
 	if !hasKind(notes, NoteHeaderAdded) || !hasKind(notes, NoteHeaderRepaired) {
 		t.Errorf("notes = %v, want added fields and a dropped line", notes)
 	}
+	if w := notes.Warnings(); len(w) != 1 || !strings.Contains(w[0], "dropped") || notes.Incomplete() != "" {
+		t.Errorf("Warnings() = %q, Incomplete() = %q: only the dropped line is a warning, nothing is lost", w, notes.Incomplete())
+	}
 }
 
 func TestRebuiltHeader(t *testing.T) {

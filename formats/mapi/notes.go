@@ -53,6 +53,22 @@ type Notes []Note
 // formats.Message.Incomplete), or "" when nothing is missing.
 func (ns Notes) Incomplete() string { return ns.join(true) }
 
+// Warnings returns the notes a reader should pass on as warnings: those
+// that are not losses but say the original was damaged (a header line
+// that was not a field, an RTF body that did not check out). Notes that
+// only describe a reconstruction (a header made from properties, a name
+// without an address) are common and are not warnings.
+func (ns Notes) Warnings() []string {
+	var out []string
+	for _, n := range ns {
+		switch n.Kind {
+		case NoteHeaderRepaired, NoteBodyDamaged:
+			out = append(out, n.Text)
+		}
+	}
+	return out
+}
+
 // String joins every note with "; ".
 func (ns Notes) String() string { return ns.join(false) }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"mailferry/formats"
-	"mailferry/formats/mapi"
 )
 
 // Reasons for skipping files, besides formats.SkipNotMail (Outlook items
@@ -161,11 +160,8 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 		m.Skip = formats.SkipNotMail
 		return m
 	}
-	for _, n := range info.Notes {
-		switch n.Kind {
-		case mapi.NoteHeaderRepaired, mapi.NoteBodyDamaged:
-			r.opts.Warnf(m.Pos, "%s", n.Text)
-		}
+	for _, w := range info.Notes.Warnings() {
+		r.opts.Warnf(m.Pos, "%s", w)
 	}
 	m.Incomplete = info.Notes.Incomplete()
 	m.Flags = info.Flags
