@@ -94,12 +94,7 @@ func newObject(f *cfb.File, e *cfb.Entry, names *nameMap, kind objKind, depth in
 	// [MS-OXMSG] 2.4.2: after the header, 16-byte entries: the property
 	// tag (type in the low 16 bits, ID in the high), flags, then the
 	// value (fixed-size types) or its size (the others).
-	hs := kind.headerSize()
-	if len(b) < hs {
-		// Writers that leave the header of an attached message at 32
-		// bytes, or cut it: read what entries there are.
-		hs = len(b)
-	}
+	hs := headerSize(kind, len(b))
 	for i := hs; i+16 <= len(b); i += 16 {
 		tag := binary.LittleEndian.Uint32(b[i:])
 		id, typ := mapi.PropID(tag>>16), mapi.PropType(tag&0xFFFF)
@@ -112,6 +107,21 @@ func newObject(f *cfb.File, e *cfb.Entry, names *nameMap, kind objKind, depth in
 		o.props[id] = pe
 	}
 	return o, nil
+}
+
+// headerSize returns the size of a property stream's header: the one
+// [MS-OXMSG] gives the object's kind, unless the stream's length shows
+// another (some writers give an attached message the 32-byte header of a
+// top-level one, or the other way round): entries are 16 bytes, and 32
+// differs from 24 and 8 by a multiple of 16 plus 8.
+func headerSize(kind objKind, n int) int {
+	want := kind.headerSize()
+	for _, hs := range []int{want, 32, 24} {
+		if n >= hs && (n-hs)%16 == 0 {
+			return hs
+		}
+	}
+	return min(want, n)
 }
 
 // fixed reports whether a type's value lives in the property stream.

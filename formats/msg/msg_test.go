@@ -148,6 +148,19 @@ func TestBuiltMessage(t *testing.T) {
 	}
 }
 
+func TestEmbeddedWithTopLevelHeader(t *testing.T) {
+	m := sample()
+	m.Attachments[1].TopHeader = true
+	b := m.Build(false)
+	var out bytes.Buffer
+	if _, err := Convert(bytes.NewReader(b), int64(len(b)), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Subject: Inner subject") || !strings.Contains(out.String(), "filename=inner.txt") {
+		t.Errorf("the attached message with a 32-byte header was not read right:\n%s", out.String())
+	}
+}
+
 func TestEmbeddedNestingBound(t *testing.T) {
 	// An attached message holding an attached message ... deeper than
 	// the converter goes: the rest is left out with a note, no error.

@@ -39,6 +39,9 @@ type Message struct {
 type Attachment struct {
 	Props    []Prop
 	Embedded *Message
+	// TopHeader writes the attached message's property stream with the
+	// 32-byte header of a top-level message, as some writers do.
+	TopHeader bool
 }
 
 // Build writes m as a .msg file.
@@ -133,7 +136,11 @@ func (m *Message) nodes(headerSize int) []*Node {
 			// The object property has a storage, not a stream.
 			for j, k := range kids {
 				if k.Name == substg(0x3701, 0x000D) {
-					kids[j] = Storage(k.Name, a.Embedded.nodes(24)...)
+					hs := 24
+					if a.TopHeader {
+						hs = 32
+					}
+					kids[j] = Storage(k.Name, a.Embedded.nodes(hs)...)
 				}
 			}
 		}
