@@ -164,14 +164,14 @@ func (t *Tree) Block(i int) ([]byte, error) {
 func (t *Tree) Reader() io.Reader { return &treeReader{t: t} }
 
 type treeReader struct {
-	t      *Tree
-	x      int      // index into t.ids (level 2: XBLOCK)
-	sub    []BID    // level 2: the current XBLOCK's data blocks
-	j      int      // index into the current list
-	cur    []byte
-	read   int64
-	err    error
-	start  bool
+	t     *Tree
+	x     int   // index into t.ids (level 2: XBLOCK)
+	sub   []BID // level 2: the current XBLOCK's data blocks
+	j     int   // index into the current list
+	cur   []byte
+	read  int64
+	err   error
+	start bool
 }
 
 func (r *treeReader) next() ([]byte, error) {
