@@ -1,0 +1,91 @@
+package pst
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"mailferry/formats"
+	"mailferry/formats/formatstest"
+	"mailferry/formats/mapi"
+	"mailferry/internal/testutil"
+)
+
+// propsConvert is a stand-in for the MIME conversion in tests: a header
+// with the subject and Message-ID, then every property of the message
+// and its attachments' names and sizes, streamed through Open. It is
+// deterministic, CRLF-only, and reads every value the real conversion
+// would.
+func propsConvert(w io.Writer, m mapi.Message) (Meta, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Subject: %s\r\n", oneLine(stringProp(m, propSubject)))
+	if id := stringProp(m, propInternetMessageID); id != "" {
+		fmt.Fprintf(&b, "Message-ID: %s\r\n", oneLine(id))
+	}
+	b.WriteString("\r\n")
+	rcpts, err := m.Recipients()
+	if err != nil {
+		return Meta{}, err
+	}
+	for _, r := range rcpts {
+		fmt.Fprintf(&b, "recipient %s\r\n", oneLine(stringProp(r, propDisplayName)))
+	}
+	atts, err := m.Attachments()
+	if err != nil {
+		return Meta{}, err
+	}
+	for _, a := range atts {
+		rc, size, ok, err := a.Open(0x3701)
+		if err != nil {
+			return Meta{}, err
+		}
+		n := int64(0)
+		if ok {
+			n, err = io.Copy(io.Discard, rc)
+			rc.Close()
+			if err != nil || n != size {
+				return Meta{}, fmt.Errorf("attachment data: %d of %d bytes: %v", n, size, err)
+			}
+		}
+		fmt.Fprintf(&b, "attachment %q %d\r\n", stringProp(a, 0x3707), n)
+	}
+	meta := Meta{}
+	if v, ok, _ := m.Get(propMessageDeliveryTime); ok && len(v.Data) == 8 {
+		meta.Date = filetime(v.Data)
+	}
+	_, err = w.Write(b.Bytes())
+	return meta, err
+}
+
+func oneLine(s string) string {
+	return string(bytes.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, []byte(s)))
+}
+
+func openFn(path string, cfg Config) func(t *testing.T) formats.Reader {
+	return func(t *testing.T) formats.Reader {
+		if cfg.Convert == nil {
+			cfg.Convert = propsConvert
+		}
+		r, err := OpenWith(path, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}
+
+func TestEnronContract(t *testing.T) {
+	p := testutil.Corpus(t, filepath.Join("pst", "pst-extractor-enron.pst"))
+	formatstest.Run(t, openFn(p, Config{}), formatstest.Want{
+		Mailboxes: []string{"Personal folders/Deleted Items", "Personal folders/lokay-m", "Personal folders/lokay-m/MLOKAY (Non-Privileged)", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/TW-Commercial Group", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/Systems", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/Sent Items", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/Personal"},
+		Messages:  71,
+		Skipped:   0,
+	})
+}
