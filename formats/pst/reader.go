@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -55,6 +56,7 @@ type Reader struct {
 	boxes   []*formats.Mailbox
 	folders []folderState
 	byNID   map[ndb.NID]int // folder NID → index in folders
+	ipmPath []string        // the IPM subtree's names below the root folder
 
 	fi      int       // current folder
 	nids    []ndb.NID // its messages
@@ -352,7 +354,17 @@ func (r *Reader) buildTree() error {
 	ipm := r.ipmSubtree(all, ids)
 	roles := r.specialFolders(all, ids, ipm)
 
+	for _, f := range all {
+		if f.nid == ipm {
+			r.ipmPath = f.path
+		}
+	}
+	// The store's display name ("Personal Folders", or an address), else
+	// the file's name (an .ost often has no display name).
 	account := stringProp(s.props, propDisplayName)
+	if account == "" {
+		account = strings.TrimSuffix(filepath.Base(s.path), filepath.Ext(s.path))
+	}
 	under := func(i int) (rel []string, ok bool) {
 		for j := i; j >= 0; j = all[j].parent {
 			if all[j].nid == ipm {

@@ -20,7 +20,7 @@ import (
 // would.
 func propsConvert(w io.Writer, m mapi.Message) (Meta, error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Subject: %s\r\n", oneLine(stringProp(m, propSubject)))
+	fmt.Fprintf(&b, "Subject: %s\r\n", oneLine(subject(m)))
 	if id := stringProp(m, propInternetMessageID); id != "" {
 		fmt.Fprintf(&b, "Message-ID: %s\r\n", oneLine(id))
 	}
