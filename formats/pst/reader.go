@@ -109,6 +109,20 @@ func OpenWith(path string, cfg Config) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newReader(s, cfg)
+}
+
+// NewReader reads an Outlook data file of size bytes from ra; name is its
+// path for messages and positions. Close does not close ra.
+func NewReader(ra io.ReaderAt, size int64, name string, cfg Config) (*Reader, error) {
+	s, err := newStore(ra, size, name)
+	if err != nil {
+		return nil, err
+	}
+	return newReader(s, cfg)
+}
+
+func newReader(s *Store, cfg Config) (*Reader, error) {
 	r := &Reader{cfg: cfg, store: s, kind: "pst", byNID: map[ndb.NID]int{}}
 	if s.IsOST() {
 		r.kind = "ost"

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -78,12 +79,7 @@ func OpenStore(path string) (*Store, error) {
 	return s, nil
 }
 
-// readerAt is what a store reads from.
-type readerAt interface {
-	ReadAt(p []byte, off int64) (int, error)
-}
-
-func newStore(r readerAt, size int64, path string) (*Store, error) {
+func newStore(r io.ReaderAt, size int64, path string) (*Store, error) {
 	f, err := ndb.Open(r, size, path)
 	if err != nil {
 		return nil, err
