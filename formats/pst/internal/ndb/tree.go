@@ -43,8 +43,22 @@ func (f *File) Tree(bid BID) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
+	if total > f.maxTree() {
+		return nil, &CorruptError{File: f.name, Offset: -1, What: fmt.Sprintf("data tree %#x of %d bytes in a file of %d", uint64(bid), total, f.size)}
+	}
 	t.level, t.size, t.ids = level, total, ids
 	return t, nil
+}
+
+// maxTree bounds a data tree's size by what the file can hold: every block
+// takes at least its data in the file, except compressed blocks of the 4K
+// layout, which inflate at most from 512 bytes to 64 KiB. The bound keeps
+// a tree that lists one block many times from being read for long.
+func (f *File) maxTree() int64 {
+	if f.Format == Unicode4K {
+		return f.size * 128
+	}
+	return f.size
 }
 
 // xblock parses an XBLOCK or XXBLOCK; want is the level it must have (0:
@@ -298,6 +312,9 @@ func (s Subnodes) Each(fn func(Node) error) error {
 	if s.root == 0 {
 		return nil
 	}
+	// Every entry takes its size in the file: that bounds a walk even of a
+	// tree whose SIBLOCK lists one SLBLOCK many times.
+	budget := s.f.size/int64(2*s.f.l.idSize) + 1
 	var visit func(bid BID, parentLevel int) error
 	visit = func(bid BID, parentLevel int) error {
 		level, entries, size, err := s.subBlock(bid, parentLevel)
@@ -306,6 +323,9 @@ func (s Subnodes) Each(fn func(Node) error) error {
 		}
 		id := s.f.l.idSize
 		for i := 0; i+size <= len(entries); i += size {
+			if budget--; budget < 0 {
+				return &CorruptError{File: s.f.name, Offset: -1, What: fmt.Sprintf("subnode tree %#x has more entries than the file can hold (a cycle)", uint64(s.root))}
+			}
 			e := entries[i : i+size]
 			if level == 1 {
 				if err := visit(BID(s.f.id(e[id:])), level); err != nil {
