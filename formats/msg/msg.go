@@ -1,0 +1,188 @@
+// Package msg reads Outlook .msg files, the files Outlook writes when a
+// message is dragged out of it or saved ([MS-OXMSG]), and folders of
+// them, as a formats.Reader.
+//
+// A .msg file is a Compound File Binary container (package cfb) holding
+// one message as MAPI properties: the root storage's
+// __properties_version1.0 stream lists the fixed-size properties (with
+// their values) and the sizes of the others, each of which is a stream
+// named __substg1.0_IIIITTTT after its ID and type; recipients and
+// attachments are storages named __recip_version1.0_#NNNNNNNN and
+// __attach_version1.0_#NNNNNNNN with their own property streams; an
+// attached message is the attachment's __substg1.0_3701000D storage,
+// laid out like the root; and __nameid_version1.0 maps the file's named
+// properties (IDs from 0x8000) to their names. The message implements
+// mapi.Message, and is converted to an Internet message by
+// mapi.WriteMIME, the conversion the .pst reader uses too.
+//
+// Choices a careful user should know:
+//   - A directory is read as a tree: every directory is a folder, named
+//     as it is; the root's own files go into a folder named after the
+//     root (as package eml does). Dot-files and dot-directories are
+//     ignored, as are Thumbs.db and desktop.ini.
+//   - Every file is reported, so that the counts add up: .msg files
+//     that hold other Outlook items (contacts, appointments, tasks,
+//     notes) are skipped as formats.SkipNotMail, files that are not
+//     Outlook messages or cannot be read as SkipNotMsg or SkipUnreadable
+//     (with a warning saying why), other files as SkipNotMsg.
+//   - Flags and the received date come from the message's properties
+//     (mapi.Flags, mapi.ReceivedDate); without any date, the file's
+//     modification time is used.
+//   - What the conversion could not rebuild exactly is reported: missing
+//     content (an attachment that is only a link to a file, an OLE
+//     object) makes the message Incomplete; other notes that matter
+//     (a damaged header or body) are warnings.
+package msg
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mailferry/formats"
+	"mailferry/formats/mapi"
+	"mailferry/formats/msg/cfb"
+)
+
+// OpenMessage reads the Outlook message in the compound file r of the
+// given size. The message reads r as it is used: r must stay open while
+// it is.
+func OpenMessage(r io.ReaderAt, size int64) (mapi.Message, error) {
+	f, err := cfb.Open(r, size)
+	if err != nil {
+		return nil, err
+	}
+	o, err := newObject(f, f.Root(), nil, kindTop, 0)
+	if err != nil {
+		return nil, err
+	}
+	o.names = readNameMap(f)
+	return message{o}, nil
+}
+
+// Info is what Convert learned about a message besides its bytes.
+type Info struct {
+	// Class is the message class (PidTagMessageClass).
+	Class string
+	// NotMail is true for Outlook items that are not mail (contacts,
+	// appointments, ...): Convert then writes nothing.
+	NotMail bool
+	// Flags are the IMAP flags and keywords.
+	Flags []string
+	// Date is the received date and DateSource where it came from; zero
+	// and formats.DateUnknown when the message has none.
+	Date       time.Time
+	DateSource formats.DateSource
+	// Notes say what could not be rebuilt exactly.
+	Notes mapi.Notes
+}
+
+// Convert writes the .msg file in r (size bytes) to w as an Internet
+// message (see mapi.WriteMIME), unless it is not mail. The eml reader can
+// use it for .msg files it meets among .eml files.
+func Convert(r io.ReaderAt, size int64, w io.Writer) (Info, error) {
+	var info Info
+	m, err := OpenMessage(r, size)
+	if err != nil {
+		return info, err
+	}
+	if info.Class, err = mapi.Class(m); err != nil {
+		return info, err
+	}
+	if !mapi.IsMail(info.Class) {
+		info.NotMail = true
+		return info, nil
+	}
+	if info.Flags, err = mapi.Flags(m); err != nil {
+		return info, err
+	}
+	if info.Date, info.DateSource, err = mapi.ReceivedDate(m); err != nil {
+		return info, err
+	}
+	info.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	return info, err
+}
+
+// Detect reports whether path is an Outlook .msg file (by content: the
+// compound file signature and a message's property stream; any name), or
+// a directory with a .msg file in it within a few levels.
+func Detect(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	if !st.IsDir() {
+		return isMsgFile(path)
+	}
+	budget := 2000 // entries looked at, so that a huge tree costs little
+	found := false
+	var visit func(dir string, depth int)
+	visit = func(dir string, depth int) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if found || budget <= 0 {
+				return
+			}
+			budget--
+			name := e.Name()
+			switch {
+			case strings.HasPrefix(name, "."):
+			case e.IsDir():
+				if depth < 3 {
+					visit(filepath.Join(dir, name), depth+1)
+				}
+			case e.Type().IsRegular() && strings.EqualFold(filepath.Ext(name), ".msg"):
+				found = isMsgFile(filepath.Join(dir, name))
+			}
+		}
+	}
+	visit(path, 0)
+	return found
+}
+
+// isMsgFile reports whether the file is a compound file whose root holds
+// a message's property stream and property value streams.
+func isMsgFile(path string) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	var sig [8]byte
+	if _, err := io.ReadFull(fh, sig[:]); err != nil || !cfb.IsCompoundFile(sig[:]) {
+		return false
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		return false
+	}
+	f, err := cfb.Open(fh, st.Size())
+	if err != nil {
+		return false
+	}
+	props, substg := false, false
+	for _, c := range f.Children(f.Root()) {
+		switch {
+		case strings.EqualFold(c.Name, propStreamName) && c.Type == cfb.TypeStream:
+			props = true
+		case len(c.Name) > len(substgPrefix) && strings.EqualFold(c.Name[:len(substgPrefix)], substgPrefix):
+			substg = true
+		}
+	}
+	return props && substg
+}
+
+// countWriter counts bytes and discards them (Options.SizesOnly).
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+func looksLikeCFB(head []byte) bool { return cfb.IsCompoundFile(head) }

@@ -1,0 +1,270 @@
+package msg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"mailferry/formats"
+	"mailferry/formats/mapi"
+)
+
+// Reasons for skipping files, besides formats.SkipNotMail (Outlook items
+// that are not mail) and formats.SkipEmpty.
+const (
+	SkipNotMsg     = "not an Outlook .msg message"
+	SkipUnreadable = "Outlook .msg file could not be read"
+)
+
+// maxDepth bounds the directory walk; symbolic links to directories are
+// not followed.
+const maxDepth = 32
+
+// Reader reads one .msg file or a tree of them. It is not safe for
+// concurrent use.
+type Reader struct {
+	opts    formats.Options
+	folders []*folder
+	boxes   []*formats.Mailbox
+	fi, mi  int
+	spool   *formats.Spool
+	closed  bool
+}
+
+type folder struct {
+	box   *formats.Mailbox
+	files []file
+}
+
+type file struct {
+	path  string
+	isMsg bool // the name ends in .msg (any case)
+	size  int64
+	mtime time.Time
+}
+
+// Open reads the .msg file or directory tree at path. It lists every
+// folder and file up front (without reading the files), so Mailboxes is
+// complete; it fails when path cannot be read or a directory in it cannot
+// be listed.
+func Open(path string, opts formats.Options) (formats.Reader, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("open msg folder: %w", err)
+	}
+	r := &Reader{opts: opts, spool: formats.NewSpool(opts.TempDir, opts.MemLimit)}
+	if !st.IsDir() {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("open msg file: %w", err)
+		}
+		dir := filepath.Dir(abs)
+		f := r.addFolder(formats.Folder{filepath.Base(dir)}, dir)
+		f.files = append(f.files, file{path: path, isMsg: true, size: st.Size(), mtime: st.ModTime()})
+	} else if err := r.walk(path, nil, 0); err != nil {
+		return nil, err
+	}
+	for _, f := range r.folders {
+		r.boxes = append(r.boxes, f.box)
+	}
+	return r, nil
+}
+
+func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
+	f := &folder{box: &formats.Mailbox{Path: path, Store: "msg", Location: dir}}
+	r.folders = append(r.folders, f)
+	return f
+}
+
+// walk lists dir's files into a folder (at path; nil for the root) and
+// walks its subdirectories.
+func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read msg folder directory: %w", err)
+	}
+	var files []file
+	var subdirs []string
+	for _, e := range entries {
+		name := e.Name()
+		p := filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") || ignored(name) {
+			continue
+		}
+		if e.IsDir() {
+			subdirs = append(subdirs, name)
+			continue
+		}
+		st, err := os.Stat(p) // follows a symlinked file
+		if err != nil {
+			r.opts.Warnf(formats.Pos{File: p}, "skipped: %v", err)
+			continue
+		}
+		switch {
+		case st.IsDir():
+			r.opts.Warnf(formats.Pos{File: p}, "symbolic link to a directory not followed")
+			continue
+		case !st.Mode().IsRegular():
+			r.opts.Warnf(formats.Pos{File: p}, "skipped: not a regular file")
+			continue
+		}
+		files = append(files, file{path: p, isMsg: strings.EqualFold(filepath.Ext(name), ".msg"), size: st.Size(), mtime: st.ModTime()})
+	}
+	switch {
+	case path != nil:
+		r.addFolder(path, dir).files = files
+	case len(files) > 0:
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("read msg folder directory: %w", err)
+		}
+		r.addFolder(formats.Folder{filepath.Base(abs)}, dir).files = files
+	}
+	for _, name := range subdirs {
+		sub := filepath.Join(dir, name)
+		if depth+1 >= maxDepth {
+			r.opts.Warnf(formats.Pos{File: sub}, "directory nested deeper than %d levels not read", maxDepth)
+			continue
+		}
+		if err := r.walk(sub, append(slices.Clone(path), name), depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ignored names files that operating systems leave in folders.
+func ignored(name string) bool {
+	switch strings.ToLower(name) {
+	case "thumbs.db", "desktop.ini", "ehthumbs.db":
+		return true
+	}
+	return false
+}
+
+// Mailboxes returns every folder, empty ones too, in walk order.
+func (r *Reader) Mailboxes(ctx context.Context) ([]*formats.Mailbox, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return r.boxes, nil
+}
+
+// Next returns the next message, folder by folder, files in name order,
+// or io.EOF. Skipped files come with Skip set and no Open.
+func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r.closed {
+		return nil, errors.New("msg: Next on a closed reader")
+	}
+	for r.fi < len(r.folders) {
+		f := r.folders[r.fi]
+		if r.mi >= len(f.files) {
+			r.fi++
+			r.mi = 0
+			continue
+		}
+		r.mi++
+		return r.message(f, &f.files[r.mi-1], r.mi), nil
+	}
+	return nil, io.EOF
+}
+
+func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
+	m := &formats.Message{Mailbox: f.box, Pos: formats.Pos{File: fe.path, Index: index}}
+	switch {
+	case fe.size == 0:
+		m.Skip = formats.SkipEmpty
+		return m
+	case !fe.isMsg:
+		m.Skip = SkipNotMsg
+		return m
+	}
+	info, err := r.convert(fe.path)
+	switch {
+	case errors.Is(err, ErrNotMsg) || errors.Is(err, errNoSignature):
+		r.opts.Warnf(m.Pos, "skipped: %v", err)
+		m.Skip = SkipNotMsg
+		return m
+	case err != nil:
+		r.opts.Warnf(m.Pos, "skipped: %v", &formats.MessageError{Pos: m.Pos, Op: "convert Outlook message", Err: err})
+		m.Skip = SkipUnreadable
+		return m
+	case info.NotMail:
+		m.Skip = formats.SkipNotMail
+		return m
+	}
+	for _, n := range info.Notes {
+		switch n.Kind {
+		case mapi.NoteHeaderRepaired, mapi.NoteBodyDamaged:
+			r.opts.Warnf(m.Pos, "%s", n.Text)
+		}
+	}
+	m.Incomplete = info.Notes.Incomplete()
+	m.Flags = info.Flags
+	m.Date, m.DateSource = info.Date, info.DateSource
+	if m.Date.IsZero() || m.Date.After(time.Now().Add(24*time.Hour)) {
+		m.Date, m.DateSource = time.Time{}, formats.DateUnknown
+		if fe.mtime.Unix() > 0 && !fe.mtime.After(time.Now().Add(24*time.Hour)) {
+			m.Date, m.DateSource = fe.mtime, formats.DateFileMtime
+		}
+	}
+	if r.opts.SizesOnly {
+		m.Size = info.size
+		m.Open = func() (io.ReadCloser, error) { return nil, formats.ErrNoBytes }
+		return m
+	}
+	m.Size = r.spool.Size()
+	m.Open = r.spool.Open
+	return m
+}
+
+var errNoSignature = errors.New("no compound file signature")
+
+type convertInfo struct {
+	Info
+	size int64
+}
+
+// convert converts one file into the spool (or only counts its bytes).
+func (r *Reader) convert(path string) (convertInfo, error) {
+	var ci convertInfo
+	if err := r.spool.Reset(); err != nil {
+		return ci, fmt.Errorf("reset spool: %w", err)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return ci, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return ci, err
+	}
+	var head [8]byte
+	if n, _ := fh.ReadAt(head[:], 0); n < len(head) || !looksLikeCFB(head[:]) {
+		return ci, errNoSignature
+	}
+	var w io.Writer = r.spool
+	counter := &countWriter{}
+	if r.opts.SizesOnly {
+		w = counter
+	}
+	ci.Info, err = Convert(fh, st.Size(), w)
+	ci.size = counter.n
+	return ci, err
+}
+
+// Close releases the spool. Next fails afterwards.
+func (r *Reader) Close() error {
+	r.closed = true
+	return r.spool.Close()
+}
