@@ -25,9 +25,15 @@ const (
 
 // Meta is what a conversion says about a message besides its bytes.
 type Meta struct {
+	// NotMail says the item is not mail (a contact in a mail folder): it
+	// is skipped as formats.SkipNotMail and nothing was written.
+	NotMail    bool
 	Flags      []string
 	Date       time.Time
 	DateSource formats.DateSource
+	// Notes say what could not be rebuilt exactly; those that mean a loss
+	// make the message Incomplete.
+	Notes mapi.Notes
 }
 
 // Converter writes a message as an Internet message (MIME, CRLF line
@@ -35,15 +41,33 @@ type Meta struct {
 // same bytes for the same message every time.
 type Converter func(w io.Writer, m mapi.Message) (Meta, error)
 
-// ErrNoConverter is what a message's conversion fails with when the reader
-// was given no Converter.
-var ErrNoConverter = errors.New("no MIME conversion for Outlook messages configured")
+// ConvertMIME is the default Converter: mapi.WriteMIME, with the flags,
+// keywords and received date mapi derives from the properties. Items
+// whose class is not mail are not written.
+func ConvertMIME(w io.Writer, m mapi.Message) (Meta, error) {
+	var meta Meta
+	class, err := mapi.Class(m)
+	if err != nil {
+		return meta, err
+	}
+	if !mapi.IsMail(class) {
+		meta.NotMail = true
+		return meta, nil
+	}
+	if meta.Flags, err = mapi.Flags(m); err != nil {
+		return meta, err
+	}
+	if meta.Date, meta.DateSource, err = mapi.ReceivedDate(m); err != nil {
+		return meta, err
+	}
+	meta.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	return meta, err
+}
 
 // Config holds the options of OpenWith.
 type Config struct {
 	formats.Options
-	// Convert turns a message into MIME; nil makes every conversion fail
-	// with ErrNoConverter (see the package comment).
+	// Convert turns a message into MIME; nil means ConvertMIME.
 	Convert Converter
 }
 
@@ -258,10 +282,22 @@ func (r *Reader) message(box *formats.Mailbox, nid ndb.NID) *formats.Message {
 		m.Skip = SkipUnreadable
 		return m
 	}
+	if meta.NotMail {
+		m.Skip = formats.SkipNotMail
+		return m
+	}
+	for _, n := range meta.Notes {
+		switch n.Kind {
+		case mapi.NoteHeaderRepaired, mapi.NoteBodyDamaged:
+			r.cfg.Warnf(m.Pos, "message %#x in %q: %s", uint32(nid), box.Path.String(), n.Text)
+		}
+	}
+	m.Incomplete = meta.Notes.Incomplete()
 	m.Flags, m.Date, m.DateSource = meta.Flags, meta.Date, meta.DateSource
-	if m.Date.IsZero() {
-		m.DateSource = formats.DateUnknown
-	} else if m.DateSource == formats.DateUnknown {
+	switch {
+	case m.Date.IsZero() || m.Date.After(time.Now().Add(24*time.Hour)):
+		m.Date, m.DateSource = time.Time{}, formats.DateUnknown
+	case m.DateSource == formats.DateUnknown:
 		m.DateSource = formats.DateStore
 	}
 	m.Size = size
@@ -282,7 +318,7 @@ func (r *Reader) convert(nid ndb.NID) (Meta, int64, error) {
 	}
 	conv := r.cfg.Convert
 	if conv == nil {
-		return Meta{}, 0, ErrNoConverter
+		conv = ConvertMIME
 	}
 	var w io.Writer = r.spool
 	var counted countWriter
