@@ -139,7 +139,7 @@ func OpenWith(path string, cfg Config) (*Reader, error) {
 // NewReader reads an Outlook data file of size bytes from ra; name is its
 // path for messages and positions. Close does not close ra.
 func NewReader(ra io.ReaderAt, size int64, name string, cfg Config) (*Reader, error) {
-	s, err := newStore(ra, size, name)
+	s, err := newStore(ra, size, name, ndb.Open)
 	if err != nil {
 		return nil, err
 	}

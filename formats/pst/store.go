@@ -70,7 +70,7 @@ func OpenStore(path string) (*Store, error) {
 		fh.Close()
 		return nil, fmt.Errorf("open outlook data file: %w", err)
 	}
-	s, err := newStore(fh, st.Size(), path)
+	s, err := newStore(fh, st.Size(), path, ndb.Open)
 	if err != nil {
 		fh.Close()
 		return nil, err
@@ -79,8 +79,12 @@ func OpenStore(path string) (*Store, error) {
 	return s, nil
 }
 
-func newStore(r io.ReaderAt, size int64, path string) (*Store, error) {
-	f, err := ndb.Open(r, size, path)
+// opener opens the node database: ndb.Open, or ndb.OpenUnchecked when
+// fuzzing.
+type opener func(r io.ReaderAt, size int64, name string) (*ndb.File, error)
+
+func newStore(r io.ReaderAt, size int64, path string, open opener) (*Store, error) {
+	f, err := open(r, size, path)
 	if err != nil {
 		return nil, err
 	}

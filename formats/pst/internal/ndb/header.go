@@ -187,7 +187,9 @@ var ErrNotPST = errors.New("not an Outlook .pst or .ost file (no !BDN header of 
 // ParseHeader reads the header from head (at least HeaderSize bytes, or
 // the whole file when shorter). It checks the magic, the version, the
 // header CRCs and the encoding.
-func ParseHeader(head []byte) (Header, error) {
+func ParseHeader(head []byte) (Header, error) { return parseHeader(head, false) }
+
+func parseHeader(head []byte, unchecked bool) (Header, error) {
 	format, ok := FormatOf(head)
 	if !ok {
 		return Header{}, ErrNotPST
@@ -208,7 +210,7 @@ func ParseHeader(head []byte) (Header, error) {
 		return Header{}, fmt.Errorf("header is %d bytes, want %d", len(head), need)
 	}
 	// dwCRCPartial covers the 471 bytes after the first 8 ([MS-PST] 2.2.2.6).
-	if got, want := crc(head[8:8+471]), le.Uint32(head[4:]); got != want {
+	if got, want := crc(head[8:8+471]), le.Uint32(head[4:]); got != want && !unchecked {
 		return Header{}, fmt.Errorf("header CRC is %#08x, want %#08x", got, want)
 	}
 	if format == ANSI {
@@ -218,7 +220,7 @@ func ParseHeader(head []byte) (Header, error) {
 		h.Crypt = head[461]
 	} else {
 		// dwCRCFull covers 516 bytes after the first 8.
-		if got, want := crc(head[8:8+516]), le.Uint32(head[524:]); got != want {
+		if got, want := crc(head[8:8+516]), le.Uint32(head[524:]); got != want && !unchecked {
 			return Header{}, fmt.Errorf("header CRC (full) is %#08x, want %#08x", got, want)
 		}
 		h.FileEOF = int64(le.Uint64(head[184:]))

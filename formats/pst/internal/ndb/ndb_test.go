@@ -322,7 +322,7 @@ func FuzzFile(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := Open(bytes.NewReader(b), int64(len(b)), "fuzz.pst")
+		file, err := OpenUnchecked(bytes.NewReader(b), int64(len(b)), "fuzz.pst")
 		if err != nil {
 			return
 		}
