@@ -1,6 +1,7 @@
 package pst
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -103,7 +104,7 @@ func (r *row) Open(id mapi.PropID) (io.ReadCloser, int64, bool, error) {
 	if !ok {
 		return nil, 0, false, nil
 	}
-	return io.NopCloser(bytesReader(v.Data)), int64(len(v.Data)), true, nil
+	return io.NopCloser(bytes.NewReader(v.Data)), int64(len(v.Data)), true, nil
 }
 
 func (r *row) Resolve(n mapi.Name) (mapi.PropID, bool) { return r.store.names.resolve(n) }

@@ -551,7 +551,7 @@ func (r *Reader) specialFolders(all []treeFolder, ids *entryIDs, ipm ndb.NID) ma
 		}
 		byID(f.info.Props, propIpmDraftsEntryID, formats.SpecialDrafts)
 		if v, ok, err := f.info.Props.Get(propAdditionalRenEntryIDs); err == nil && ok {
-			if ren := multiBinary(v); len(ren) > 4 {
+			if ren, err := mapi.MultiValues(v); err == nil && v.Type == mapi.TypeBinary|mapi.MultipleFlag && len(ren) > 4 {
 				if nid, ok := ids.resolve(ren[4]); ok {
 					assign(nid, formats.SpecialJunk)
 				}

@@ -52,8 +52,8 @@ func propsConvert(w io.Writer, m mapi.Message) (Meta, error) {
 		fmt.Fprintf(&b, "attachment %q %d\r\n", stringProp(a, 0x3707), n)
 	}
 	meta := Meta{}
-	if v, ok, _ := m.Get(propMessageDeliveryTime); ok && len(v.Data) == 8 {
-		meta.Date = filetime(v.Data)
+	if v, ok, _ := m.Get(propMessageDeliveryTime); ok {
+		meta.Date, _ = mapi.Time(v)
 	}
 	_, err = w.Write(b.Bytes())
 	return meta, err

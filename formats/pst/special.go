@@ -44,7 +44,7 @@ func (s *Store) receiveFolder() (ndb.NID, bool) {
 		if r.Has(classCol) {
 			if ref, err := r.Value(classCol); err == nil {
 				if b, err := ref.Bytes(1 << 10); err == nil {
-					class = decodeString(mapi.Value{Type: mapi.PropType(classCol.Type), Data: b})
+					class, _ = mapi.String(mapi.Value{Type: mapi.PropType(classCol.Type), Data: b}, mapi.Codepage(s.props))
 				}
 			}
 		}
@@ -122,32 +122,6 @@ func binaryProp(p mapi.Properties, id mapi.PropID) []byte {
 		return nil
 	}
 	return v.Data
-}
-
-// multiBinary splits a multi-valued binary ([MS-PST] 2.3.3.4.2: a count,
-// that many offsets, then the values).
-func multiBinary(v mapi.Value) [][]byte {
-	b := v.Data
-	if v.Type != mapi.TypeBinary|mapi.MultipleFlag || len(b) < 4 {
-		return nil
-	}
-	n := int(binary.LittleEndian.Uint32(b))
-	if n > (len(b)-4)/4 {
-		return nil
-	}
-	out := make([][]byte, n)
-	for i := range n {
-		start := int(binary.LittleEndian.Uint32(b[4+4*i:]))
-		end := len(b)
-		if i+1 < n {
-			end = int(binary.LittleEndian.Uint32(b[4+4*(i+1):]))
-		}
-		if start < 4+4*n || start > end || end > len(b) {
-			return nil
-		}
-		out[i] = b[start:end]
-	}
-	return out
 }
 
 // localizedNames are the names Outlook gives the special folders in common

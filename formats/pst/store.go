@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
-	"unicode/utf16"
 
 	"mailferry/formats/mapi"
 	"mailferry/formats/pst/internal/ltp"
@@ -174,47 +171,15 @@ func (s *Store) entryNID(id []byte) (ndb.NID, bool) {
 	return ndb.NID(le32(id[20:])), true
 }
 
-// stringProp returns a string property (String or String8) as UTF-8.
+// stringProp returns a string property (String, or String8 in the
+// object's code page) as UTF-8; "" when absent or unreadable.
 func stringProp(p mapi.Properties, id mapi.PropID) string {
 	v, ok, err := p.Get(id)
 	if err != nil || !ok {
 		return ""
 	}
-	return decodeString(v)
-}
-
-// decodeString converts a String (UTF-16LE) or String8 value to UTF-8.
-// String8 values are taken as Windows-1252, the code page of nearly every
-// Western file; the MIME conversion uses the message's own code page.
-func decodeString(v mapi.Value) string {
-	switch v.Type {
-	case mapi.TypeString:
-		u := make([]uint16, len(v.Data)/2)
-		for i := range u {
-			u[i] = binary.LittleEndian.Uint16(v.Data[2*i:])
-		}
-		return strings.TrimRight(string(utf16.Decode(u)), "\x00")
-	case mapi.TypeString8:
-		var b strings.Builder
-		for _, c := range bytes.TrimRight(v.Data, "\x00") {
-			b.WriteRune(cp1252(c))
-		}
-		return b.String()
-	}
-	return ""
-}
-
-// cp1252 maps a Windows-1252 byte to its rune.
-func cp1252(c byte) rune {
-	if c < 0x80 || c >= 0xA0 {
-		return rune(c)
-	}
-	return cp1252High[c-0x80]
-}
-
-var cp1252High = [32]rune{
-	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
-	0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+	s, _ := mapi.String(v, mapi.Codepage(p))
+	return s
 }
 
 func int32Prop(p mapi.Properties, id mapi.PropID) (int32, bool) {
@@ -226,17 +191,3 @@ func int32Prop(p mapi.Properties, id mapi.PropID) (int32, bool) {
 }
 
 func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
-
-// filetime converts a FILETIME (100 ns since 1601-01-01 UTC) to a time;
-// zero for 0.
-func filetime(b []byte) time.Time {
-	v := int64(binary.LittleEndian.Uint64(b))
-	if v <= 0 {
-		return time.Time{}
-	}
-	const epochDiff = 116444736000000000 // 1601-01-01 to 1970-01-01 in 100 ns
-	v -= epochDiff
-	return time.Unix(v/1e7, v%1e7*100).UTC()
-}

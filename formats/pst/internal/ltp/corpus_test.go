@@ -39,8 +39,7 @@ func TestCorpusContexts(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := openCorpus(t, name)
 			pcs, tcs := 0, 0
-			var check func(n *Node) error
-			check = func(n *Node) error {
+			check := func(n *Node) error {
 				h, err := n.Heap()
 				if err != nil {
 					return nil // not every node is a heap (e.g. search queues)

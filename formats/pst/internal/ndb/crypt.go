@@ -8,13 +8,6 @@ func decodePermute(b []byte) {
 	}
 }
 
-// encodePermute applies the "compressible" encoding (for tests).
-func encodePermute(b []byte) {
-	for i, c := range b {
-		b[i] = encodeTable[c]
-	}
-}
-
 // cyclic applies the "high" encoding of [MS-PST] 5.2, keyed by the low 32
 // bits of the block's BID. It is its own inverse: three rotors, the middle
 // one self-inverse, turned by a 16-bit counter.
