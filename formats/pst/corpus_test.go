@@ -2,8 +2,12 @@ package pst
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
 	"net/mail"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -217,4 +221,41 @@ func collect(t *testing.T, r formats.Reader) []formatstest.Collected {
 	defer r.Close()
 	_, msgs := formatstest.Collect(t, r)
 	return msgs
+}
+
+// TestSizesOnly: with Options.SizesOnly the sizes, flags and dates are
+// those of a full reading, and Open says the bytes were not kept.
+func TestSizesOnly(t *testing.T) {
+	p := testutil.Corpus(t, filepath.Join("pst", "pst-extractor-test-2013.ost"))
+	full, err := OpenWith(p, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := collect(t, full)
+	sizes, err := OpenWith(p, Config{Options: formats.Options{SizesOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sizes.Close()
+	for i := 0; ; i++ {
+		m, err := sizes.Next(context.Background())
+		if err == io.EOF {
+			if i != len(want) {
+				t.Errorf("%d messages, want %d", i, len(want))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want[i]
+		if m.Size != w.Size || m.Skip != w.Skip || !m.Date.Equal(w.Date) || !slices.Equal(m.Flags, w.Flags) {
+			t.Errorf("%v: %d bytes %q %v %q, want %d %q %v %q", m.Pos, m.Size, m.Skip, m.Date, m.Flags, w.Size, w.Skip, w.Date, w.Flags)
+		}
+		if m.Open != nil {
+			if _, err := m.Open(); !errors.Is(err, formats.ErrNoBytes) {
+				t.Errorf("%v: Open = %v, want ErrNoBytes", m.Pos, err)
+			}
+		}
+	}
 }
