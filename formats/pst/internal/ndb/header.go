@@ -15,7 +15,7 @@
 // (RFC 1950) compressed when the stored size is smaller than the inflated
 // one, and B-tree pages whose entry count and maximum are 16-bit). Blocks
 // of an encoded 4K file would be decoded before they are inflated; no such
-// file has been seen (Outlook writes .ost files unencoded).
+// file was at hand (the .ost files seen were not encoded).
 //
 // Everything read from the file is checked before it is trusted: page and
 // block trailers (type, signature, CRC, BID), B-tree levels (strictly
