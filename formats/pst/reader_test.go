@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"path/filepath"
 	"testing"
 
 	"mailferry/formats"
-	"mailferry/formats/formatstest"
 	"mailferry/formats/mapi"
-	"mailferry/internal/testutil"
 )
 
 // propsConvert is a stand-in for the MIME conversion in tests: a header
@@ -79,13 +76,4 @@ func openFn(path string, cfg Config) func(t *testing.T) formats.Reader {
 		}
 		return r
 	}
-}
-
-func TestEnronContract(t *testing.T) {
-	p := testutil.Corpus(t, filepath.Join("pst", "pst-extractor-enron.pst"))
-	formatstest.Run(t, openFn(p, Config{}), formatstest.Want{
-		Mailboxes: []string{"Personal folders/Deleted Items", "Personal folders/lokay-m", "Personal folders/lokay-m/MLOKAY (Non-Privileged)", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/TW-Commercial Group", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/Systems", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/Sent Items", "Personal folders/lokay-m/MLOKAY (Non-Privileged)/Personal"},
-		Messages:  71,
-		Skipped:   0,
-	})
 }
