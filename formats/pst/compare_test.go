@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"mailferry/formats"
@@ -39,10 +40,24 @@ type seenMessage struct {
 	embedded    int
 }
 
+// readResult is a corpus file as readAll read it.
+type readResult struct {
+	ipmPath []string
+	boxes   []*formats.Mailbox
+	msgs    []seenMessage
+}
+
+// readCache keeps readAll's results: both comparisons need them, and a
+// reading with the MIME conversion is slow under the race detector.
+var readCache sync.Map // path → *readResult
+
 // readAll reads a corpus file with a converter that records each message's
-// properties.
-func readAll(t *testing.T, path string) (*Reader, []*formats.Mailbox, []seenMessage) {
+// properties and the headers of its MIME conversion.
+func readAll(t *testing.T, path string) *readResult {
 	t.Helper()
+	if v, ok := readCache.Load(path); ok {
+		return v.(*readResult)
+	}
 	var cur seenMessage
 	conv := func(w io.Writer, m mapi.Message) (Meta, error) {
 		cur = seenMessage{class: stringProp(m, propMessageClass), subject: subject(m), messageID: stringProp(m, propInternetMessageID), body: stringProp(m, 0x1000)}
@@ -87,7 +102,7 @@ func readAll(t *testing.T, path string) (*Reader, []*formats.Mailbox, []seenMess
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
+	defer r.Close()
 	boxes, err := r.Mailboxes(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +123,9 @@ func readAll(t *testing.T, path string) (*Reader, []*formats.Mailbox, []seenMess
 		cur.box = m.Mailbox
 		out = append(out, cur)
 	}
-	return r, boxes, out
+	res := &readResult{ipmPath: r.ipmPath, boxes: boxes, msgs: out}
+	readCache.Store(path, res)
+	return res
 }
 
 // run runs an external tool, which must exist (SkipOrFail otherwise).
@@ -147,7 +164,7 @@ func TestCompareReadpst(t *testing.T) {
 			out := t.TempDir()
 			run(t, out, "readpst", "-D", "-q", "-j", "0", "-8", "-e", "-b", "-t", "e", "-o", out, path)
 			want := readpstTree(t, out)
-			_, _, got := readAll(t, path)
+			got := readAll(t, path).msgs
 			have := map[string][]seenMessage{}
 			for _, m := range got {
 				if m.box.Skip == "" {
@@ -317,8 +334,9 @@ func TestComparePffexport(t *testing.T) {
 			path := testutil.Corpus(t, filepath.Join("pst", name))
 			out := t.TempDir()
 			run(t, out, "pffexport", "-q", "-t", filepath.Join(out, "x"), path)
-			r, boxes, got := readAll(t, path)
-			top := filepath.Join(append([]string{out, "x.export"}, r.ipmPath...)...)
+			res := readAll(t, path)
+			boxes, got := res.boxes, res.msgs
+			top := filepath.Join(append([]string{out, "x.export"}, res.ipmPath...)...)
 			for _, b := range boxes {
 				if b.Skip == SkipSystemFolder {
 					continue // outside the IPM subtree: not below top
