@@ -42,7 +42,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -127,7 +126,7 @@ func OpenWith(source string, cfg Config) (*Reader, error) {
 		dir := filepath.Dir(abs)
 		f := r.addFolder(formats.Folder{folderName(filepath.Base(dir))}, dir)
 		f.files = append(f.files, file{path: source, kind: kindOf(source), size: st.Size(), mtime: st.ModTime()})
-	} else if err := r.walk(source, nil, 0); err != nil {
+	} else if err := r.walk(source); err != nil {
 		return nil, err
 	}
 	for _, f := range r.folders {
@@ -142,58 +141,16 @@ func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
 	return f
 }
 
-// walk lists dir's files into a folder (at path; nil for the root) and
-// walks its subdirectories.
-func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
-	entries, err := os.ReadDir(dir)
+// walk lists the tree below root into folders (formats.ListTree).
+func (r *Reader) walk(root string) error {
+	dirs, err := formats.ListTree(root, formats.TreeOptions{MaxDepth: maxDepth, Ignore: ignored, FolderName: folderName, Warn: r.cfg.Warnf})
 	if err != nil {
-		return fmt.Errorf("read eml folder directory: %w", err)
+		return fmt.Errorf("read eml folder: %w", err)
 	}
-	var files []file
-	var subdirs []string
-	for _, e := range entries {
-		name := e.Name()
-		p := filepath.Join(dir, name)
-		if strings.HasPrefix(name, ".") || ignored(name) {
-			continue
-		}
-		if e.IsDir() {
-			subdirs = append(subdirs, name)
-			continue
-		}
-		st, err := os.Stat(p) // follows a symlinked file
-		if err != nil {
-			r.cfg.Warnf(formats.Pos{File: p}, "skipped: %v", err)
-			continue
-		}
-		switch {
-		case st.IsDir():
-			r.cfg.Warnf(formats.Pos{File: p}, "symbolic link to a directory not followed")
-			continue
-		case !st.Mode().IsRegular():
-			r.cfg.Warnf(formats.Pos{File: p}, "skipped: not a regular file")
-			continue
-		}
-		files = append(files, file{path: p, kind: kindOf(name), size: st.Size(), mtime: st.ModTime()})
-	}
-	switch {
-	case path != nil:
-		r.addFolder(path, dir).files = files
-	case len(files) > 0:
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return fmt.Errorf("read eml folder directory: %w", err)
-		}
-		r.addFolder(formats.Folder{folderName(filepath.Base(abs))}, dir).files = files
-	}
-	for _, name := range subdirs {
-		sub := filepath.Join(dir, name)
-		if depth+1 >= maxDepth {
-			r.cfg.Warnf(formats.Pos{File: sub}, "directory nested deeper than %d levels not read", maxDepth)
-			continue
-		}
-		if err := r.walk(sub, append(slices.Clone(path), folderName(name)), depth+1); err != nil {
-			return err
+	for _, d := range dirs {
+		f := r.addFolder(d.Path, d.Dir)
+		for _, tf := range d.Files {
+			f.files = append(f.files, file{path: tf.Path, kind: kindOf(filepath.Base(tf.Path)), size: tf.Size, mtime: tf.ModTime})
 		}
 	}
 	return nil
@@ -263,33 +220,10 @@ func Detect(path string) bool {
 	if !st.IsDir() {
 		return kindOf(path) == kindEML && fileLooksLikeMail(path)
 	}
-	budget := 2000 // entries looked at, so that a huge tree costs little
-	found := false
-	var visit func(dir string, depth int)
-	visit = func(dir string, depth int) {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return
-		}
-		for _, e := range entries {
-			if found || budget <= 0 {
-				return
-			}
-			budget--
-			name := e.Name()
-			switch {
-			case strings.HasPrefix(name, "."):
-			case e.IsDir():
-				if depth < 3 && name != "cur" && name != "new" && name != "tmp" {
-					visit(filepath.Join(dir, name), depth+1)
-				}
-			case e.Type().IsRegular() && kindOf(name) == kindEML:
-				found = fileLooksLikeMail(filepath.Join(dir, name))
-			}
-		}
-	}
-	visit(path, 0)
-	return found
+	notMaildir := func(name string) bool { return name != "cur" && name != "new" && name != "tmp" }
+	return formats.FindInTree(path, 3, 2000, notMaildir, func(p string) bool {
+		return kindOf(p) == kindEML && fileLooksLikeMail(p)
+	})
 }
 
 func fileLooksLikeMail(path string) bool {

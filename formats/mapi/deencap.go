@@ -48,6 +48,17 @@ func Deencapsulate(rtf []byte) (Encapsulation, []byte) {
 	return d.run()
 }
 
+// RTFText extracts the text of any RTF document, as the de-encapsulation
+// of \fromtext does (UTF-8, paragraphs as CRLF, destinations such as
+// tables of fonts, pictures and field instructions left out): a plain
+// rendering for a message whose only body is genuine RTF. Formatting,
+// list numbers and embedded objects are lost.
+func RTFText(rtf []byte) []byte {
+	d := deencapsulator{in: rtf, ansiCP: DefaultCodepage, fonts: map[int]int{}, kind: EncapsulatesText}
+	_, out := d.run()
+	return out
+}
+
 type rtfGroup struct {
 	skip    bool // a destination whose text is not the original's
 	htmlTag bool // inside {\*\htmltag ...}
@@ -409,7 +420,24 @@ func (d *deencapsulator) flush() {
 	if len(d.pending) == 0 {
 		return
 	}
-	d.out.WriteString(Decode(d.pending, d.pendCP))
+	d.writePending()
+}
+
+// writePending decodes the pending 8-bit text; ASCII (most of it: HTML
+// markup) needs no decoder.
+func (d *deencapsulator) writePending() {
+	ascii := true
+	for _, c := range d.pending {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		d.out.Write(d.pending)
+	} else {
+		d.out.WriteString(Decode(d.pending, d.pendCP))
+	}
 	d.pending = d.pending[:0]
 }
 
@@ -442,8 +470,7 @@ func (d *deencapsulator) emitUnicode(r rune) {
 		return
 	}
 	if len(d.pending) > 0 {
-		d.out.WriteString(Decode(d.pending, d.pendCP))
-		d.pending = d.pending[:0]
+		d.writePending()
 	}
 	switch {
 	case utf16.IsSurrogate(r) && r < 0xDC00:

@@ -102,7 +102,7 @@ func boolean(v bool) Value {
 
 func ftime(t time.Time) Value {
 	b := make([]byte, 8)
-	binary.LittleEndian.PutUint64(b, uint64(t.UnixNano()/100+filetimeUnixEpoch))
+	binary.LittleEndian.PutUint64(b, uint64(t.Unix()*1e7+int64(t.Nanosecond()/100)+filetimeUnixEpoch))
 	return Value{Type: TypeTime, Data: b}
 }
 

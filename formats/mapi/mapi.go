@@ -7,6 +7,13 @@
 // properties to an Internet message (MIME), its flags, keywords and date,
 // so that a message converts the same from either container.
 //
+// The files: props.go (property IDs, property sets), value.go and
+// codepage.go (decoding values and 8-bit text), state.go (flags,
+// categories, received date, message class), rtf.go ([MS-OXRTFCP]
+// decompression), deencap.go ([MS-OXRTFEX] de-encapsulation), mime.go,
+// header.go and attach.go (WriteMIME), notes.go (what a conversion could
+// not rebuild). docs/outlook.md explains the conversion's choices.
+//
 // Nothing here knows about IMAP or terminals.
 package mapi
 

@@ -131,6 +131,7 @@ type attachment struct {
 	method   int64
 	name     string
 	mimeType string
+	tag      string // the stored MIME type, lower case, as it was
 	cid      string
 	location string
 	hidden   bool
@@ -478,7 +479,7 @@ func (c *converter) senders(m Message, cp int, prefix string) (from, sender *add
 		return nil, nil, nil
 	}
 	if from.Addr == "" {
-		c.notes.add(NoteNoAddress, prefix, "the sender %q has no e-mail address in the message (only an Exchange address); From shows the name only", from.Name)
+		c.notes.add(NoteNoAddress, prefix, "the sender “%s” has no e-mail address in the message (only an Exchange address); From shows the name only", from.Name)
 	}
 	return from, sender, nil
 }
@@ -615,6 +616,12 @@ func (c *converter) bodies(m Message, cp int, prefix string) (*bodyParts, error)
 		}
 		if !b.hasHTML && native != NativeBodyPlain && native != NativeBodyHTML {
 			b.rtf = rtf
+			if !b.hasText {
+				// Programs that cannot show RTF need a plain alternative.
+				if text := RTFText(rtf); len(bytes.TrimSpace(text)) > 0 {
+					b.textBody, b.hasText = string(text), true
+				}
+			}
 		}
 	}
 	return b, nil
@@ -654,8 +661,15 @@ func (c *converter) attachments(m Message, cp int) ([]*attachment, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			method = AttachByValue
+		if !ok || method == AttachNone {
+			// No method (or "none yet") but data: some writers leave the
+			// method out of attachments by value.
+			if rc, _, has, err := a.Open(PidTagAttachData); err == nil && has {
+				rc.Close()
+				method = AttachByValue
+			} else if _, err := a.Embedded(); err == nil {
+				method = AttachEmbeddedMessage
+			}
 		}
 		at.method = method
 		for _, id := range []PropID{PidTagAttachLongFilename, PidTagAttachFilename, PidTagDisplayName} {
@@ -680,6 +694,7 @@ func (c *converter) attachments(m Message, cp int) ([]*attachment, error) {
 			return nil, err
 		}
 		at.mimeType = mimeType(tag, at.name)
+		at.tag = strings.ToLower(strings.TrimSpace(tag))
 		if s, ok, err := getString(a, PidTagAttachContentID, cp); err != nil {
 			return nil, err
 		} else if ok {
@@ -799,7 +814,7 @@ func (c *converter) leftOut(p *part, depth int, prefix string) bool {
 	switch a.method {
 	case AttachByValue, AttachEmbeddedMessage:
 		if a.method == AttachEmbeddedMessage && depth+1 > c.opts.MaxDepth {
-			c.notes.add(NoteAttachmentLeftOut, prefix, "attached message %q is nested more than %d levels deep and was left out", a.name, c.opts.MaxDepth)
+			c.notes.add(NoteAttachmentLeftOut, prefix, "attached message “%s” is nested more than %d levels deep and was left out", a.name, c.opts.MaxDepth)
 			return true
 		}
 		return false
@@ -808,11 +823,11 @@ func (c *converter) leftOut(p *part, depth int, prefix string) bool {
 		if path == "" {
 			path, _, _ = getString(a.a, PidTagAttachPathname, DefaultCodepage)
 		}
-		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment %q is only a link to %q, not stored in the message; left out", a.name, cleanLine(path))
+		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment “%s” is only a link to “%s”, not stored in the message; left out", a.name, cleanLine(path))
 	case AttachOLE:
-		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment %q is an embedded OLE object, which cannot be converted; left out", a.name)
+		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment “%s” is an embedded OLE object, which cannot be converted; left out", a.name)
 	default:
-		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment %q has no content (attach method %d); left out", a.name, a.method)
+		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment “%s” has no content (attach method %d); left out", a.name, a.method)
 	}
 	return true
 }
@@ -871,7 +886,7 @@ func (c *converter) writeAttachment(a *attachment, depth int, prefix string) err
 		if err == nil {
 			err = fmt.Errorf("no data")
 		}
-		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment %q could not be read (%v) and was left out", a.name, err)
+		c.notes.add(NoteAttachmentLeftOut, prefix, "attachment “%s” could not be read (%v) and was left out", a.name, err)
 		c.o.str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n")
 		c.o.str("[mailferry: attachment " + strconv.QuoteToASCII(a.name) + " could not be read from the Outlook file]\r\n")
 		return nil
@@ -940,7 +955,7 @@ func fill(r io.Reader, buf []byte) (n int, eof bool, err error) {
 func (c *converter) writeEmbedded(a *attachment, depth int, prefix string) error {
 	em, err := a.a.Embedded()
 	if err != nil {
-		c.notes.add(NoteAttachmentLeftOut, prefix, "attached message %q could not be read (%v) and was left out", a.name, err)
+		c.notes.add(NoteAttachmentLeftOut, prefix, "attached message “%s” could not be read (%v) and was left out", a.name, err)
 		c.o.str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n")
 		c.o.str("[mailferry: attached message " + strconv.QuoteToASCII(a.name) + " could not be read from the Outlook file]\r\n")
 		return nil
@@ -960,7 +975,7 @@ func (c *converter) writeEmbedded(a *attachment, depth int, prefix string) error
 		c.o.str("Content-Transfer-Encoding: 8bit\r\n")
 	}
 	c.o.str("\r\n")
-	sub := fmt.Sprintf("%sattached message %q: ", prefix, a.name)
+	sub := fmt.Sprintf("%sattached message “%s”: ", prefix, a.name)
 	return c.message(em, depth+1, sub)
 }
 
@@ -989,9 +1004,8 @@ func (c *converter) smime(hdr []string, origType string, atts []*attachment) (do
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 4096)
 	head, _ := br.Peek(4096)
-	lowerType := strings.ToLower(a.mimeType)
 	switch {
-	case lowerType == "multipart/signed" || strings.HasPrefix(strings.ToLower(origType), "multipart/signed"):
+	case strings.HasPrefix(a.tag, "multipart/signed") || strings.HasPrefix(strings.ToLower(origType), "multipart/signed"):
 		// Clear-signed: the attachment is the whole multipart/signed
 		// entity, normally with its own Content-Type line; without one,
 		// the stored header's Content-Type goes with it.
@@ -1015,7 +1029,7 @@ func (c *converter) smime(hdr []string, origType string, atts []*attachment) (do
 			return true, err
 		}
 		return true, c.o.err
-	case strings.Contains(lowerType, "pkcs7-mime") || strings.EqualFold(a.name, "smime.p7m"):
+	case strings.Contains(a.tag, "pkcs7-mime") || strings.EqualFold(a.name, "smime.p7m"):
 		smimeType := "enveloped-data"
 		if i := strings.Index(strings.ToLower(origType), "smime-type="); i >= 0 {
 			v := strings.Trim(strings.FieldsFunc(origType[i+len("smime-type="):], func(r rune) bool { return r == ';' || r == ' ' })[0], `"`)

@@ -34,9 +34,9 @@ const rtfPrebuf = `{\rtf1\ansi\mac\deff0\deftab720{\fonttbl;}{\f0\fnil \froman \
 // reference to the current write position ends the data. The CRC of the
 // compressed bytes is checked.
 //
-// When the checksum does not match but the data decompressed, the RTF is
-// returned together with an error wrapping ErrRTF, so that a caller may
-// still use it.
+// When the checksum does not match or the data is cut short, what could
+// be decompressed is returned together with an error wrapping ErrRTF, so
+// that a caller may still use it.
 func DecompressRTF(b []byte) ([]byte, error) {
 	if len(b) < 16 {
 		return nil, fmt.Errorf("%w: %d bytes, shorter than the header", ErrRTF, len(b))
@@ -67,7 +67,10 @@ func DecompressRTF(b []byte) ([]byte, error) {
 	}
 	out, err := lzfu(data, int(rawSize))
 	if err != nil {
-		return nil, err
+		if len(out) == 0 {
+			out = nil
+		}
+		return out, err
 	}
 	if got := rtfCRC(data); got != crc {
 		return out, fmt.Errorf("%w: CRC %#08x, header says %#08x", ErrRTF, got, crc)
@@ -79,7 +82,9 @@ func lzfu(data []byte, rawSize int) ([]byte, error) {
 	var dict [4096]byte
 	copy(dict[:], rtfPrebuf)
 	wpos := len(rtfPrebuf)
-	out := make([]byte, 0, rawSize)
+	// A reference of 2 bytes writes at most 17: the output cannot be more
+	// than 9 times the input, whatever RAWSIZE claims.
+	out := make([]byte, 0, min(rawSize, 9*len(data)+16))
 	i := 0
 	for i < len(data) {
 		control := data[i]
@@ -98,7 +103,7 @@ func lzfu(data []byte, rawSize int) ([]byte, error) {
 				out = append(out, c)
 			} else {
 				if i+1 >= len(data) {
-					return nil, fmt.Errorf("%w: reference cut at byte %d", ErrRTF, i)
+					return trimRaw(out, rawSize), fmt.Errorf("%w: reference cut at byte %d", ErrRTF, i)
 				}
 				ref := int(data[i])<<8 | int(data[i+1])
 				i += 2

@@ -20,6 +20,10 @@
 //     as it is; the root's own files go into a folder named after the
 //     root (as package eml does). Dot-files and dot-directories are
 //     ignored, as are Thumbs.db and desktop.ini.
+//   - A file named .msg that holds an Internet message (some programs
+//     save one under that name) is read as it is, like an .eml file:
+//     CRLF line endings, \Seen, the date of its Date: or Received:
+//     field.
 //   - Every file is reported, so that the counts add up: .msg files
 //     that hold other Outlook items (contacts, appointments, tasks,
 //     notes) are skipped as formats.SkipNotMail, files that are not
@@ -116,33 +120,9 @@ func Detect(path string) bool {
 	if !st.IsDir() {
 		return isMsgFile(path)
 	}
-	budget := 2000 // entries looked at, so that a huge tree costs little
-	found := false
-	var visit func(dir string, depth int)
-	visit = func(dir string, depth int) {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return
-		}
-		for _, e := range entries {
-			if found || budget <= 0 {
-				return
-			}
-			budget--
-			name := e.Name()
-			switch {
-			case strings.HasPrefix(name, "."):
-			case e.IsDir():
-				if depth < 3 {
-					visit(filepath.Join(dir, name), depth+1)
-				}
-			case e.Type().IsRegular() && strings.EqualFold(filepath.Ext(name), ".msg"):
-				found = isMsgFile(filepath.Join(dir, name))
-			}
-		}
-	}
-	visit(path, 0)
-	return found
+	return formats.FindInTree(path, 3, 2000, nil, func(p string) bool {
+		return strings.EqualFold(filepath.Ext(p), ".msg") && isMsgFile(p)
+	})
 }
 
 // isMsgFile reports whether the file is a compound file whose root holds

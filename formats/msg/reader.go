@@ -1,13 +1,13 @@
 package msg
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +67,7 @@ func Open(path string, opts formats.Options) (formats.Reader, error) {
 		dir := filepath.Dir(abs)
 		f := r.addFolder(formats.Folder{filepath.Base(dir)}, dir)
 		f.files = append(f.files, file{path: path, isMsg: true, size: st.Size(), mtime: st.ModTime()})
-	} else if err := r.walk(path, nil, 0); err != nil {
+	} else if err := r.walk(path); err != nil {
 		return nil, err
 	}
 	for _, f := range r.folders {
@@ -82,58 +82,17 @@ func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
 	return f
 }
 
-// walk lists dir's files into a folder (at path; nil for the root) and
-// walks its subdirectories.
-func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
-	entries, err := os.ReadDir(dir)
+// walk lists the tree below root into folders (formats.ListTree).
+func (r *Reader) walk(root string) error {
+	dirs, err := formats.ListTree(root, formats.TreeOptions{MaxDepth: maxDepth, Ignore: ignored, Warn: r.opts.Warnf})
 	if err != nil {
-		return fmt.Errorf("read msg folder directory: %w", err)
+		return fmt.Errorf("read msg folder: %w", err)
 	}
-	var files []file
-	var subdirs []string
-	for _, e := range entries {
-		name := e.Name()
-		p := filepath.Join(dir, name)
-		if strings.HasPrefix(name, ".") || ignored(name) {
-			continue
-		}
-		if e.IsDir() {
-			subdirs = append(subdirs, name)
-			continue
-		}
-		st, err := os.Stat(p) // follows a symlinked file
-		if err != nil {
-			r.opts.Warnf(formats.Pos{File: p}, "skipped: %v", err)
-			continue
-		}
-		switch {
-		case st.IsDir():
-			r.opts.Warnf(formats.Pos{File: p}, "symbolic link to a directory not followed")
-			continue
-		case !st.Mode().IsRegular():
-			r.opts.Warnf(formats.Pos{File: p}, "skipped: not a regular file")
-			continue
-		}
-		files = append(files, file{path: p, isMsg: strings.EqualFold(filepath.Ext(name), ".msg"), size: st.Size(), mtime: st.ModTime()})
-	}
-	switch {
-	case path != nil:
-		r.addFolder(path, dir).files = files
-	case len(files) > 0:
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return fmt.Errorf("read msg folder directory: %w", err)
-		}
-		r.addFolder(formats.Folder{filepath.Base(abs)}, dir).files = files
-	}
-	for _, name := range subdirs {
-		sub := filepath.Join(dir, name)
-		if depth+1 >= maxDepth {
-			r.opts.Warnf(formats.Pos{File: sub}, "directory nested deeper than %d levels not read", maxDepth)
-			continue
-		}
-		if err := r.walk(sub, append(slices.Clone(path), name), depth+1); err != nil {
-			return err
+	for _, d := range dirs {
+		f := r.addFolder(d.Path, d.Dir)
+		for _, tf := range d.Files {
+			isMsg := strings.EqualFold(filepath.Ext(tf.Path), ".msg")
+			f.files = append(f.files, file{path: tf.Path, isMsg: isMsg, size: tf.Size, mtime: tf.ModTime})
 		}
 	}
 	return nil
@@ -249,18 +208,59 @@ func (r *Reader) convert(path string) (convertInfo, error) {
 	if err != nil {
 		return ci, err
 	}
-	var head [8]byte
-	if n, _ := fh.ReadAt(head[:], 0); n < len(head) || !looksLikeCFB(head[:]) {
-		return ci, errNoSignature
-	}
 	var w io.Writer = r.spool
 	counter := &countWriter{}
 	if r.opts.SizesOnly {
 		w = counter
 	}
+	var head [4096]byte
+	n, _ := fh.ReadAt(head[:], 0)
+	if n < 8 || !looksLikeCFB(head[:n]) {
+		// Some programs save an Internet message under a .msg name: take
+		// it as it is (CRLF line endings), as the eml reader would.
+		h, ok := internetMessage(head[:n])
+		if !ok {
+			return ci, errNoSignature
+		}
+		cw := formats.NewCRLFWriter(w)
+		if _, err := io.Copy(cw, fh); err != nil {
+			return ci, err
+		}
+		if err := cw.Close(); err != nil {
+			return ci, err
+		}
+		ci.Flags = []string{`\Seen`}
+		ci.Class = "IPM.Note"
+		if t, ok := h.Date(); ok {
+			ci.Date, ci.DateSource = t, formats.DateHeader
+		} else if t, ok := h.ReceivedDate(); ok {
+			ci.Date, ci.DateSource = t, formats.DateReceived
+		}
+		ci.size = cw.N()
+		return ci, nil
+	}
 	ci.Info, err = Convert(fh, st.Size(), w)
 	ci.size = counter.n
 	return ci, err
+}
+
+// internetMessage reports whether head starts an Internet message: a
+// header block with a field every message has.
+func internetMessage(head []byte) (formats.Header, bool) {
+	line := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line = head[:i]
+	}
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' || !formats.IsHeaderLine(line) {
+		return nil, false
+	}
+	h := formats.ParseHeader(head)
+	for _, name := range []string{"From", "Date", "Subject", "Message-ID", "Received"} {
+		if _, ok := h.Get(name); ok {
+			return h, true
+		}
+	}
+	return nil, false
 }
 
 // Close releases the spool. Next fails afterwards.

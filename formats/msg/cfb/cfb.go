@@ -245,12 +245,16 @@ func (f *File) next(s uint32) (uint32, error) {
 }
 
 // chain calls fn for each sector of the chain starting at s, at most max
-// sectors, and stops at the end of the chain. A chain longer than the
-// file has sectors is a loop.
+// sectors, and stops at the end of the chain. A sector reached twice is
+// a loop, an error.
 func (f *File) chain(s uint32, max uint32, fn func(s uint32) error) error {
+	seen := newBitset(f.sectors)
 	for n := uint32(0); s != endOfChain && n < max; n++ {
-		if s > maxRegSect || n > f.sectors {
+		if s > maxRegSect || s >= f.sectors {
 			return fmt.Errorf("%w: broken sector chain (sector %#x after %d)", ErrFormat, s, n)
+		}
+		if seen.testAndSet(s) {
+			return fmt.Errorf("%w: sector chain loops at sector %d", ErrFormat, s)
 		}
 		if err := fn(s); err != nil {
 			return err
@@ -261,6 +265,22 @@ func (f *File) chain(s uint32, max uint32, fn func(s uint32) error) error {
 		}
 	}
 	return nil
+}
+
+// bitset marks sectors already visited by a chain walk: one bit per
+// sector of the file.
+type bitset []uint64
+
+func newBitset(n uint32) bitset { return make(bitset, (uint64(n)+63)/64) }
+
+func (b bitset) testAndSet(i uint32) bool {
+	w, m := i/64, uint64(1)<<(i%64)
+	if int(w) >= len(b) {
+		return true
+	}
+	was := b[w]&m != 0
+	b[w] |= m
+	return was
 }
 
 func (f *File) readDirectory(first uint32) error {
@@ -409,8 +429,13 @@ func (f *File) Open(e *Entry) (io.Reader, error) {
 	sr := &streamReader{f: f, sector: e.start, remaining: e.Size, mini: e.Size < f.miniCutoff}
 	if sr.mini {
 		sr.secSize = miniSectorSize
+		sr.seen = newBitset(uint32(len(f.miniFAT)))
 	} else {
 		sr.secSize = f.ss
+		sr.seen = newBitset(f.sectors)
+	}
+	if e.Size > 0 && sr.sector <= maxRegSect {
+		sr.seen.testAndSet(sr.sector)
 	}
 	if e.Size > 0 && sr.sector == endOfChain {
 		return nil, fmt.Errorf("%w: stream %q of %d bytes has no sectors", ErrFormat, e.Name, e.Size)
@@ -444,7 +469,7 @@ type streamReader struct {
 	sector    uint32
 	off       int64 // position in the current sector
 	remaining int64
-	steps     uint32
+	seen      bitset // sectors (or mini sectors) visited: a loop is an error
 }
 
 func (r *streamReader) Read(p []byte) (int, error) {
@@ -480,17 +505,23 @@ func (r *streamReader) Read(p []byte) (int, error) {
 }
 
 func (r *streamReader) nextSector() (uint32, error) {
-	r.steps++
+	var next uint32
 	if !r.mini {
-		if r.steps > r.f.sectors {
-			return 0, fmt.Errorf("%w: sector chain loops", ErrFormat)
+		n, err := r.f.next(r.sector)
+		if err != nil {
+			return 0, err
 		}
-		return r.f.next(r.sector)
+		next = n
+	} else {
+		if r.sector >= uint32(len(r.f.miniFAT)) {
+			return 0, fmt.Errorf("%w: mini sector %d beyond the MiniFAT", ErrFormat, r.sector)
+		}
+		next = r.f.miniFAT[r.sector]
 	}
-	if r.steps > uint32(len(r.f.miniFAT)) || r.sector >= uint32(len(r.f.miniFAT)) {
-		return 0, fmt.Errorf("%w: mini sector %d beyond the MiniFAT", ErrFormat, r.sector)
+	if next <= maxRegSect && r.seen.testAndSet(next) {
+		return 0, fmt.Errorf("%w: sector chain loops at sector %d", ErrFormat, next)
 	}
-	return r.f.miniFAT[r.sector], nil
+	return next, nil
 }
 
 // position is the file offset of the current byte.
