@@ -1,6 +1,6 @@
 //go:build !unix
 
-package dovecottest
+package daemontest
 
 import (
 	"errors"
@@ -8,13 +8,13 @@ import (
 	"syscall"
 )
 
-// Dovecot runs on Unix only; on other systems the harness compiles (so that
-// `go vet` for Windows covers the tests that import it) and Start skips.
+// The daemons run on Unix only; on other systems the harnesses compile (so
+// that `go vet` for Windows covers the tests that import them) and skip.
 
 func ownProcessGroup(cmd *exec.Cmd) {}
 
 func signalGroup(pgid int, sig syscall.Signal) error {
-	return errors.New("dovecottest: process groups are not supported on this system")
+	return errors.New("daemontest: process groups are not supported on this system")
 }
 
 const (

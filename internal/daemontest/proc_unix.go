@@ -1,6 +1,6 @@
 //go:build unix
 
-package dovecottest
+package daemontest
 
 import (
 	"os/exec"
@@ -9,8 +9,13 @@ import (
 
 // ownProcessGroup starts cmd in a process group of its own, so that a hung
 // server can be killed with all its children, and a Ctrl-C of `go test`
-// does not reach it first.
-func ownProcessGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
+// does not reach it first. Other SysProcAttr settings are kept.
+func ownProcessGroup(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+}
 
 // signalGroup sends sig to every process of group pgid.
 func signalGroup(pgid int, sig syscall.Signal) error { return syscall.Kill(-pgid, sig) }
