@@ -349,34 +349,20 @@ func (s *Server) Close() error { return s.Stop() }
 // TLSConfig returns a client TLS configuration trusting only the server's
 // CA, for ServerName "localhost" (the certificate also holds 127.0.0.1 and
 // 127.0.0.2, for clients that verify the dialled IP).
-func (s *Server) TLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: s.CAPool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
-}
+func (s *Server) TLSConfig() *tls.Config { return daemontest.TLSConfig(s.CAPool) }
 
 // Dial returns a go-imap v2 client logged in over implicit TLS (verified
 // against CAFile), for assertions. t.Cleanup closes it.
 func (s *Server) Dial(t testing.TB) *imapclient.Client {
 	t.Helper()
-	c, err := imapclient.DialTLS(s.TLSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
-	if err != nil {
-		t.Fatalf("dovecottest: dial %s: %v\n%s", s.TLSAddr, err, s.LogTail(20))
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Login(s.User, s.Password).Wait(); err != nil {
-		t.Fatalf("dovecottest: login as %s: %v\n%s", s.User, err, s.LogTail(20))
-	}
-	return c
+	return daemontest.DialLogin(t, s.TLSAddr, s.TLSConfig(), s.User, s.Password, func() string { return s.LogTail(20) })
 }
 
 // URL returns the server's address as mailferry's --to takes it:
 // "imaps://tester@127.0.0.1:port" for scheme "imaps" (implicit TLS) or
 // "imap://tester@127.0.0.1:port" for "imap" (STARTTLS).
 func (s *Server) URL(scheme string) string {
-	addr := s.TLSAddr
-	if scheme == "imap" {
-		addr = s.Addr
-	}
-	return scheme + "://" + s.User + "@" + addr
+	return daemontest.URL(scheme, s.User, s.Addr, s.TLSAddr)
 }
 
 // PasswordFile writes the password (no newline) into a file of its own (mode 0600) and
