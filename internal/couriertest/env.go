@@ -85,16 +85,18 @@ func (env *envFile) shellValue(s string) (string, error) {
 					i += 2
 					continue
 				}
+				if s[i] == '`' || strings.HasPrefix(s[i:], "$(") {
+					return "", fmt.Errorf("command substitution in %q", s)
+				}
 				if s[i] == '$' {
 					i += env.expand(s[i:], &b)
 					continue
 				}
-				if s[i] == '`' {
-					return "", fmt.Errorf("command substitution in %q", s)
-				}
 				b.WriteByte(s[i])
 				i++
 			}
+		case strings.HasPrefix(s[i:], "$("):
+			return "", fmt.Errorf("command substitution in %q", s)
 		case c == '$':
 			i += env.expand(s[i:], &b)
 		case c == ' ' || c == '\t':
@@ -103,7 +105,7 @@ func (env *envFile) shellValue(s string) (string, error) {
 				return "", fmt.Errorf("more than one word in %q", s)
 			}
 			return b.String(), nil
-		case c == '`' || c == '\\' || c == ';' || c == '&' || c == '|':
+		case strings.IndexByte("`\\;&|()<>", c) >= 0:
 			return "", fmt.Errorf("shell syntax %q in %q", c, s)
 		default:
 			b.WriteByte(c)

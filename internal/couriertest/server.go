@@ -62,7 +62,10 @@ type Config struct {
 	// connection is accepted and closed at once, before any greeting.
 	MaxPerIP int
 	// Env sets imapd environment variables over Debian's defaults, e.g.
-	// {"IMAP_CAPABILITY": "..."} or {"IMAP_EMPTYTRASH": ""}. See imapd(8).
+	// {"IMAP_EMPTYTRASH": ""}; see imapd(8). Values are taken as they are,
+	// after Debian's files were read: IMAP_CAPABILITY_TLS, which those
+	// derive from IMAP_CAPABILITY and which every TLS session announces,
+	// must be set as well to change what a TLS client sees.
 	Env map[string]string
 }
 
