@@ -70,5 +70,6 @@
 //     last flag change, not the internal date) are deleted.
 //   - MaxPerIP (Debian: 20): one connection more from the same address is
 //     closed before the greeting (the client reads EOF).
-//   - A failed LOGIN is answered after about 5 seconds.
+//   - A wrong password is answered "NO Login failed." (after a delay; see
+//     the README).
 package couriertest

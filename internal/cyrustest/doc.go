@@ -58,5 +58,6 @@
 //     SPECIAL-USE flag conflict".
 //   - A user's INBOX is created at the first login (autocreate_quota: 0);
 //     before it the ground truth lists no mailboxes.
-//   - A failed LOGIN is answered after about 3 seconds.
+//   - A wrong password is answered "NO Login failed: authentication
+//     failure" (after a delay; see the README).
 package cyrustest

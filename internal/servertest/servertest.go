@@ -163,7 +163,9 @@ func Variants() []Variant {
 		{
 			Name: "cyrus-alt", Kind: Cyrus, Facts: cyrusAlt,
 			About: "Cyrus IMAP 3.6 with upstream's altnamespace and unixhierarchysep: namespace \"\" with \"/\", special-use folders created at first login, munge8bit",
-			start: func(t testing.TB) Harness { return cyrustest.Start(t, cyrustest.Config{AltNamespace: true, SpecialUse: true}) },
+			start: func(t testing.TB) Harness {
+				return cyrustest.Start(t, cyrustest.Config{AltNamespace: true, SpecialUse: true})
+			},
 		},
 	}
 }
