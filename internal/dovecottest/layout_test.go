@@ -60,8 +60,8 @@ func TestPanelLayout(t *testing.T) {
 	}
 	err = c.Create("INBOX.a/b", nil).Wait()
 	var imapErr *imap.Error
-	if !errors.As(err, &imapErr) || imapErr.Code != imap.ResponseCodeCannot {
-		t.Errorf(`CREATE "INBOX.a/b" = %v, want NO [CANNOT]`, err)
+	if !errors.As(err, &imapErr) || imapErr.Code != imap.ResponseCodeCannot || !strings.HasPrefix(imapErr.Text, "Invalid mailbox name: Name must not have '/' characters") {
+		t.Errorf(`CREATE "INBOX.a/b" = %v, want NO [CANNOT] Invalid mailbox name: Name must not have '/' characters`, err)
 	}
 	if err := c.Create("INBOX.Projects.2024", nil).Wait(); err != nil {
 		t.Fatalf(`CREATE "INBOX.Projects.2024": %v`, err)

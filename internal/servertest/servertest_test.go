@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,18 +91,6 @@ func TestMatrix(t *testing.T) {
 			}
 			if err := c.Login(srv.User, "wrong").Wait(); err == nil {
 				t.Errorf("a second LOGIN succeeded")
-			}
-		})
-
-		t.Run("wrong password", func(t *testing.T) {
-			t.Parallel() // servers delay a failed login by seconds
-			c, err := imapclient.DialTLS(srv.TLSAddr, &imapclient.Options{TLSConfig: tlsConfig})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if err := c.Login(srv.User, srv.Password+"x").Wait(); err == nil {
-				t.Errorf("LOGIN with a wrong password succeeded")
 			}
 		})
 
@@ -354,4 +343,132 @@ func TestMailbox(t *testing.T) {
 			t.Errorf("%s: Mailbox() = %q, want INBOX", v.Name, got)
 		}
 	}
+}
+
+// BenchmarkStart measures starting and stopping each variant's server
+// (ports, certificate, configuration, daemons, readiness).
+func BenchmarkStart(b *testing.B) {
+	for _, v := range servertest.Variants() {
+		b.Run(v.Name, func(b *testing.B) {
+			for b.Loop() {
+				srv := v.Start(b)
+				if err := srv.Stop(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// answer is what a server answers to one command: OK (ok), or NO with a
+// response code and a text that starts with text (Dovecot appends timings).
+type answer struct {
+	ok   bool
+	code imap.ResponseCode
+	text string
+}
+
+func (a answer) check(t *testing.T, what string, err error) {
+	t.Helper()
+	if a.ok {
+		if err != nil {
+			t.Errorf("%s = %v, want OK", what, err)
+		}
+		return
+	}
+	var imapErr *imap.Error
+	if !errors.As(err, &imapErr) || imapErr.Type != imap.StatusResponseTypeNo || imapErr.Code != a.code || !strings.HasPrefix(imapErr.Text, a.text) {
+		t.Errorf("%s = %v, want NO [%s] %q", what, err, a.code, a.text)
+	}
+}
+
+// TestAnswers records, per server kind, the answers an uploader must
+// understand: LOGIN with a wrong password, CREATE of an existing mailbox, APPEND to a missing one, and
+// APPEND of messages with bare LF line endings, a NUL byte, or no bytes at
+// all (and what Maildir servers then store: LF line endings, the NUL kept,
+// and for Courier's empty message a single LF).
+func TestAnswers(t *testing.T) {
+	type answers struct {
+		badLogin, exists, missing, bareLF, nul, empty answer
+	}
+	want := map[servertest.Kind]answers{
+		servertest.Dovecot: {
+			badLogin: answer{code: imap.ResponseCodeAuthenticationFailed, text: "Authentication failed."},
+			exists:   answer{code: imap.ResponseCodeAlreadyExists, text: "Mailbox already exists"},
+			missing:  answer{code: imap.ResponseCodeTryCreate, text: "Mailbox doesn't exist: "},
+			bareLF:   answer{ok: true},
+			nul:      answer{ok: true},
+			empty:    answer{text: "Can't save a zero byte message"},
+		},
+		servertest.Courier: {
+			badLogin: answer{text: "Login failed."},
+			exists:   answer{text: "Cannot create this folder."},
+			missing:  answer{code: imap.ResponseCodeTryCreate, text: "Must create mailbox before append"},
+			bareLF:   answer{ok: true},
+			nul:      answer{ok: true},
+			empty:    answer{ok: true},
+		},
+		servertest.Cyrus: {
+			badLogin: answer{text: "Login failed: authentication failure"},
+			exists:   answer{text: "Mailbox already exists"},
+			missing:  answer{code: imap.ResponseCodeTryCreate, text: "Mailbox does not exist"},
+			bareLF:   answer{text: "Message contains bare newlines"},
+			nul:      answer{text: "Message contains NUL characters"},
+			empty:    answer{text: "Zero-length message literal"},
+		},
+	}
+	servertest.Each(t, func(t *testing.T, srv *servertest.Server) {
+		w := want[srv.Variant.Kind]
+		t.Run("wrong password", func(t *testing.T) {
+			t.Parallel() // servers answer a failed login after seconds
+			c, err := imapclient.DialTLS(srv.TLSAddr, &imapclient.Options{TLSConfig: srv.TLSConfig()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			w.badLogin.check(t, "LOGIN with a wrong password", c.Login(srv.User, srv.Password+"x").Wait())
+		})
+		c := srv.Dial(t)
+		mailbox := srv.Mailbox("Answers")
+		if err := c.Create(mailbox, nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		w.exists.check(t, "CREATE of an existing mailbox", c.Create(mailbox, nil).Wait())
+		var sent [][]byte
+		for _, m := range []struct {
+			what string
+			msg  string
+			want answer
+		}{
+			{"APPEND with bare LF", "Subject: lf\n\nbody\n", w.bareLF},
+			{"APPEND with NUL", "Subject: nul \x00\r\n\r\nbody\r\n", w.nul},
+			{"APPEND of 0 bytes", "", w.empty},
+		} {
+			_, err := appendMessage(c, mailbox, []byte(m.msg), nil)
+			m.want.check(t, m.what, err)
+			if err == nil {
+				sent = append(sent, []byte(m.msg))
+			}
+		}
+		// Last: without LITERAL+ (Courier) the server answers NO instead of
+		// the literal's "+", and go-imap then closes the connection.
+		_, err := appendMessage(c, srv.Mailbox("Missing"), []byte("Subject: x\r\n\r\nx\r\n"), nil)
+		w.missing.check(t, "APPEND to a missing mailbox", err)
+
+		stored := srv.Fetch(t, mailbox)
+		if len(stored) != len(sent) {
+			t.Fatalf("ground truth: %d messages, want %d", len(stored), len(sent))
+		}
+		for i, m := range stored {
+			// What Maildir servers store: LF line endings, a missing final
+			// newline added.
+			want := bytes.ReplaceAll(sent[i], []byte("\r\n"), []byte("\n"))
+			if len(want) == 0 || want[len(want)-1] != '\n' {
+				want = append(want, '\n')
+			}
+			if !bytes.Equal(m.Text, want) {
+				t.Errorf("stored %q, want %q", m.Text, want)
+			}
+		}
+	})
 }
