@@ -3,16 +3,12 @@ package couriertest
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -81,18 +77,13 @@ func (cfg Config) validate() error {
 	return nil
 }
 
-// Server is one private Courier IMAP. Its fields are read-only.
+// Server is one private Courier IMAP. Its fields are read-only. Addr
+// offers STARTTLS and allows LOGIN without TLS (Debian's
+// IMAP_TLS_REQUIRED=0).
 type Server struct {
-	Addr     string // 127.0.0.1:port: plain IMAP, STARTTLS offered, LOGIN allowed without TLS (Debian's IMAP_TLS_REQUIRED=0)
-	TLSAddr  string // 127.0.0.1:port: implicit TLS
-	User     string // the first of Users
-	Password string
-	Users    []daemontest.User
-	CAFile   string         // PEM of the CA that signed the server certificate
-	CAPool   *x509.CertPool // the same CA, for tls.Config.RootCAs
-	Dir      string         // everything of this server: configuration, logs, mail
-	Maildir  string         // the first user's Maildir (INBOX)
-	Version  string         // the courier-imap package version, when known (e.g. "5.0.13+1.0.16-3+b6")
+	daemontest.Base
+	Maildir string // the first user's Maildir (INBOX)
+	Version string // the courier-imap package version, when known (e.g. "5.0.13+1.0.16-3+b6")
 
 	cfg      Config
 	bins     binaries
@@ -191,49 +182,28 @@ func Setup(dir string, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := daemontest.Users(cfg.Users)
-	if err != nil {
-		return nil, fmt.Errorf("couriertest: %w", err)
-	}
-	dir, err = filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
 	// The mail user must have a name in /etc/passwd: imapd watches
 	// folders through libgamin, whose socket is named after the user, and
 	// without a name every SELECT stalls. Courier's own system account
 	// has one and is what STARTTLS already runs as.
-	mailUser, err := user.Lookup("courier")
+	uid, gid, err := daemontest.SystemUser("courier")
 	if err != nil {
-		return nil, fmt.Errorf("couriertest: look up the courier user (made by courier-base): %w", err)
+		return nil, fmt.Errorf("couriertest: %w (made by courier-base)", err)
 	}
-	uid, _ := strconv.Atoi(mailUser.Uid)
-	gid, _ := strconv.Atoi(mailUser.Gid)
-
-	ports, err := daemontest.FreePorts("127.0.0.1", "127.0.0.1")
-	if err != nil {
-		return nil, err
-	}
-	certs, err := daemontest.NewCertificates()
+	base, certs, err := daemontest.NewBase(dir, cfg.Users)
 	if err != nil {
 		return nil, fmt.Errorf("couriertest: %w", err)
 	}
+	dir = base.Dir
 	s := &Server{
-		Addr:     net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		TLSAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-		User:     users[0].Name,
-		Password: users[0].Password,
-		Users:    users,
-		CAFile:   filepath.Join(dir, "ca.pem"),
-		CAPool:   certs.Pool(),
-		Dir:      dir,
-		Maildir:  filepath.Join(dir, "mail", users[0].Name, "Maildir"),
-		Version:  readVersion(bins.root),
-		cfg:      cfg,
-		bins:     bins,
-		mailUID:  uid,
-		mailGID:  gid,
-		gamID:    "mailferry-" + filepath.Base(dir),
+		Base:    base,
+		Maildir: filepath.Join(dir, "mail", base.User, "Maildir"),
+		Version: readVersion(bins.root),
+		cfg:     cfg,
+		bins:    bins,
+		mailUID: uid,
+		mailGID: gid,
+		gamID:   "mailferry-" + filepath.Base(dir),
 	}
 
 	for _, d := range []string{"etc/shared", "run/authdaemon"} {
@@ -243,7 +213,6 @@ func Setup(dir string, cfg Config) (*Server, error) {
 	}
 	pem := append(append([]byte(nil), certs.KeyPEM...), certs.CertPEM...)
 	files := []daemontest.File{
-		{Path: s.CAFile, Data: certs.CAPEM, Mode: 0o644},
 		// couriertls reads the key and certificate from one file, as the
 		// courier user for STARTTLS.
 		{Path: filepath.Join(dir, "imapd.pem"), Data: pem, Mode: 0o600},
@@ -272,7 +241,7 @@ func Setup(dir string, cfg Config) (*Server, error) {
 	if err := s.writeUserdb(); err != nil {
 		return nil, fmt.Errorf("couriertest: %w", err)
 	}
-	for _, u := range users {
+	for _, u := range s.Users {
 		home := filepath.Join(dir, "mail", u.Name)
 		for _, d := range []string{"cur", "new", "tmp"} {
 			if err := os.MkdirAll(filepath.Join(home, "Maildir", d), 0o700); err != nil {
@@ -460,8 +429,7 @@ func (s *Server) start() error {
 		}
 		return inNS(args...)
 	}
-	_, plainPort, _ := net.SplitHostPort(s.Addr)
-	_, tlsPort, _ := net.SplitHostPort(s.TLSAddr)
+	plainPort, tlsPort := s.Ports()
 	if err := s.startProcess("couriertcpd (imap)", "imapd.log", s.plainEnv, listener(plainPort, s.plainEnv)); err != nil {
 		return err
 	}
@@ -538,40 +506,17 @@ func (s *Server) stopLocked() error {
 // ports with the same mail.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	if err := s.Stop(); err != nil {
-		t.Fatalf("couriertest: restart: %v", err)
-	}
-	if err := s.Run(); err != nil {
-		t.Fatalf("couriertest: restart: %v", err)
-	}
+	daemontest.Restart(t, "couriertest", s)
 }
 
 // Config returns the configuration the server was made with.
 func (s *Server) Config() Config { return s.cfg }
 
-// TLSConfig returns a client TLS configuration trusting only the server's
-// CA, for ServerName "localhost" (the certificate also holds 127.0.0.1).
-func (s *Server) TLSConfig() *tls.Config { return daemontest.TLSConfig(s.CAPool) }
-
 // Dial returns a go-imap v2 client logged in as User over implicit TLS
 // (verified against CAFile), for assertions. t.Cleanup closes it.
 func (s *Server) Dial(t testing.TB) *imapclient.Client {
 	t.Helper()
-	return daemontest.DialLogin(t, s.TLSAddr, s.TLSConfig(), s.User, s.Password, func() string { return s.LogTail(20) })
-}
-
-// URL returns the server's address as mailferry's --to takes it:
-// "imaps://tester@127.0.0.1:port" for scheme "imaps" (implicit TLS) or
-// "imap://tester@127.0.0.1:port" for "imap" (STARTTLS).
-func (s *Server) URL(scheme string) string {
-	return daemontest.URL(scheme, s.User, s.Addr, s.TLSAddr)
-}
-
-// PasswordFile writes the password (no newline) into a file of its own
-// (mode 0600) and returns its path, for --password-file.
-func (s *Server) PasswordFile(t testing.TB) string {
-	t.Helper()
-	return daemontest.PasswordFile(t, s.Password)
+	return s.DialLogin(t, func() string { return s.LogTail(20) })
 }
 
 // LogTail returns the last n lines of the daemons' logs, for failure

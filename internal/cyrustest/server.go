@@ -1,16 +1,11 @@
 package cyrustest
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,18 +81,12 @@ func (cfg Config) Namespace() (prefix string, delim rune) {
 	return "INBOX.", '.'
 }
 
-// Server is one private Cyrus IMAP. Its fields are read-only.
+// Server is one private Cyrus IMAP. Its fields are read-only. Addr offers
+// STARTTLS and allows plaintext login (allowplaintext: yes).
 type Server struct {
-	Addr     string // 127.0.0.1:port: plain IMAP, STARTTLS offered, plaintext login allowed (allowplaintext: yes)
-	TLSAddr  string // 127.0.0.1:port: implicit TLS
-	User     string // the first of Users
-	Password string
-	Users    []daemontest.User
-	CAFile   string         // PEM of the CA that signed the server certificate
-	CAPool   *x509.CertPool // the same CA, for tls.Config.RootCAs
-	Dir      string         // everything of this server: configuration, databases, spool, sockets
-	ConfPath string         // imapd.conf, for `cyrus-tool -C`
-	Version  string         // the cyrus-imapd package version, when known (e.g. "3.6.1-4+deb12u5")
+	daemontest.Base
+	ConfPath string // imapd.conf, for `cyrus-tool -C`
+	Version  string // the cyrus-imapd package version, when known (e.g. "3.6.1-4+deb12u5")
 
 	cfg     Config
 	bins    binaries
@@ -180,37 +169,17 @@ func Setup(dir string, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := daemontest.Users(cfg.Users)
+	uid, gid, err := daemontest.SystemUser("cyrus")
+	if err != nil {
+		return nil, fmt.Errorf("cyrustest: %w (made by cyrus-common)", err)
+	}
+	base, certs, err := daemontest.NewBase(dir, cfg.Users)
 	if err != nil {
 		return nil, fmt.Errorf("cyrustest: %w", err)
 	}
-	dir, err = filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	cy, err := user.Lookup("cyrus")
-	if err != nil {
-		return nil, fmt.Errorf("cyrustest: look up the cyrus user (made by cyrus-common): %w", err)
-	}
-	uid, _ := strconv.Atoi(cy.Uid)
-	gid, _ := strconv.Atoi(cy.Gid)
-	ports, err := daemontest.FreePorts("127.0.0.1", "127.0.0.1")
-	if err != nil {
-		return nil, err
-	}
-	certs, err := daemontest.NewCertificates()
-	if err != nil {
-		return nil, fmt.Errorf("cyrustest: %w", err)
-	}
+	dir = base.Dir
 	s := &Server{
-		Addr:     net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		TLSAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-		User:     users[0].Name,
-		Password: users[0].Password,
-		Users:    users,
-		CAFile:   filepath.Join(dir, "ca.pem"),
-		CAPool:   certs.Pool(),
-		Dir:      dir,
+		Base:     base,
 		ConfPath: filepath.Join(dir, "etc/imapd.conf"),
 		Version:  readVersion(bins.root),
 		cfg:      cfg,
@@ -219,23 +188,24 @@ func Setup(dir string, cfg Config) (*Server, error) {
 		gid:      gid,
 		logPath:  filepath.Join(dir, "master.log"),
 	}
-	for _, d := range []string{"etc", "lib", "spool", "sieve", "run/proc", "run/lock", "run/socket"} {
+	// lib/socket: every imapd binds lib/socket/idle.PID for IDLE
+	// notifications (and logs "bind: No such file or directory" without it).
+	for _, d := range []string{"etc", "lib/socket", "spool", "sieve", "run/proc", "run/lock", "run/socket"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, fmt.Errorf("cyrustest: %w", err)
 		}
 	}
 	err = daemontest.WriteFiles(
-		daemontest.File{Path: s.CAFile, Data: certs.CAPEM, Mode: 0o644},
 		daemontest.File{Path: filepath.Join(dir, "etc/cert.pem"), Data: certs.CertPEM, Mode: 0o644},
 		daemontest.File{Path: filepath.Join(dir, "etc/key.pem"), Data: certs.KeyPEM, Mode: 0o600},
 		daemontest.File{Path: s.ConfPath, Data: []byte(s.imapdConf()), Mode: 0o644},
-		daemontest.File{Path: filepath.Join(dir, "etc/cyrus.conf"), Data: []byte(s.cyrusConf(ports[0], ports[1])), Mode: 0o644},
+		daemontest.File{Path: filepath.Join(dir, "etc/cyrus.conf"), Data: []byte(s.cyrusConf()), Mode: 0o644},
 		daemontest.File{Path: s.logPath, Mode: 0o644},
 	)
 	if err != nil {
 		return nil, fmt.Errorf("cyrustest: %w", err)
 	}
-	for _, u := range users {
+	for _, u := range s.Users {
 		// saslpasswd2 reads the password from stdin with -p (never argv).
 		cmd := exec.Command(bins.saslpasswd, "-p", "-c", "-f", filepath.Join(dir, "etc/sasldb2"), "-u", "localhost", u.Name)
 		cmd.Stdin = strings.NewReader(u.Password)
@@ -325,14 +295,15 @@ func (s *Server) imapdConf() string {
 // cyrusConf is master's configuration, Debian's for IMAP: the database
 // recovery at start, and the two IMAP listeners whose imapd processes
 // serve up to 30 connections each (-U 30); no POP3, LMTP, sieve or HTTP.
-func (s *Server) cyrusConf(plainPort, tlsPort int) string {
+func (s *Server) cyrusConf() string {
+	plainPort, tlsPort := s.Ports()
 	return fmt.Sprintf(`# cyrustest
 START {
   recover cmd="%[1]s -C %[2]s -r"
 }
 SERVICES {
-  imap  cmd="%[3]s -U 30 -C %[2]s" listen="127.0.0.1:%[4]d" prefork=0 maxchild=100
-  imaps cmd="%[3]s -s -U 30 -C %[2]s" listen="127.0.0.1:%[5]d" prefork=0 maxchild=100
+  imap  cmd="%[3]s -U 30 -C %[2]s" listen="127.0.0.1:%[4]s" prefork=0 maxchild=100
+  imaps cmd="%[3]s -s -U 30 -C %[2]s" listen="127.0.0.1:%[5]s" prefork=0 maxchild=100
 }
 EVENTS {
 }
@@ -395,40 +366,17 @@ func (s *Server) stopLocked() error {
 // with the same mail.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	if err := s.Stop(); err != nil {
-		t.Fatalf("cyrustest: restart: %v", err)
-	}
-	if err := s.Run(); err != nil {
-		t.Fatalf("cyrustest: restart: %v", err)
-	}
+	daemontest.Restart(t, "cyrustest", s)
 }
 
 // Config returns the configuration the server was made with.
 func (s *Server) Config() Config { return s.cfg }
 
-// TLSConfig returns a client TLS configuration trusting only the server's
-// CA, for ServerName "localhost" (the certificate also holds 127.0.0.1).
-func (s *Server) TLSConfig() *tls.Config { return daemontest.TLSConfig(s.CAPool) }
-
 // Dial returns a go-imap v2 client logged in as User over implicit TLS
 // (verified against CAFile), for assertions. t.Cleanup closes it.
 func (s *Server) Dial(t testing.TB) *imapclient.Client {
 	t.Helper()
-	return daemontest.DialLogin(t, s.TLSAddr, s.TLSConfig(), s.User, s.Password, func() string { return s.LogTail(20) })
-}
-
-// URL returns the server's address as mailferry's --to takes it:
-// "imaps://tester@127.0.0.1:port" for scheme "imaps" (implicit TLS) or
-// "imap://tester@127.0.0.1:port" for "imap" (STARTTLS).
-func (s *Server) URL(scheme string) string {
-	return daemontest.URL(scheme, s.User, s.Addr, s.TLSAddr)
-}
-
-// PasswordFile writes the password (no newline) into a file of its own
-// (mode 0600) and returns its path, for --password-file.
-func (s *Server) PasswordFile(t testing.TB) string {
-	t.Helper()
-	return daemontest.PasswordFile(t, s.Password)
+	return s.DialLogin(t, func() string { return s.LogTail(20) })
 }
 
 // LogTail returns the last n lines of master's output (the services log

@@ -29,29 +29,39 @@ func FreePorts(ips ...string) ([]int, error) {
 
 // Greets connects to addr and reads an untagged OK greeting (then the
 // daemon's login process and its authentication are up), then logs out.
+// Connecting may take a second, the greeting greetTimeout: a daemon that
+// execs a server process per connection can be slow to answer on a busy
+// machine, and giving up early only starts more of them.
 func Greets(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(greetTimeout))
 	return readGreeting(c)
 }
 
 // GreetsTLS is Greets over implicit TLS (without verifying the
 // certificate: it checks that the daemon is up, not who it is).
 func GreetsTLS(addr string) error {
-	d := &net.Dialer{Timeout: time.Second}
-	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	raw, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(greetTimeout))
+	c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	if err := c.Handshake(); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
 	return readGreeting(c)
 }
 
+// greetTimeout bounds a TLS handshake and the wait for a greeting.
+const greetTimeout = 15 * time.Second
+
 func readGreeting(c net.Conn) error {
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		return fmt.Errorf("read greeting: %w", err)
