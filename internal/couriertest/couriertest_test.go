@@ -308,9 +308,11 @@ func TestEmptyTrash(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			fi, _ := os.Stat(srv.Maildir)
-			st := fi.Sys().(*syscall.Stat_t)
-			if err := daemontest.ChownAll(srv.Maildir, int(st.Uid), int(st.Gid)); err != nil {
+			uid, gid, err := daemontest.SystemUser("courier")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := daemontest.ChownAll(srv.Maildir, uid, gid); err != nil {
 				t.Fatal(err)
 			}
 			if err := srv.Run(); err != nil {

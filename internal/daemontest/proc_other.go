@@ -22,3 +22,6 @@ const (
 	sigKill = syscall.Signal(9)
 	sigZero = syscall.Signal(0)
 )
+
+// RunAs does nothing where there are no Unix users.
+func RunAs(cmd *exec.Cmd, uid, gid int) {}

@@ -25,3 +25,11 @@ const (
 	sigKill = syscall.SIGKILL
 	sigZero = syscall.Signal(0)
 )
+
+// RunAs makes cmd run as uid and gid (the caller must be root).
+func RunAs(cmd *exec.Cmd, uid, gid int) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+}

@@ -73,8 +73,9 @@ type Config struct {
 	// AutoSubscribe makes Dovecot create and subscribe the SpecialUse
 	// mailboxes (auto = subscribe); it wins over AutoCreate.
 	AutoSubscribe bool
-	// Compress loads the imap_zlib plugin (imap_compress in 2.4), which
-	// announces COMPRESS=DEFLATE (RFC 4978) after login.
+	// Compress loads the imap_zlib plugin, which announces
+	// COMPRESS=DEFLATE (RFC 4978) after login. Dovecot 2.4 has COMPRESS
+	// built in and always on, so there it changes nothing.
 	Compress bool
 	// NoLiteralPlus and NoMultiAppend leave LITERAL+ (RFC 7888) and
 	// MULTIAPPEND (RFC 3502) out of the capabilities announced after
@@ -478,14 +479,8 @@ func config24(cfg Config, l layout) string {
 			w.line("quota_mail_size = %s", cfg.MaxMailSize)
 		}
 	}
-	if cfg.Compress {
-		// 2.4 renamed imap_zlib to imap_compress.
-		w.line("protocol imap {")
-		w.line("  mail_plugins {")
-		w.line("    imap_compress = yes")
-		w.line("  }")
-		w.line("}")
-	}
+	// No Compress block: 2.4 has COMPRESS built in (the imap_zlib plugin
+	// is gone) and always announces it.
 	w.services(cfg, l, true)
 	if cfg.ExtraConfig != "" {
 		w.line("%s", cfg.ExtraConfig)

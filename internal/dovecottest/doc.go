@@ -48,8 +48,8 @@
 //     panels instead: namespace "INBOX." with ".", special-use folders
 //     created and subscribed (Config.Prefix, Config.AutoSubscribe).
 //   - Capabilities are Dovecot's (DefaultCapability); Config.Compress adds
-//     COMPRESS=DEFLATE, Config.NoLiteralPlus and Config.NoMultiAppend take
-//     LITERAL+ and MULTIAPPEND away.
+//     COMPRESS=DEFLATE (built in and always on in 2.4), Config.NoLiteralPlus
+//     and Config.NoMultiAppend take LITERAL+ and MULTIAPPEND away.
 //   - Dovecot treats a connection whose remote and local IP are equal as
 //     secure, so on 127.0.0.1 plaintext LOGIN works without STARTTLS even
 //     when Config.PlainAuth is false. Config.StrictPlaintext moves the plain

@@ -241,7 +241,7 @@ func TestConfigTextLayouts(t *testing.T) {
 		want, not []string
 	}{
 		{dovecotVersion{2, 3}, append(slices.Clone(common), "mail_plugins = $mail_plugins imap_zlib"), []string{"imap_compress", "auto = create", "LITERAL+"}},
-		{dovecotVersion{2, 4}, append(slices.Clone(common), "imap_compress = yes"), []string{"imap_zlib", "auto = create", "LITERAL+"}},
+		{dovecotVersion{2, 4}, slices.Clone(common), []string{"imap_zlib", "imap_compress", "auto = create", "LITERAL+"}},
 	}
 	for _, tt := range tests {
 		text := configText(tt.v, cfg, l)
