@@ -67,6 +67,80 @@ type Config struct {
 	Compress bool
 	// ExtraConfig is appended verbatim to the generated configuration.
 	ExtraConfig string
+
+	// Prefix is the inbox namespace's prefix, e.g. "INBOX." for the layout
+	// of hosting control panels (see PanelLayout); empty means none. It must
+	// end with the delimiter. SpecialUse names are written without it, as
+	// in Dovecot's own mailbox blocks: {"Sent": `\Sent`} is INBOX.Sent.
+	Prefix string
+	// AutoSubscribe makes Dovecot create and subscribe the SpecialUse
+	// mailboxes (auto = subscribe); it wins over AutoCreate.
+	AutoSubscribe bool
+	// Compress loads the imap_zlib plugin, which announces
+	// COMPRESS=DEFLATE (RFC 4978) after login. Dovecot 2.4 has COMPRESS
+	// built in and always on, so there it changes nothing.
+	Compress bool
+	// NoLiteralPlus and NoMultiAppend leave LITERAL+ (RFC 7888) and
+	// MULTIAPPEND (RFC 3502) out of the capabilities announced after
+	// login, like servers that lack them. They set imap_capability to
+	// DefaultCapability without them, plus what this configuration's
+	// plugins and special-use folders would have added (a set
+	// imap_capability hides those otherwise). Not with Capability.
+	NoLiteralPlus, NoMultiAppend bool
+}
+
+// DefaultCapability is what Dovecot 2.3 (checked with 2.3.19) announces
+// after login when imap_capability is not set, before plugins (QUOTA,
+// COMPRESS=DEFLATE) and special-use mailboxes (SPECIAL-USE) add theirs.
+const DefaultCapability = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY " +
+	"THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT " +
+	"CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES " +
+	"WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE " +
+	"SAVEDATE LITERAL+ NOTIFY"
+
+// capabilityOverride returns the imap_capability NoLiteralPlus and
+// NoMultiAppend ask for, or "" when they are off.
+func (cfg Config) capabilityOverride() string {
+	if !cfg.NoLiteralPlus && !cfg.NoMultiAppend {
+		return ""
+	}
+	var caps []string
+	for _, c := range strings.Fields(DefaultCapability) {
+		if (c == "LITERAL+" && cfg.NoLiteralPlus) || (c == "MULTIAPPEND" && cfg.NoMultiAppend) {
+			continue
+		}
+		caps = append(caps, c)
+	}
+	if len(cfg.SpecialUse) > 0 {
+		caps = append(caps, "SPECIAL-USE")
+	}
+	if cfg.MaxMailSize != "" || cfg.QuotaStorage != "" {
+		caps = append(caps, "QUOTA")
+	}
+	if cfg.Compress {
+		caps = append(caps, "COMPRESS=DEFLATE")
+	}
+	return strings.Join(caps, " ")
+}
+
+// PanelLayout returns the configuration hosting control panels (cPanel,
+// Plesk) give Dovecot: one namespace "INBOX." with delimiter ".", so every
+// folder lives below INBOX (INBOX.Sent), Maildir++ on disk, and the
+// special-use folders INBOX.Drafts, INBOX.Sent, INBOX.Trash, INBOX.spam
+// (\Junk) and INBOX.Archive created and subscribed for every user.
+func PanelLayout() Config {
+	return Config{
+		Delimiter: ".",
+		Prefix:    "INBOX.",
+		SpecialUse: map[string]string{
+			"Drafts":  `\Drafts`,
+			"Sent":    `\Sent`,
+			"Trash":   `\Trash`,
+			"spam":    `\Junk`,
+			"Archive": `\Archive`,
+		},
+		AutoSubscribe: true,
+	}
 }
 
 var (
@@ -100,6 +174,12 @@ func (cfg Config) validate() error {
 	}
 	if strings.ContainsAny(cfg.Capability, "\r\n") {
 		return fmt.Errorf("dovecottest: capability %q: has a line break", cfg.Capability)
+	}
+	if cfg.Capability != "" && (cfg.NoLiteralPlus || cfg.NoMultiAppend) {
+		return fmt.Errorf("dovecottest: Capability and NoLiteralPlus/NoMultiAppend both set: put the list you want in Capability")
+	}
+	if cfg.Prefix != "" && (!strings.HasSuffix(cfg.Prefix, cfg.delimiter()) || strings.ContainsAny(cfg.Prefix, "\"\\\r\n{} ")) {
+		return fmt.Errorf("dovecottest: namespace prefix %q: want a name ending with the delimiter %q", cfg.Prefix, cfg.delimiter())
 	}
 	return nil
 }
@@ -208,6 +288,9 @@ func (w *confWriter) common(cfg Config, l layout) {
 	if cfg.Capability != "" {
 		w.line("imap_capability = %s", cfg.Capability)
 	}
+	if c := cfg.capabilityOverride(); c != "" {
+		w.line("imap_capability = %s", c)
+	}
 	if l.nonRoot {
 		w.line("default_internal_user = %s", l.userName)
 		w.line("default_internal_group = %s", l.groupName)
@@ -268,7 +351,10 @@ func (w *confWriter) specialUse(cfg Config, indent string) {
 	for _, name := range sortedKeys(cfg.SpecialUse) {
 		w.line("%smailbox %s {", indent, quote(name))
 		w.line("%s  special_use = %s", indent, cfg.SpecialUse[name])
-		if cfg.AutoCreate {
+		switch {
+		case cfg.AutoSubscribe:
+			w.line("%s  auto = subscribe", indent)
+		case cfg.AutoCreate:
 			w.line("%s  auto = create", indent)
 		}
 		w.line("%s}", indent)
@@ -305,6 +391,9 @@ func config23(cfg Config, l layout) string {
 	w.line("namespace inbox {")
 	w.line("  inbox = yes")
 	w.line("  separator = %s", cfg.delimiter())
+	if cfg.Prefix != "" {
+		w.line("  prefix = %s", cfg.Prefix)
+	}
 	w.specialUse(cfg, "  ")
 	w.line("}")
 	if cfg.MaxMailSize != "" || cfg.QuotaStorage != "" {
@@ -369,6 +458,9 @@ func config24(cfg Config, l layout) string {
 	w.line("namespace inbox {")
 	w.line("  inbox = yes")
 	w.line("  separator = %s", cfg.delimiter())
+	if cfg.Prefix != "" {
+		w.line("  prefix = %s", cfg.Prefix)
+	}
 	w.specialUse(cfg, "  ")
 	w.line("}")
 	if cfg.MaxMailSize != "" || cfg.QuotaStorage != "" {
@@ -390,6 +482,8 @@ func config24(cfg Config, l layout) string {
 			w.line("quota_mail_size = %s", cfg.MaxMailSize)
 		}
 	}
+	// No Compress block: 2.4 has COMPRESS built in (the imap_zlib plugin
+	// is gone) and always announces it.
 	w.services(cfg, l, true)
 	if cfg.ExtraConfig != "" {
 		w.line("%s", cfg.ExtraConfig)

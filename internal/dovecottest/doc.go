@@ -44,7 +44,12 @@
 //     access as root), or under the current user otherwise.
 //   - Maildir (Maildir++ layout by default, LAYOUT=fs with Config.LayoutFS),
 //     mail_fsync = never, INBOX in the one namespace with the configured
-//     hierarchy delimiter.
+//     hierarchy delimiter. PanelLayout is the layout of hosting control
+//     panels instead: namespace "INBOX." with ".", special-use folders
+//     created and subscribed (Config.Prefix, Config.AutoSubscribe).
+//   - Capabilities are Dovecot's (DefaultCapability); Config.Compress adds
+//     COMPRESS=DEFLATE (built in and always on in 2.4), Config.NoLiteralPlus
+//     and Config.NoMultiAppend take LITERAL+ and MULTIAPPEND away.
 //   - Dovecot treats a connection whose remote and local IP are equal as
 //     secure, so on 127.0.0.1 plaintext LOGIN works without STARTTLS even
 //     when Config.PlainAuth is false. Config.StrictPlaintext moves the plain

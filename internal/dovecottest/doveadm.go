@@ -10,44 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailferry/internal/daemontest"
 )
 
 // StoredMessage is one message as Dovecot stored it, read with doveadm
-// fetch (not through IMAP).
-type StoredMessage struct {
-	Mailbox  string    // UTF-8 name with the server's delimiter
-	UID      uint32    //
-	GUID     string    // Dovecot's message GUID
-	Flags    []string  // IMAP spelling (\Seen, $Forwarded, keywords) in Dovecot's order; \Recent left out
-	Received time.Time // the internal date (date.received), second precision, UTC
-	Size     int64     // RFC822.SIZE as IMAP reports it (size.virtual, CRLF line endings)
-	Text     []byte    // the whole message exactly as stored: LF line endings unless Config.SaveCRLF
-}
-
-// CRLF returns Text with line endings as IMAP serves them: every LF not
-// preceded by CR becomes CRLF (what Dovecot does when it serves a message
-// stored with LF).
-func (m StoredMessage) CRLF() []byte {
-	out := make([]byte, 0, len(m.Text)+bytes.Count(m.Text, []byte("\n")))
-	for i, c := range m.Text {
-		if c == '\n' && (i == 0 || m.Text[i-1] != '\r') {
-			out = append(out, '\r')
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// HasFlag reports whether the message has flag (case-insensitive, as IMAP
-// compares flags).
-func (m StoredMessage) HasFlag(flag string) bool {
-	for _, f := range m.Flags {
-		if strings.EqualFold(f, flag) {
-			return true
-		}
-	}
-	return false
-}
+// fetch (not through IMAP). Text has LF line endings unless
+// Config.SaveCRLF; GUID is Dovecot's message GUID.
+type StoredMessage = daemontest.StoredMessage
 
 // doveadm runs `doveadm -c CONF args...` as the test user (USER and HOME
 // set, so no -u and no running daemon are needed) and returns stdout.

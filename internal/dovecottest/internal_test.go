@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,10 @@ func TestValidate(t *testing.T) {
 		{"special use without backslash", Config{SpecialUse: map[string]string{"Sent": "Sent"}}, false},
 		{"quote in name", Config{SpecialUse: map[string]string{`a"b`: `\Sent`}}, false},
 		{"capability with newline", Config{Capability: "IMAP4rev1\nfoo = bar"}, false},
+		{"panel layout", PanelLayout(), true},
+		{"prefix without delimiter", Config{Prefix: "INBOX"}, false},
+		{"prefix with the other delimiter", Config{Prefix: "INBOX."}, false},
+		{"capability and a switch", Config{Capability: "IMAP4rev1", NoLiteralPlus: true}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.validate(); (err == nil) != tt.ok {
@@ -220,4 +225,40 @@ func TestConfigText(t *testing.T) {
 			t.Fatalf("dovecot -n -c: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestConfigTextLayouts checks the settings of the namespace prefix,
+// auto-subscribed special-use folders, the compression plugin and the
+// capability switches in both variants.
+func TestConfigTextLayouts(t *testing.T) {
+	cfg := PanelLayout()
+	cfg.Compress, cfg.NoLiteralPlus = true, true
+	l := layout{instance: "x", baseDir: "/tmp/x/run", stateDir: "/tmp/x/state", logPath: "/tmp/x/log", passwdPath: "/tmp/x/passwd",
+		certPath: "/tmp/x/cert.pem", keyPath: "/tmp/x/key.pem", home: "/tmp/x/home", plainIP: "127.0.0.1", plainPort: 1143, tlsPort: 1993, uid: 61000, gid: 61000}
+	common := []string{"prefix = INBOX.", "separator = .", `mailbox "spam" {`, `special_use = \Junk`, "auto = subscribe", "imap_capability = IMAP4rev1 "}
+	tests := []struct {
+		v         dovecotVersion
+		want, not []string
+	}{
+		{dovecotVersion{2, 3}, append(slices.Clone(common), "mail_plugins = $mail_plugins imap_zlib"), []string{"imap_compress", "auto = create", "LITERAL+"}},
+		{dovecotVersion{2, 4}, slices.Clone(common), []string{"imap_zlib", "imap_compress", "auto = create", "LITERAL+"}},
+	}
+	for _, tt := range tests {
+		text := configText(tt.v, cfg, l)
+		for _, w := range tt.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%d.%d config lacks %q:\n%s", tt.v.major, tt.v.minor, w, text)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(text, n) {
+				t.Errorf("%d.%d config has %q:\n%s", tt.v.major, tt.v.minor, n, text)
+			}
+		}
+		for _, c := range []string{"COMPRESS=DEFLATE", "SPECIAL-USE", "MULTIAPPEND"} {
+			if !strings.Contains(text, c) {
+				t.Errorf("%d.%d imap_capability lacks %s:\n%s", tt.v.major, tt.v.minor, c, text)
+			}
+		}
+	}
 }

@@ -1,8 +1,6 @@
 package dovecottest
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailferry/internal/daemontest"
 	"mailferry/internal/testutil"
 )
 
@@ -58,14 +57,7 @@ type Server struct {
 	stderrPath string // the daemon's stdout and stderr
 
 	mu   sync.Mutex
-	proc *daemon // nil when stopped
-}
-
-// daemon is one run of `dovecot -F`.
-type daemon struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	err  error         // exit status, valid after done
+	proc *daemontest.Process // one run of `dovecot -F`; nil when stopped
 }
 
 // Binaries returns the paths of dovecot and doveadm, looking in PATH and
@@ -122,7 +114,7 @@ func Prepare(t testing.TB, cfg Config) *Server {
 	if _, _, err := Binaries(); err != nil {
 		testutil.SkipOrFail(t, "dovecot is not installed (Debian: apt-get install dovecot-imapd): %v", err)
 	}
-	dir, err := shortTempDir()
+	dir, err := daemontest.ShortTempDir("dovecottest-")
 	if err != nil {
 		t.Fatalf("dovecottest: %v", err)
 	}
@@ -143,23 +135,6 @@ func Prepare(t testing.TB, cfg Config) *Server {
 		}
 	})
 	return s
-}
-
-// shortTempDir makes a directory whose path leaves room for Dovecot's
-// socket names (sun_path holds 108 bytes), traversable by the mail user.
-func shortTempDir() (string, error) {
-	base := os.TempDir()
-	if len(base) > 40 {
-		base = "/tmp"
-	}
-	dir, err := os.MkdirTemp(base, "dovecottest-")
-	if err != nil {
-		return "", fmt.Errorf("make server directory: %w", err)
-	}
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return "", fmt.Errorf("make server directory: %w", err)
-	}
-	return dir, nil
 }
 
 // Setup writes a server into dir (which must exist, be empty and be
@@ -227,11 +202,13 @@ func Setup(dir string, cfg Config) (*Server, error) {
 		l.nonRoot, l.userName, l.groupName = true, u.Username, g.Name
 		l.uid, l.gid = os.Geteuid(), os.Getegid()
 	}
-	if l.plainPort, l.tlsPort, err = freePorts(l.plainIP); err != nil {
+	ports, err := daemontest.FreePorts(l.plainIP, "127.0.0.1")
+	if err != nil {
 		return nil, err
 	}
+	l.plainPort, l.tlsPort = ports[0], ports[1]
 
-	certs, err := newCertificates()
+	certs, err := daemontest.NewCertificates()
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -241,9 +218,9 @@ func Setup(dir string, cfg Config) (*Server, error) {
 		data []byte
 		mode os.FileMode
 	}{
-		{caPath, certs.caPEM, 0o644},
-		{l.certPath, certs.certPEM, 0o644},
-		{l.keyPath, certs.keyPEM, 0o600},
+		{caPath, certs.CAPEM, 0o644},
+		{l.certPath, certs.CertPEM, 0o644},
+		{l.keyPath, certs.KeyPEM, 0o600},
 		// passwd-file: user:{scheme}password:uid:gid:gecos:home:shell:extra
 		{l.passwdPath, fmt.Appendf(nil, "%s:{PLAIN}%s:%d:%d::%s::\n", defaultUser, defaultPassword, l.uid, l.gid, l.home), 0o644},
 		// Pre-created and world-writable so that processes running as the
@@ -271,15 +248,13 @@ func Setup(dir string, cfg Config) (*Server, error) {
 			}
 		}
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certs.caPEM)
 	return &Server{
 		Addr:       net.JoinHostPort(l.plainIP, strconv.Itoa(l.plainPort)),
 		TLSAddr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(l.tlsPort)),
 		User:       defaultUser,
 		Password:   defaultPassword,
 		CAFile:     caPath,
-		CAPool:     pool,
+		CAPool:     certs.Pool(),
 		ConfPath:   filepath.Join(dir, "dovecot.conf"),
 		Dir:        dir,
 		Home:       l.home,
@@ -290,22 +265,6 @@ func Setup(dir string, cfg Config) (*Server, error) {
 		doveadmBin: doveadmBin,
 		stderrPath: filepath.Join(dir, "dovecot.stderr"),
 	}, nil
-}
-
-// freePorts returns two ports that were free on ip (for the plain listener)
-// and 127.0.0.1 a moment ago.
-func freePorts(ip string) (plain, tls int, err error) {
-	l1, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, 0, fmt.Errorf("pick a free port on %s: %w", ip, err)
-	}
-	defer l1.Close()
-	l2, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, fmt.Errorf("pick a free port on 127.0.0.1: %w", err)
-	}
-	defer l2.Close()
-	return l1.Addr().(*net.TCPAddr).Port, l2.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Config returns the configuration the server was made with.
@@ -334,68 +293,20 @@ func (s *Server) Run() error {
 	cmd := exec.Command(s.dovecotBin, "-F", "-c", s.ConfPath)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// Its own process group, so that a hung server can be killed with all
-	// its children, and a Ctrl-C of `go test` does not reach it first.
-	ownProcessGroup(cmd)
-	err = cmd.Start()
+	p, err := daemontest.StartProcess("dovecot", cmd)
 	logf.Close() // the child has its own copy
-	if err != nil {
-		return fmt.Errorf("start %s: %w", s.dovecotBin, err)
-	}
-	d := &daemon{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		d.err = cmd.Wait()
-		close(d.done)
-	}()
-	s.proc = d
-	if err := s.waitReady(d); err != nil {
-		s.stopLocked()
-		return fmt.Errorf("%w\n%s", err, s.LogTail(20))
-	}
-	return nil
-}
-
-// waitReady waits until the plain listener sends its greeting (then the
-// login process and auth are up) and the TLS listener accepts.
-func (s *Server) waitReady(d *daemon) error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		select {
-		case <-d.done:
-			return fmt.Errorf("dovecot exited during start-up: %v", d.err)
-		default:
-		}
-		err := greets(s.Addr)
-		if err == nil {
-			var c net.Conn
-			if c, err = net.DialTimeout("tcp", s.TLSAddr, time.Second); err == nil {
-				c.Close()
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("dovecot not ready after %v: %w", startTimeout, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func greets(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
+	s.proc = p
+	// The plain listener's greeting means the login process and auth are up.
+	err = daemontest.WaitReady(startTimeout, p.Exited,
+		func() error { return daemontest.Greets(s.Addr) },
+		func() error { return daemontest.Accepts(s.TLSAddr) })
 	if err != nil {
-		return fmt.Errorf("read greeting: %w", err)
+		s.stopLocked()
+		return fmt.Errorf("dovecot: %w\n%s", err, s.LogTail(20))
 	}
-	if !strings.HasPrefix(line, "* OK") {
-		return fmt.Errorf("unexpected greeting %q", line)
-	}
-	// Polite: lets Dovecot log "Logged out" instead of an abrupt disconnect.
-	_, _ = c.Write([]byte("a LOGOUT\r\n"))
 	return nil
 }
 
@@ -409,49 +320,15 @@ func (s *Server) Stop() error {
 }
 
 func (s *Server) stopLocked() error {
-	d := s.proc
-	if d == nil {
+	p := s.proc
+	if p == nil {
 		return nil
 	}
 	s.proc = nil
 	// SIGTERM to the whole process group, as systemd stops a service: the
 	// master alone leaves its imap processes running for up to ~10 s
-	// (Dovecot 2.3), holding connections from before a Restart open. Repeat
-	// it until the master is gone: a login process it forks meanwhile would
-	// otherwise keep the master waiting for ~6 s.
-	pgid := d.cmd.Process.Pid
-	var err error
-	deadline := time.Now().Add(stopTimeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for done := false; !done; {
-		_ = signalGroup(pgid, sigTerm)
-		select {
-		case <-d.done:
-			done = true
-		case <-tick.C:
-			if time.Now().After(deadline) {
-				err = fmt.Errorf("dovecot (pid %d) did not stop within %v after SIGTERM; killed", pgid, stopTimeout)
-				_ = signalGroup(pgid, sigKill)
-				<-d.done
-				done = true
-			}
-		}
-	}
-	// The master's children (login processes hold the listening sockets
-	// too) may outlive it briefly; wait until the whole group is gone.
-	deadline = time.Now().Add(stopTimeout)
-	for groupAlive(pgid) {
-		if time.Now().After(deadline) {
-			_ = signalGroup(pgid, sigKill)
-			if err == nil {
-				err = fmt.Errorf("dovecot's children (process group %d) outlived it; killed", pgid)
-			}
-			deadline = time.Now().Add(stopTimeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return err
+	// (Dovecot 2.3), holding connections from before a Restart open.
+	return p.Stop(stopTimeout)
 }
 
 // Restart stops the daemon (if running) and starts it again on the same
@@ -472,99 +349,31 @@ func (s *Server) Close() error { return s.Stop() }
 // TLSConfig returns a client TLS configuration trusting only the server's
 // CA, for ServerName "localhost" (the certificate also holds 127.0.0.1 and
 // 127.0.0.2, for clients that verify the dialled IP).
-func (s *Server) TLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: s.CAPool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
-}
+func (s *Server) TLSConfig() *tls.Config { return daemontest.TLSConfig(s.CAPool) }
 
 // Dial returns a go-imap v2 client logged in over implicit TLS (verified
 // against CAFile), for assertions. t.Cleanup closes it.
 func (s *Server) Dial(t testing.TB) *imapclient.Client {
 	t.Helper()
-	c, err := imapclient.DialTLS(s.TLSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
-	if err != nil {
-		t.Fatalf("dovecottest: dial %s: %v\n%s", s.TLSAddr, err, s.LogTail(20))
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Login(s.User, s.Password).Wait(); err != nil {
-		t.Fatalf("dovecottest: login as %s: %v\n%s", s.User, err, s.LogTail(20))
-	}
-	return c
+	return daemontest.DialLogin(t, s.TLSAddr, s.TLSConfig(), s.User, s.Password, func() string { return s.LogTail(20) })
 }
 
 // URL returns the server's address as mailferry's --to takes it:
 // "imaps://tester@127.0.0.1:port" for scheme "imaps" (implicit TLS) or
 // "imap://tester@127.0.0.1:port" for "imap" (STARTTLS).
 func (s *Server) URL(scheme string) string {
-	addr := s.TLSAddr
-	if scheme == "imap" {
-		addr = s.Addr
-	}
-	return scheme + "://" + s.User + "@" + addr
+	return daemontest.URL(scheme, s.User, s.Addr, s.TLSAddr)
 }
 
 // PasswordFile writes the password (no newline) into a file of its own (mode 0600) and
 // returns its path, for --password-file.
 func (s *Server) PasswordFile(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "password")
-	if err := os.WriteFile(p, []byte(s.Password), 0o600); err != nil {
-		t.Fatalf("dovecottest: %v", err)
-	}
-	return p
+	return daemontest.PasswordFile(t, s.Password)
 }
 
 // LogTail returns the last n lines of Dovecot's log and of the daemon's
 // stderr, for failure messages.
 func (s *Server) LogTail(n int) string {
-	var b strings.Builder
-	for _, p := range []string{s.LogPath, s.stderrPath} {
-		data, err := os.ReadFile(p)
-		if err != nil || len(bytes.TrimSpace(data)) == 0 {
-			continue
-		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(lines) > n {
-			lines = lines[len(lines)-n:]
-		}
-		fmt.Fprintf(&b, "--- %s (last %d lines)\n%s\n", filepath.Base(p), len(lines), strings.Join(lines, "\n"))
-	}
-	if b.Len() == 0 {
-		return "(dovecot log is empty)"
-	}
-	return b.String()
-}
-
-// groupAlive reports whether a process of group pgid is still running.
-// Zombies do not count: they hold no sockets, and children orphaned by the
-// master are reaped by init, sometimes seconds later.
-func groupAlive(pgid int) bool {
-	if signalGroup(pgid, sigZero) != nil {
-		return false
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return true // no /proc: trust kill
-	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// pid (comm) state ppid pgrp ...; comm may contain spaces and ")".
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 4 {
-			continue
-		}
-		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid && f[0] != "Z" && f[0] != "X" {
-			return true
-		}
-	}
-	return false
+	return daemontest.LogTail(n, s.LogPath, s.stderrPath)
 }

@@ -1,4 +1,4 @@
-package dovecottest
+package daemontest
 
 import (
 	"crypto/ecdsa"
@@ -13,16 +13,20 @@ import (
 	"time"
 )
 
-// certificates holds a per-server CA and a server certificate it signed, all
+// Certificates holds a per-server CA and a server certificate it signed, all
 // PEM-encoded.
-type certificates struct {
-	caPEM, certPEM, keyPEM []byte
+type Certificates struct {
+	CAPEM   []byte // the CA certificate, for the client's trust store (--tls-ca)
+	CertPEM []byte // the server certificate
+	KeyPEM  []byte // the server's private key (EC PRIVATE KEY)
 }
 
-// newCertificates makes an ECDSA P-256 CA and a server certificate for
-// localhost, 127.0.0.1 and 127.0.0.2 (the StrictPlaintext listener), valid
-// from an hour ago for a day.
-func newCertificates() (*certificates, error) {
+// NewCertificates makes an ECDSA P-256 CA and a server certificate for
+// localhost, 127.0.0.1 and 127.0.0.2 (a second loopback address, for a
+// listener a server must not count as local), valid from an hour ago for a
+// day. Every call makes a new CA, so a client trusting one server's CA
+// trusts no other server.
+func NewCertificates() (*Certificates, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate CA key: %w", err)
@@ -30,7 +34,7 @@ func newCertificates() (*certificates, error) {
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "dovecottest CA"},
+		Subject:               pkix.Name{CommonName: "mailferry test CA"},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -69,9 +73,16 @@ func newCertificates() (*certificates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal server key: %w", err)
 	}
-	return &certificates{
-		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+	return &Certificates{
+		CAPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 	}, nil
+}
+
+// Pool returns a certificate pool holding only the CA, for tls.Config.RootCAs.
+func (c *Certificates) Pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(c.CAPEM)
+	return pool
 }
