@@ -62,9 +62,6 @@ type Config struct {
 	// login of one more with "Maximum number of connections from user+IP
 	// exceeded".
 	MaxUserIPConnections int
-	// Compress offers COMPRESS=DEFLATE (RFC 4978): the imap_zlib plugin in
-	// 2.3; 2.4 always offers it.
-	Compress bool
 	// ExtraConfig is appended verbatim to the generated configuration.
 	ExtraConfig string
 
