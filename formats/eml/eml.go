@@ -10,7 +10,9 @@
 //     keeps its name; the root is only a mailbox when it holds files.
 //     Every subdirectory is a mailbox, empty ones too (exporters write one
 //     directory per folder). MailMate's "Name.mailbox" directories are
-//     called "Name". Dot-files and dot-directories are ignored.
+//     called "Name". Dot-files and dot-directories are ignored. Symbolic
+//     links are never followed, to files neither: in a copied or hostile
+//     tree a link may point at any file of this computer.
 //   - EML files carry no flag state. They are nearly always archives the
 //     user has read (exports, saved messages), so every message is given
 //     \Seen by default, as FORMATS.md 3 suggests; Config.Unread gives none.
@@ -40,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,7 +64,8 @@ const (
 // headPeek is how much of a file is looked at for its header.
 const headPeek = 64 << 10
 
-// maxDepth bounds the directory walk; symbolic links are not followed.
+// maxDepth bounds the directory walk; symbolic links are never followed
+// (to files neither: a link may point anywhere on this computer).
 const maxDepth = 32
 
 // Config holds the options of OpenWith.
@@ -161,15 +165,18 @@ func (r *Reader) walk(dir string, path formats.Folder, depth int) error {
 			subdirs = append(subdirs, name)
 			continue
 		}
-		st, err := os.Stat(p) // follows a symlinked file
+		if e.Type()&fs.ModeSymlink != 0 {
+			// Never followed: a link in a copied or hostile tree may
+			// point at any file of this computer (or loop).
+			r.cfg.Warnf(formats.Pos{File: p}, "symbolic link not followed")
+			continue
+		}
+		st, err := os.Lstat(p)
 		if err != nil {
 			r.cfg.Warnf(formats.Pos{File: p}, "skipped: %v", err)
 			continue
 		}
 		switch {
-		case st.IsDir():
-			r.cfg.Warnf(formats.Pos{File: p}, "symbolic link to a directory not followed")
-			continue
 		case !st.Mode().IsRegular():
 			r.cfg.Warnf(formats.Pos{File: p}, "skipped: not a regular file")
 			continue
@@ -351,6 +358,11 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 		return m
 	}
 	res, err := r.loadFile(fe.path, fe.kind == kindBare)
+	if err != nil || res.skip == "" {
+		// Files the loader found not to be mail are left to the caller's
+		// accounting, which says what they are.
+		r.cfg.ReportFile(fe.path, err)
+	}
 	switch {
 	case err != nil:
 		r.cfg.Warnf(m.Pos, "read message: %v", err)

@@ -367,13 +367,15 @@ func (w *walker) generic(dir string, path formats.Folder, isRoot bool) error {
 
 func isEmlxName(n string) bool { return strings.HasSuffix(strings.ToLower(n), ".emlx") }
 
+// isDir and isFile do not follow symbolic links: a link in a copied or
+// hostile tree may loop ("Loop -> .") or point anywhere on this computer.
 func isDir(p string) bool {
-	st, err := os.Stat(p)
+	st, err := os.Lstat(p)
 	return err == nil && st.IsDir()
 }
 
 func isFile(p string) bool {
-	st, err := os.Stat(p)
+	st, err := os.Lstat(p)
 	return err == nil && st.Mode().IsRegular()
 }
 
@@ -404,7 +406,7 @@ func listMessages(b *box) ([]msgFile, error) {
 		}
 		for _, e := range entries {
 			n := e.Name()
-			if !isEmlxName(n) || e.IsDir() {
+			if !isEmlxName(n) || !e.Type().IsRegular() { // links are not followed
 				continue
 			}
 			if IsPartial(n) && full[messageID(n)] {

@@ -418,7 +418,7 @@ func (r *Reader) openMailDir(dir string) error {
 	hints := newNameHints()
 	for _, e := range ents {
 		d := filepath.Join(dir, e.Name())
-		if strings.HasPrefix(e.Name(), ".") || !isDir(d) {
+		if strings.HasPrefix(e.Name(), ".") || !e.IsDir() { // a link is not followed
 			continue
 		}
 		r.addAccount(diskAccount(d), "", hints, "")
@@ -720,6 +720,7 @@ type mboxIter struct {
 
 func (r *Reader) openMbox(f *folder) (iter, error) {
 	file, err := os.Open(f.path)
+	r.opts.ReportFile(f.path, err)
 	if err != nil {
 		return nil, &formats.MessageError{Pos: formats.Pos{File: f.rel}, Op: "open mbox", Err: err}
 	}
@@ -872,7 +873,7 @@ func (r *Reader) openMaildir(f *folder) (iter, error) {
 		}
 		var names []string
 		for _, e := range ents {
-			if !strings.HasPrefix(e.Name(), ".") && !e.IsDir() {
+			if !strings.HasPrefix(e.Name(), ".") && e.Type().IsRegular() { // links are not followed
 				names = append(names, e.Name())
 			}
 		}
@@ -943,6 +944,7 @@ func (it *maildirIter) next(ctx context.Context) (*formats.Message, error) {
 		return m, nil
 	}
 	h, fromLine, err := it.r.loadFile(path)
+	it.r.opts.ReportFile(path, err)
 	if err != nil {
 		return nil, &formats.MessageError{Pos: pos, Op: "read message file", Err: err}
 	}
