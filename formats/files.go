@@ -70,6 +70,9 @@ const (
 	NotReadLink NotReadKind = "link"
 	// NotReadUnreadable is a file or directory this user may not read.
 	NotReadUnreadable NotReadKind = "unreadable"
+	// NotReadArchive is an archive (zip, tar, ...): not opened, it may
+	// hold mail, but usually does not (Mail is not set).
+	NotReadArchive NotReadKind = "archive"
 )
 
 // NotRead is one file, or one directory, that was not read.
