@@ -90,9 +90,9 @@ const maxWalkDepth = 64
 type dirRule int
 
 const (
-	ruleSearch     dirRule = iota // searched like any directory
-	rulePartial                   // hidden: only the children on the trie
-	ruleNotSearch                 // hidden or a cache: not searched
+	ruleSearch    dirRule = iota // searched like any directory
+	rulePartial                  // hidden: only the children on the trie
+	ruleNotSearch                // hidden or a cache: not searched
 )
 
 // ruleFor decides a directory outside a store. node is the trie position

@@ -73,13 +73,13 @@ func TestHomeFolderCopy(t *testing.T) {
 func TestProfileRootWithStoresBeside(t *testing.T) {
 	root := t.TempDir()
 	tree{
-		"Mail/Local Folders/Inbox":                                   tbMbox(msgA),
-		"Mail/Local Folders/Inbox.msf":                               "",
-		"Mail/Local Folders/Archive":                                 tbMbox(msgB),
-		"Library/Mail/V10/Mailboxes/Archive.mbox/Messages/1.emlx":    emlxFile(msgB),
-		"Library/Mail/V10/Mailboxes/INBOX.mbox/Messages/2.emlx":      emlxFile(msgA),
-		"Exported EML/Archive/x.eml":                                 msgA,
-		"Exported EML/Inbox/y.eml":                                   msgB,
+		"Mail/Local Folders/Inbox":                                  tbMbox(msgA),
+		"Mail/Local Folders/Inbox.msf":                              "",
+		"Mail/Local Folders/Archive":                                tbMbox(msgB),
+		"Library/Mail/V10/Mailboxes/Archive.mbox/Messages/1.emlx":   emlxFile(msgB),
+		"Library/Mail/V10/Mailboxes/INBOX.mbox/Messages/2.emlx":     emlxFile(msgA),
+		"Exported EML/Archive/x.eml":                                msgA,
+		"Exported EML/Inbox/y.eml":                                  msgB,
 		"Library/Mail/V10/Mailboxes/Archive.mbox/Attachments/1/2/a": "x",
 	}.build(t, root)
 
