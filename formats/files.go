@@ -73,6 +73,11 @@ const (
 	// NotReadArchive is an archive (zip, tar, ...): not opened, it may
 	// hold mail, but usually does not (Mail is not set).
 	NotReadArchive NotReadKind = "archive"
+	// NotReadLeftOut is mail a reader leaves out on purpose, as mail
+	// programs do (an older Apple Mail store, a Thunderbird profile that is
+	// not the default one, a hidden file inside a store): listed with how
+	// to read it, but Mail is not set.
+	NotReadLeftOut NotReadKind = "left out"
 )
 
 // NotRead is one file, or one directory, that was not read.
@@ -88,8 +93,9 @@ type NotRead struct {
 	Reason string `json:"reason"`
 	// Advice says what the user can do, when there is something to do.
 	Advice string `json:"advice,omitempty"`
-	// Mail is set when the entry holds or may hold mail: such entries
-	// make a run "finished, but not everything could be taken".
+	// Mail is set when the entry holds or may hold mail that was not
+	// left out on purpose: such entries make a run "finished, but not
+	// everything could be taken".
 	Mail bool `json:"mail"`
 }
 

@@ -342,9 +342,7 @@ func (g *guide) inspect(path string) (*mail, error) {
 			m.warnings = append(m.warnings, n)
 		}
 	}
-	if tr, ok := src.Reader.(*thunderbird.Reader); ok {
-		m.accounts, m.profiles = tr.Accounts(), tr.Profiles()
-	}
+	m.accounts, m.profiles = src.Accounts, src.Profiles
 	if len(src.Found) > 0 {
 		m.label = string(src.Found[0].Kind) + " mail"
 	}

@@ -15,6 +15,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/detect"
+	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 )
 
@@ -210,6 +211,9 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 		rep, err = upload.Upload(e.ctx, src.Reader, opts)
 	}
 	prog.Finish()
+	if rep != nil && e.ctx.Err() == nil {
+		rep.Files = sourceLedger(src, func(m string) { log.Warn(m) })
+	}
 	if rep != nil {
 		printReport(e.stdout, rep, time.Since(start))
 		if sf.report != "" {
@@ -227,6 +231,10 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	}
 	if err != nil {
 		return e.fail(cmd, err)
+	}
+	if filesIncomplete(rep.Files) {
+		fmt.Fprintf(e.stderr, "mailferry %s: finished, but %d file(s) under the source that hold or may hold mail were not read (listed under \"Not read\")\n", cmd, rep.Files.MailNotRead())
+		return exitIncomplete
 	}
 	return exitOK
 }
@@ -314,11 +322,11 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		if notDone > 0 {
 			parts = append(parts, fmt.Sprintf("not done %d", notDone))
 		}
-		fmt.Fprintf(w, "%s %-40s %s", status, f.Server, detail)
+		fmt.Fprintf(w, "%s %-40s %s", status, mfterm.Escape(f.Server), detail)
 		if len(parts) > 0 {
 			fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 		}
-		fmt.Fprintf(w, "  ← %s\n", strings.Join(f.Sources, ", "))
+		fmt.Fprintf(w, "  ← %s\n", mfterm.Escape(strings.Join(f.Sources, ", ")))
 		if v := f.Verify; v != nil {
 			for _, m := range v.Missing {
 				fmt.Fprintf(w, "    missing: %s %s\n", m.Pos, m.MessageID)
@@ -408,6 +416,7 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 	if t.Extra > 0 {
 		fmt.Fprintf(w, "The server also holds %d other message(s) that are not from this source (left alone).\n", t.Extra)
 	}
+	printFiles(w, r.Files)
 }
 
 // splitFailed separates the messages a stopped run did not get to (listed

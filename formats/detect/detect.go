@@ -81,6 +81,8 @@ type Source struct {
 	// prefs.js), for scan and the guided run; empty for stores without
 	// accounts.
 	Accounts []*thunderbird.Account
+	// Profiles are the Thunderbird profiles read.
+	Profiles []thunderbird.Profile
 
 	files *fileTracker
 }
@@ -177,6 +179,7 @@ func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 		src.Notes = append(src.Notes, notes...)
 		if tb, ok := r.(*thunderbird.Reader); ok {
 			src.Accounts = append(src.Accounts, tb.Accounts()...)
+			src.Profiles = append(src.Profiles, tb.Profiles()...)
 			src.files.thunderbirdHints(f, tb)
 		}
 		if f.Kind == AppleMail {

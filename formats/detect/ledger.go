@@ -145,7 +145,7 @@ func (t *fileTracker) thunderbirdHints(f Found, tb *thunderbird.Reader) {
 		for _, p := range all {
 			if !p.Missing && !read[filepath.Clean(p.Dir)] {
 				t.hints = append(t.hints, hint{dir: filepath.Clean(p.Dir), mail: true,
-					reason: fmt.Sprintf("in Thunderbird profile %q, which is not the default one (only the default profile of a Thunderbird folder is read)", p.Name),
+					reason: fmt.Sprintf("in Thunderbird profile %q, which is not the default one (only the default profile of a Thunderbird folder is read; the others are mostly left over from old installations)", p.Name),
 					advice: "to read it, point mailferry at " + p.Dir})
 			}
 		}
@@ -527,6 +527,10 @@ func (a *accountant) file(p string, info fs.FileInfo, store *Found) {
 			Reason: fmt.Sprintf("%s (%s): mailferry cannot read it", o.what, o.program), Advice: o.advice, Mail: true})
 		return
 	}
+	if r, advice := leftOutByName(name); r != "" {
+		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadLeftOut, Files: 1, Size: size, Reason: r, Advice: advice})
+		return
+	}
 	if r := knownNoMail(p, name); r != "" {
 		a.noMail(p, size, r)
 		return
@@ -538,6 +542,9 @@ func (a *accountant) file(p string, info fs.FileInfo, store *Found) {
 		return
 	case store != nil && store.Kind == AppleMail && strings.Contains(filepath.ToSlash(p), "/Attachments/"):
 		a.noMail(p, size, reasonAttachment)
+		return
+	case strings.HasSuffix(strings.ToLower(name), ".partial.emlx") && a.t.wasRead(filepath.Join(parent, name[:len(name)-len(".partial.emlx")]+".emlx")):
+		a.noMail(p, size, reasonPartialCopy)
 		return
 	case archiveExt[strings.ToLower(filepath.Ext(name))]:
 		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadArchive, Files: 1, Size: size,
@@ -559,13 +566,38 @@ func (a *accountant) file(p string, info fs.FileInfo, store *Found) {
 	case h != nil && !h.mail:
 		a.noMail(p, size, h.reason)
 	case h != nil:
-		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadMail, Files: 1, Size: size, Mail: true,
+		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadLeftOut, Files: 1, Size: size,
 			Reason: "looks like mail (" + sn.reason + ") " + h.reason, Advice: h.advice})
+	case store != nil && a.hiddenInStore(p):
+		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadLeftOut, Files: 1, Size: size,
+			Reason: fmt.Sprintf("looks like mail (%s), but it is hidden inside the %s store: mail programs ignore hidden files and directories, and so does mailferry", sn.reason, kindLabel(store.Kind)),
+			Advice: "if it is mail of yours, copy it to a name without the leading dot"})
 	default:
 		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadMail, Files: 1, Size: size, Mail: true,
 			Reason: "looks like mail (" + sn.reason + "), but no reader took it" + whyNotTaken(store),
 			Advice: "if it is mail, put it in a folder of its own (an mbox file, or .eml files) and point mailferry at that"})
 	}
+}
+
+// hiddenInStore reports whether a name on p's path below the scope of
+// its store starts with a dot.
+func (a *accountant) hiddenInStore(p string) bool {
+	var best string
+	for _, sc := range a.t.scopes {
+		if within(p, sc.path) && len(sc.path) > len(best) {
+			best = sc.path
+		}
+	}
+	rel, err := filepath.Rel(best, p)
+	if err != nil {
+		return false
+	}
+	for _, e := range strings.Split(filepath.ToSlash(rel), "/") {
+		if strings.HasPrefix(e, ".") && e != "." {
+			return true
+		}
+	}
+	return false
 }
 
 // whyNotTaken says what the reader of the store that holds a mail-like

@@ -143,6 +143,7 @@ const (
 	reasonLock         = "lock file of a running (or crashed) mail program"
 	reasonOSMeta       = "folder metadata of the operating system (.DS_Store, Thumbs.db, ._ files)"
 	reasonAppleIndex   = "Apple Mail's index and settings"
+	reasonPartialCopy  = "partial copy (.partial.emlx) of a message whose full .emlx is read"
 	reasonAttachment   = "attachment Mail.app stored beside its message (put back into the message when it is read)"
 	reasonMaildirMeta  = "Maildir index and state of a mail server or sync tool"
 	reasonMaildirTmp   = "unfinished delivery in a Maildir's tmp/ (never shown by a mail program)"
@@ -153,11 +154,25 @@ const (
 	reasonDocument     = "document (PDF, office, web page)"
 	reasonProgram      = "program or library"
 	reasonWLMIndex     = "Windows Live Mail's index database (its messages are .eml files, read as such)"
-	reasonPostboxBak   = "copy Postbox kept of a folder before compacting it (the folder itself is read)"
 	reasonNotRegular   = "not a regular file (a named pipe, socket or device): never opened"
 	reasonLinkInside   = "symbolic link to a file inside the source (read, or listed, where it lies)"
 	reasonLinkDangling = "symbolic link to nothing"
 )
+
+// leftOutByName recognises copies of folders that mail programs make
+// while compacting: they hold mail, but copies of messages the folder
+// itself holds (or held before the user deleted them), so they are left
+// out on purpose and listed.
+func leftOutByName(name string) (reason, advice string) {
+	switch {
+	case name == "nstmp" || strings.HasPrefix(name, "nstmp-") || strings.HasPrefix(name, "nstmp."):
+		return "leftover of an interrupted compaction in Thunderbird: a possibly half-written copy of a folder, whose messages are in the folder itself",
+			"compact the folders in Thunderbird, or look at the file by hand"
+	case strings.HasPrefix(name, "#PB#"):
+		return "copy Postbox keeps of a folder from before it was compacted (the folder itself is read)", ""
+	}
+	return "", ""
+}
 
 // knownNoMail recognises, by name alone, files that never hold mail.
 func knownNoMail(path, name string) string {
@@ -178,8 +193,6 @@ func knownNoMail(path, name string) string {
 		return reasonSettings
 	case lower == "mail.msmessagestore" || ext == ".edb" || ext == ".jfm" || ext == ".chk" || ext == ".jrs":
 		return reasonWLMIndex
-	case strings.HasPrefix(name, "#PB#"):
-		return reasonPostboxBak
 	case strings.HasPrefix(lower, "dovecot") || lower == "maildirfolder" || lower == "subscriptions" ||
 		strings.HasPrefix(lower, "courierimap") || strings.HasPrefix(lower, ".mbsyncstate") || lower == ".uidvalidity" ||
 		lower == ".isyncuidmap.db" || lower == "folders.db" || ext == ".cmeta" || ext == ".ev-summary" || lower == "table_of_contents":
