@@ -267,25 +267,39 @@ func TestOnlyOtherStoresCLI(t *testing.T) {
 }
 
 // Folder names with ESC, CR, LF or NUL print escaped in the scan and
-// convert tables, never as raw control characters.
+// convert tables, never as raw control characters. A directory name can
+// hold ESC, CR and LF; a NUL comes from a Maildir++ name in modified
+// UTF-7 ("&AAA-").
 func TestControlCharactersEscaped(t *testing.T) {
 	root := t.TempDir()
-	evil := "Evil\x1b[2J\rX\nY\x00Z"
+	evil := "Evil\x1b[2J\rX\nY"
 	if err := os.MkdirAll(filepath.Join(root, "Export", evil), 0o755); err != nil {
 		t.Skipf("file system refuses the name: %v", err)
 	}
-	writeTree(t, root, map[string]string{"Export/" + evil + "/a.eml": fileMsgA})
-	res := runCLI(t, nil, "scan", filepath.Join(root, "Export"))
-	if res.code != exitOK {
-		t.Fatalf("scan: exit %d\n%s%s", res.code, res.stdout, res.stderr)
-	}
-	conv := runCLI(t, nil, "convert", filepath.Join(root, "Export"), "--format", "mbox", "--out", filepath.Join(t.TempDir(), "o"), "--quiet")
-	for name, out := range map[string]string{"scan": res.stdout, "convert": conv.stdout} {
-		if strings.ContainsAny(out, "\x1b\r\x00") {
-			t.Errorf("%s printed a raw control character:\n%q", name, out)
+	writeTree(t, root, map[string]string{
+		"Export/" + evil + "/a.eml":                  fileMsgA,
+		"Maildir/cur/1275904800.1.host:2,S":          fileMsgA,
+		"Maildir/new/.keep":                          "",
+		"Maildir/.N&AAA-Z/cur/1275904801.2.host:2,S": fileMsgB,
+		"Maildir/.N&AAA-Z/new/.keep":                 "",
+	})
+	for _, tt := range []struct{ source, escaped string }{
+		{"Export", `Evil\x1b[2J\rX\nY`},
+		{"Maildir", `N\x00Z`},
+	} {
+		src := filepath.Join(root, tt.source)
+		res := runCLI(t, nil, "scan", src)
+		if res.code != exitOK {
+			t.Fatalf("scan %s: exit %d\n%s%s", tt.source, res.code, res.stdout, res.stderr)
 		}
-		if !strings.Contains(out, `Evil\x1b[2J\rX\nY`) {
-			t.Errorf("%s output lacks the escaped name:\n%s", name, out)
+		conv := runCLI(t, nil, "convert", src, "--format", "mbox", "--out", filepath.Join(t.TempDir(), "o"), "--quiet")
+		for name, out := range map[string]string{"scan": res.stdout, "convert": conv.stdout} {
+			if strings.ContainsAny(out, "\x1b\r\x00") {
+				t.Errorf("%s %s printed a raw control character:\n%q", name, tt.source, out)
+			}
+			if !strings.Contains(out, tt.escaped) {
+				t.Errorf("%s %s output lacks the escaped name %s:\n%s", name, tt.source, tt.escaped, out)
+			}
 		}
 	}
 }
