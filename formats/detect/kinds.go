@@ -50,7 +50,7 @@ func classify(path string) (Kind, string) {
 }
 
 // maildirRoot decides a directory that maildir.Detect accepts: one with
-// cur/ or new/ of its own, or Maildir++ ".Name" folders, is a maildir;
+// cur/ or new/ of its own (with its Maildir++ ".Name" folders) is a maildir;
 // one that only has maildirs among its subdirectories (Dovecot's
 // LAYOUT=fs: INBOX/, Sent/, ...) is the root of a maildir tree only when
 // at least half of its subdirectories are maildirs. A copied home folder
@@ -73,9 +73,9 @@ func maildirRoot(dir string) bool {
 		hasMaildir := isDir(filepath.Join(sub, "cur")) || isDir(filepath.Join(sub, "new"))
 		switch {
 		case strings.HasPrefix(e.Name(), "."):
-			if hasMaildir {
-				return true // Maildir++
-			}
+			// Maildir++ folders sit in a maildir with cur/ and new/ of
+			// its own (its INBOX), found above; here a hidden maildir is
+			// a store of its own (~/.maildir beside ~/Documents).
 		case hasMaildir:
 			mail++
 		default:
