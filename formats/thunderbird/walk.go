@@ -189,6 +189,11 @@ func looksLikeFolderDir(dir string) bool {
 // hasMozillaStatus reports an mbox written by Thunderbird: it starts with
 // "From " and has an X-Mozilla-Status header near the start.
 func hasMozillaStatus(path string) bool {
+	// Most files a directory walk meets are not mbox files: look at the
+	// first bytes before reading further.
+	if !looksLikeMbox(path) {
+		return false
+	}
 	b, err := readHead(path, 16<<10)
 	if err != nil {
 		return false
