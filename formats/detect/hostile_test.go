@@ -206,3 +206,36 @@ func TestUnreadableFileGoesOn(t *testing.T) {
 		t.Errorf("MailNotRead = %d, want 2", l.MailNotRead())
 	}
 }
+
+// Apple Mail stores: a looping directory link and links to message files
+// or mailboxes outside the source are not followed either.
+func TestAppleMailLinksNotFollowed(t *testing.T) {
+	outside := t.TempDir()
+	tree{"x.emlx": emlxFile(msgB), "Other.mbox/Messages/9.emlx": emlxFile(msgB)}.build(t, outside)
+	root := t.TempDir()
+	tree{
+		"Mail/V10/Mailboxes/Archive.mbox/Messages/1.emlx": emlxFile(msgA),
+		"Mail/V10/Mailboxes/Archive.mbox/Messages/2.emlx": "-> " + filepath.Join(outside, "x.emlx"),
+		"Mail/V10/Mailboxes/Archive.mbox/Loop":            "-> ..",
+		"Mail/V10/Mailboxes/Linked.mbox":                  "-> " + filepath.Join(outside, "Other.mbox"),
+		"Loose/3.emlx":                                    emlxFile(msgA),
+		"Loose/Loop":                                      "-> .",
+	}.build(t, root)
+	for _, tt := range []struct {
+		src  string
+		want []string
+	}{
+		{"Mail", []string{
+			"V10/Mailboxes/Archive.mbox/Loop|link|false|1",
+			"V10/Mailboxes/Archive.mbox/Messages/2.emlx|link|true|1",
+			"V10/Mailboxes/Linked.mbox|link|true|1",
+		}},
+		{"Loose", []string{"Loop|link|false|1"}},
+	} {
+		r := readSource(t, filepath.Join(root, tt.src))
+		if r.messages != 1 {
+			t.Errorf("%s: read %d messages, want 1 (links not followed): %q", tt.src, r.messages, r.folders)
+		}
+		check(t, tt.src+": not read", r.notRead(), tt.want)
+	}
+}
