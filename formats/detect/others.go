@@ -78,8 +78,8 @@ func otherStoreFile(path, name string) *otherStore {
 	case strings.HasSuffix(lower, ".nsf"):
 		return &lotusNotes
 	}
-	if hasPrefix(path, pstMagic) {
-		return &outlookPST // an Outlook container under another name
+	if knownNoMail(path, name) == "" && hasPrefix(path, pstMagic) {
+		return &outlookPST // an Outlook container under another name (a renamed backup)
 	}
 	return nil
 }
