@@ -227,6 +227,21 @@ type Options struct {
 	// skip keeping the bytes, and Message.Open may return ErrNoBytes.
 	// Size stays exact.
 	SizesOnly bool
+	// OnFile, when not nil, is told about every file whose content a
+	// reader turns into messages, as the reader opens it: err is nil when
+	// the file was read, else why it could not be (the file looks like
+	// mail but was not taken). detect uses it to account for every file
+	// under a source. Metadata a reader consults (summaries, keyword
+	// lists, plists) is not reported.
+	OnFile func(path string, err error)
+}
+
+// ReportFile tells o.OnFile, if set, that the reader read path (err nil)
+// or could not read it.
+func (o Options) ReportFile(path string, err error) {
+	if o.OnFile != nil {
+		o.OnFile(path, err)
+	}
 }
 
 // ErrNoBytes is what Message.Open returns when the reader was opened with

@@ -46,14 +46,18 @@ func atomChar(c byte) bool {
 	return c > ' ' && c < 0x7f && strings.IndexByte(atomSpecials, c) < 0
 }
 
-// IsDir reports whether p is a directory, following symbolic links.
+// IsDir reports whether p is a directory. A symbolic link at p is not
+// followed: readers never follow links below SOURCE, since a link in a
+// copied or hostile tree may loop ("Loop -> .") or point anywhere on this
+// computer (detect resolves a SOURCE that is itself a link).
 func IsDir(p string) bool {
-	st, err := os.Stat(p)
+	st, err := os.Lstat(p)
 	return err == nil && st.IsDir()
 }
 
-// IsFile reports whether p is a regular file, following symbolic links.
+// IsFile reports whether p is a regular file, not following a symbolic
+// link at p (see IsDir).
 func IsFile(p string) bool {
-	st, err := os.Stat(p)
+	st, err := os.Lstat(p)
 	return err == nil && st.Mode().IsRegular()
 }

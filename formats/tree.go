@@ -2,6 +2,7 @@ package formats
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,8 +45,9 @@ type TreeOptions struct {
 // .msg files, as exporters write them): every directory below root is a
 // folder, empty ones too, and the root's own files go into a folder named
 // after the root, which is only listed when it has files. Symbolic links
-// to files are followed, links to directories are not; files that are not
-// regular are skipped with a warning. It fails when root or a directory
+// are never followed (a link in a copied or hostile tree may point at any
+// file of this computer, or loop); they and files that are not regular are
+// skipped with a warning. It fails when root or a directory
 // in it cannot be listed.
 func ListTree(root string, o TreeOptions) ([]TreeDir, error) {
 	if o.FolderName == nil {
@@ -73,13 +75,16 @@ func ListTree(root string, o TreeOptions) ([]TreeDir, error) {
 				subdirs = append(subdirs, name)
 				continue
 			}
-			st, err := os.Stat(p) // follows a symlinked file
+			if e.Type()&fs.ModeSymlink != 0 {
+				// Never followed: a link in a copied or hostile tree may
+				// point at any file of this computer (or loop).
+				o.Warn(Pos{File: p}, "symbolic link not followed")
+				continue
+			}
+			st, err := os.Lstat(p)
 			switch {
 			case err != nil:
 				o.Warn(Pos{File: p}, "skipped: %v", err)
-				continue
-			case st.IsDir():
-				o.Warn(Pos{File: p}, "symbolic link to a directory not followed")
 				continue
 			case !st.Mode().IsRegular():
 				o.Warn(Pos{File: p}, "skipped: not a regular file")

@@ -68,6 +68,10 @@ type Report struct {
 	// folder.
 	KeywordWarnings []KeywordWarning `json:"keyword_warnings,omitempty"`
 	Totals          Totals           `json:"totals"`
+	// Files accounts for every file under the source (read as mail, no
+	// mail, not read with the reason); set by the caller, which read the
+	// source, when the source was read to the end.
+	Files *formats.FileLedger `json:"files,omitempty"`
 }
 
 // FolderReport is one server folder.

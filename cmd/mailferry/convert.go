@@ -10,6 +10,7 @@ import (
 	"mailferry/formats"
 	"mailferry/formats/convert"
 	"mailferry/formats/detect"
+	"mailferry/internal/term"
 )
 
 const convertManual = `mailferry convert SOURCE --format mbox|maildir|eml --out DIR [options]
@@ -81,8 +82,14 @@ func (e *env) convert(args []string) int {
 		OnMessage: func(m *formats.Message) { prog.Add(m.Size) },
 	})
 	prog.Finish()
+	var files *formats.FileLedger
+	if err == nil && rep != nil {
+		files = sourceLedger(src, func(m string) { log.Warn(m) })
+		rep.Files = files
+	}
 	if rep != nil {
 		printConvert(e.stdout, rep, time.Since(start))
+		printFiles(e.stdout, files)
 		if *report != "" {
 			if werr := writeJSON(*report, rep); werr != nil && err == nil {
 				err = fmt.Errorf("write report: %w", werr)
@@ -99,7 +106,7 @@ func (e *env) convert(args []string) int {
 	if err != nil {
 		return e.fail("convert", err)
 	}
-	if rep.Totals.Failed > 0 || rep.Totals.Incomplete > 0 {
+	if rep.Totals.Failed > 0 || rep.Totals.Incomplete > 0 || filesIncomplete(files) {
 		return exitIncomplete
 	}
 	return exitOK
@@ -107,7 +114,7 @@ func (e *env) convert(args []string) int {
 
 func printConvert(w io.Writer, r *convert.Report, took time.Duration) {
 	for _, f := range r.Folders {
-		fmt.Fprintf(w, "  %6d  %s → %s", f.Written, f.Source, f.Output)
+		fmt.Fprintf(w, "  %6d  %s → %s", f.Written, term.Escape(f.Source), term.Escape(f.Output))
 		if n := f.SkippedTotal(); n > 0 {
 			fmt.Fprintf(w, " (skipped %d)", n)
 		}
@@ -116,21 +123,21 @@ func printConvert(w io.Writer, r *convert.Report, took time.Duration) {
 		}
 		fmt.Fprintln(w)
 		for _, e := range f.Errors {
-			fmt.Fprintf(w, "      %s\n", e)
+			fmt.Fprintf(w, "      %s\n", term.Escape(e))
 		}
 	}
 	if len(r.Renamed) > 0 {
 		fmt.Fprintln(w, "\nRenamed to be safe as file names:")
 		for _, rn := range r.Renamed {
-			fmt.Fprintf(w, "  %s → %s\n", strings.Join(rn.Source, "/"), strings.Join(rn.Output, "/"))
+			fmt.Fprintf(w, "  %s → %s\n", term.Escape(strings.Join(rn.Source, "/")), term.Escape(strings.Join(rn.Output, "/")))
 		}
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(w, "Note: %s\n", n)
+		fmt.Fprintf(w, "Note: %s\n", term.Escape(n))
 	}
 	t := r.Totals
 	fmt.Fprintf(w, "\n%s: %d folders; messages found %d = written %d + skipped %d + failed %d; %s in %s\n",
-		r.Out, t.Folders, t.Found, t.Written, t.Skipped, t.Failed, humanBytes(t.Bytes), took.Round(100*time.Millisecond))
+		term.Escape(r.Out), t.Folders, t.Found, t.Written, t.Skipped, t.Failed, humanBytes(t.Bytes), took.Round(100*time.Millisecond))
 	if t.Incomplete > 0 {
 		fmt.Fprintf(w, "Incomplete in the source (written as they are): %d\n", t.Incomplete)
 	}

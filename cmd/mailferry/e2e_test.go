@@ -164,6 +164,9 @@ func TestUploadEveryStoreKindToDovecot(t *testing.T) {
 			scan := runCLI(t, nil, "scan", src, "--json")
 			var s struct {
 				Totals struct{ Messages, Incomplete int }
+				Files  struct {
+					NotRead []struct{ Mail bool } `json:"not_read"`
+				}
 			}
 			if err := json.Unmarshal([]byte(scan.stdout), &s); err != nil {
 				t.Fatalf("scan: %v\n%s", err, scan.stderr)
@@ -172,9 +175,14 @@ func TestUploadEveryStoreKindToDovecot(t *testing.T) {
 			vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
 			to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
 			res := runCLI(t, vars, "upload", src, "--to", to, "--tls-ca", srv.CAFile, "--quiet")
-			wantCode := exitOK
+			wantCode, verifyCode := exitOK, exitOK
 			if s.Totals.Incomplete > 0 {
 				wantCode = exitIncomplete
+			}
+			for _, n := range s.Files.NotRead {
+				if n.Mail { // eml/tree holds an Outlook .msg, which no reader takes yet
+					wantCode, verifyCode = exitIncomplete, exitIncomplete
+				}
 			}
 			if res.code != wantCode || !strings.Contains(res.stdout, "Verification: all") {
 				t.Fatalf("upload: exit %d, want %d\n%s\n%s", res.code, wantCode, res.stdout, res.stderr)
@@ -183,8 +191,8 @@ func TestUploadEveryStoreKindToDovecot(t *testing.T) {
 				t.Errorf("Dovecot holds %d messages, scan counted %d", n, s.Totals.Messages)
 			}
 			res = runCLI(t, vars, "verify", src, "--to", to, "--tls-ca", srv.CAFile)
-			if res.code != exitOK {
-				t.Errorf("verify: exit %d\n%s", res.code, res.stdout)
+			if res.code != verifyCode {
+				t.Errorf("verify: exit %d, want %d\n%s", res.code, verifyCode, res.stdout)
 			}
 		})
 	}

@@ -23,6 +23,7 @@ import (
 	"mailferry/formats/detect"
 	"mailferry/formats/thunderbird"
 	"mailferry/internal/autoconfig"
+	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 )
 
@@ -342,9 +343,7 @@ func (g *guide) inspect(path string) (*mail, error) {
 			m.warnings = append(m.warnings, n)
 		}
 	}
-	if tr, ok := src.Reader.(*thunderbird.Reader); ok {
-		m.accounts, m.profiles = tr.Accounts(), tr.Profiles()
-	}
+	m.accounts, m.profiles = src.Accounts, src.Profiles
 	if len(src.Found) > 0 {
 		m.label = string(src.Found[0].Kind) + " mail"
 	}
@@ -1079,7 +1078,7 @@ func (g *guide) uploadAll(m *mail, t upload.Target, password string) error {
 		if rep != nil && rep.StopReason != "" {
 			reason = rep.StopReason
 		}
-		fmt.Fprintf(out, "The upload stopped: %s\n", escape(err.Error()))
+		fmt.Fprintf(out, "The upload stopped: %s\n", mfterm.Escape(err.Error()))
 		fmt.Fprintf(out, "%s are on the server so far; nothing is lost.\n", messages(onServer))
 		fmt.Fprintln(out, whatNow(reason))
 		reportLine()

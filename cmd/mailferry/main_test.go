@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,8 +297,12 @@ func TestScanJSONLayouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		res := runCLI(t, nil, "scan", testutil.Testdata(t, tt.path), "--json")
-		if res.code != exitOK {
-			t.Errorf("%s: scan exit %d: %s", tt.name, res.code, res.stderr)
+		want := exitOK
+		if tt.path == "eml/tree" {
+			want = exitIncomplete // it holds an Outlook .msg, which no reader takes yet
+		}
+		if res.code != want {
+			t.Errorf("%s: scan exit %d, want %d: %s", tt.name, res.code, want, res.stderr)
 			continue
 		}
 		var got struct {
@@ -313,8 +318,9 @@ func TestScanJSONLayouts(t *testing.T) {
 		if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if len(got.Stores) != 1 || got.Stores[0].Kind != tt.kind {
-			t.Errorf("%s: stores %+v, want one %s", tt.name, got.Stores, tt.kind)
+		stores := slices.DeleteFunc(slices.Clone(got.Stores), func(s struct{ Kind string }) bool { return s.Kind == "other" })
+		if len(stores) != 1 || stores[0].Kind != tt.kind {
+			t.Errorf("%s: stores %+v, want one %s (and the stores of other programs)", tt.name, got.Stores, tt.kind)
 		}
 		wantMessages := 0
 		for _, f := range tt.folders {

@@ -11,6 +11,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/detect"
+	"mailferry/internal/term"
 	"mailferry/upload/plan"
 )
 
@@ -22,8 +23,18 @@ incomplete counts, the name each folder would get on an IMAP server, where the
 received dates come from, and warnings. Check this list against what your mail
 program shows before you upload.
 
-Without SOURCE, scan looks for Thunderbird profiles (and Apple Mail on macOS)
-in the usual places and lists what it found.
+Without SOURCE, scan looks for the profiles of Thunderbird (and of Betterbird,
+SeaMonkey, Postbox, Icedove), Apple Mail on macOS and Windows Live Mail on
+Windows in the usual places and lists what it found, and names the stores of
+mail programs mailferry cannot read (Outlook, Windows Mail, eM Client, ...)
+with what to do instead.
+
+SOURCE may also be a whole home folder or backup drive: every store in it is
+found (hidden mail directories such as ~/.thunderbird included) and read,
+each under its own name. Every file under SOURCE is accounted for: read as
+mail, recognised as holding no mail, or listed under "Not read" with the
+reason and size. When files that look like mail could not be read, scan
+exits with code 3.
 
 Messages deleted in Thunderbird but still in the file (the folder was never
 compacted) are counted as skipped: they will not be uploaded.
@@ -46,11 +57,14 @@ func (e *env) scan(args []string) int {
 		return exitUsage
 	}
 	var sources []string
+	var others []detect.Found
 	if len(pos) == 1 {
 		sources = pos
 	} else {
-		found := detect.DefaultSources(detect.SystemPaths())
-		if len(found) == 0 {
+		paths := detect.SystemPaths()
+		found := detect.DefaultSources(paths)
+		others = detect.OtherSources(paths)
+		if len(found) == 0 && len(others) == 0 {
 			fmt.Fprintln(e.stderr, "mailferry scan: no mail store found in the usual places; name one: mailferry scan SOURCE")
 			return exitUsage
 		}
@@ -63,12 +77,26 @@ func (e *env) scan(args []string) int {
 		return e.fail("scan", usageErrorf("%v", err))
 	}
 	var results []*scanResult
+	code := exitOK
 	for _, src := range sources {
 		res, err := e.scanOne(src, kind)
+		var nm *detect.NoMailError
+		if errors.As(err, &nm) && len(nm.Others) > 0 {
+			// Only stores mailferry cannot read: say what they are and
+			// what to do.
+			res, err = &scanResult{Source: src, Stores: nm.Others, Folders: []scanFolder{}, Warnings: []string{}}, nil
+		}
 		if err != nil {
 			return e.fail("scan", err)
 		}
 		results = append(results, res)
+		if filesIncomplete(res.Files) || len(res.others()) > 0 {
+			code = exitIncomplete
+		}
+	}
+	if len(others) > 0 {
+		results = append(results, &scanResult{Source: "the usual places of other mail programs", Stores: others, Folders: []scanFolder{}, Warnings: []string{}})
+		code = exitIncomplete
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -80,12 +108,23 @@ func (e *env) scan(args []string) int {
 		if err := enc.Encode(v); err != nil {
 			return e.fail("scan", err)
 		}
-		return exitOK
+		return code
 	}
 	for _, r := range results {
 		printScan(e.stdout, r)
 	}
-	return exitOK
+	return code
+}
+
+// others are the stores found that mailferry cannot read.
+func (r *scanResult) others() []detect.Found {
+	var out []detect.Found
+	for _, f := range r.Stores {
+		if f.Kind == detect.Other {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // scanResult is what scan prints, and its JSON form.
@@ -97,6 +136,8 @@ type scanResult struct {
 	Warnings []string       `json:"warnings"`
 	Totals   scanTotals     `json:"totals"`
 	Renamed  []plan.Rename  `json:"renamed,omitempty"`
+	// Files accounts for every file under the source.
+	Files *formats.FileLedger `json:"files,omitempty"`
 }
 
 type scanFolder struct {
@@ -129,6 +170,10 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 	var warnings []string
 	opts := formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w.String()) }, SizesOnly: true}
 	s, err := detect.Open(src, kind, opts)
+	var nm *detect.NoMailError
+	if errors.As(err, &nm) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
@@ -165,6 +210,7 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 		})
 	}
 	res.Totals = scanTotals{Folders: len(sum.Folders), FolderSummary: sum.Totals}
+	res.Files = sourceLedger(s, func(m string) { res.Warnings = append(res.Warnings, m) })
 	if res.Warnings == nil {
 		res.Warnings = []string{}
 	}
@@ -172,14 +218,21 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 }
 
 func printScan(w io.Writer, r *scanResult) {
-	fmt.Fprintf(w, "Source: %s\n", r.Source)
+	fmt.Fprintf(w, "Source: %s\n", term.Escape(r.Source))
 	for _, s := range r.Stores {
-		fmt.Fprintf(w, "  found %s at %s\n", s.Kind, s.Path)
+		if s.Kind != detect.Other {
+			fmt.Fprintf(w, "  found %s at %s\n", s.Kind, term.Escape(s.Path))
+		}
+	}
+	printOthers(w, r.others())
+	if len(r.Folders) == 0 && r.Files == nil {
+		fmt.Fprintln(w)
+		return // nothing mailferry reads was found there
 	}
 	if len(r.Accounts) > 0 {
 		fmt.Fprintln(w, "\nAccounts:")
 		for _, a := range r.Accounts {
-			fmt.Fprintf(w, "  %s", a.Name)
+			fmt.Fprintf(w, "  %s", term.Escape(a.Name))
 			var what []string
 			parts := []string{a.Type, a.User, a.Hostname}
 			if a.Type == "none" { // Local Folders: no server, no user
@@ -191,10 +244,10 @@ func printScan(w io.Writer, r *scanResult) {
 				}
 			}
 			if len(what) > 0 {
-				fmt.Fprintf(w, " (%s)", strings.Join(what, ", "))
+				fmt.Fprintf(w, " (%s)", term.Escape(strings.Join(what, ", ")))
 			}
 			if a.Note != "" {
-				fmt.Fprintf(w, ": %s", a.Note)
+				fmt.Fprintf(w, ": %s", term.Escape(a.Note))
 			}
 			fmt.Fprintln(w)
 		}
@@ -203,19 +256,19 @@ func printScan(w io.Writer, r *scanResult) {
 	fmt.Fprintf(w, "%8s %10s %6s %7s %7s %10s  %s\n", "messages", "size", "read", "flagged", "skipped", "incomplete", "folder → server")
 	for _, f := range r.Folders {
 		fmt.Fprintf(w, "%8d %10s %6d %7d %7d %10d  %s → %s\n", f.Messages, humanBytes(f.Bytes), f.Read,
-			f.Flagged, f.SkippedTotal(), f.Incomplete, f.Path, f.Target)
+			f.Flagged, f.SkippedTotal(), f.Incomplete, term.Escape(f.Path), term.Escape(f.Target))
 	}
 	printFlagSources(w, r.Folders)
 	if len(r.Renamed) > 0 {
 		fmt.Fprintln(w, "\nRenamed for the server:")
 		for _, rn := range r.Renamed {
-			fmt.Fprintf(w, "  %s → %s (%s)\n", rn.Source, rn.Server, rn.Reason)
+			fmt.Fprintf(w, "  %s → %s (%s)\n", term.Escape(rn.Source), term.Escape(rn.Server), rn.Reason)
 		}
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
 		for _, m := range r.Warnings {
-			fmt.Fprintf(w, "  %s\n", m)
+			fmt.Fprintf(w, "  %s\n", term.Escape(m))
 		}
 	}
 	t := r.Totals
@@ -234,6 +287,7 @@ func printScan(w io.Writer, r *scanResult) {
 		}
 		fmt.Fprintf(w, "Received dates from: %s\n", countsString(dates))
 	}
+	printFiles(w, r.Files)
 	fmt.Fprintln(w)
 }
 

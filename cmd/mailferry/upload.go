@@ -14,6 +14,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/detect"
+	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 	"mailferry/upload/plan"
 )
@@ -210,6 +211,9 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 		rep, err = upload.Upload(e.ctx, src.Reader, opts)
 	}
 	prog.Finish()
+	if rep != nil && e.ctx.Err() == nil {
+		rep.Files = sourceLedger(src, func(m string) { log.Warn(m) })
+	}
 	if rep != nil {
 		printReport(e.stdout, rep, time.Since(start))
 		if sf.report != "" {
@@ -227,6 +231,10 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	}
 	if err != nil {
 		return e.fail(cmd, err)
+	}
+	if filesIncomplete(rep.Files) {
+		fmt.Fprintf(e.stderr, "mailferry %s: finished, but %d file(s) under the source that hold or may hold mail were not read (listed under \"Not read\")\n", cmd, rep.Files.MailNotRead())
+		return exitIncomplete
 	}
 	return exitOK
 }
@@ -314,51 +322,51 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		if notDone > 0 {
 			parts = append(parts, fmt.Sprintf("not done %d", notDone))
 		}
-		server := escape(f.Server)
+		server := mfterm.Escape(f.Server)
 		if f.NotMail != "" {
-			server = "(not uploaded: " + escape(f.NotMail) + ")"
+			server = "(not uploaded: " + mfterm.Escape(f.NotMail) + ")"
 		}
 		fmt.Fprintf(w, "%s %-40s %s", status, server, detail)
 		if len(parts) > 0 {
 			fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 		}
-		fmt.Fprintf(w, "  ← %s\n", escape(strings.Join(f.Sources, ", ")))
+		fmt.Fprintf(w, "  ← %s\n", mfterm.Escape(strings.Join(f.Sources, ", ")))
 		if f.Error != "" {
-			fmt.Fprintf(w, "    not created: %s\n", escape(f.Error))
+			fmt.Fprintf(w, "    not created: %s\n", mfterm.Escape(f.Error))
 		}
 		if v := f.Verify; v != nil {
 			for _, m := range v.Missing {
-				fmt.Fprintf(w, "    missing: %s %s\n", escape(m.Pos), escape(m.MessageID))
+				fmt.Fprintf(w, "    missing: %s %s\n", mfterm.Escape(m.Pos), mfterm.Escape(m.MessageID))
 			}
 			for _, m := range v.Changed {
-				fmt.Fprintf(w, "    on the server, changed by the server: %s %s: %s\n", escape(m.Pos), escape(m.MessageID), escape(m.Reason))
+				fmt.Fprintf(w, "    on the server, changed by the server: %s %s: %s\n", mfterm.Escape(m.Pos), mfterm.Escape(m.MessageID), mfterm.Escape(m.Reason))
 			}
 		}
 		for _, q := range f.Quarantined {
 			if q.File == "" {
-				fmt.Fprintf(w, "    quarantined: %s: %s\n", escape(q.Pos), escape(q.Reason))
+				fmt.Fprintf(w, "    quarantined: %s: %s\n", mfterm.Escape(q.Pos), mfterm.Escape(q.Reason))
 				continue
 			}
-			fmt.Fprintf(w, "    quarantined: %s: %s → %s\n", escape(q.Pos), escape(q.Reason), escape(q.File))
+			fmt.Fprintf(w, "    quarantined: %s: %s → %s\n", mfterm.Escape(q.Pos), mfterm.Escape(q.Reason), mfterm.Escape(q.File))
 		}
 		for _, q := range failed {
-			fmt.Fprintf(w, "    failed: %s: %s\n", escape(q.Pos), escape(q.Reason))
+			fmt.Fprintf(w, "    failed: %s: %s\n", mfterm.Escape(q.Pos), mfterm.Escape(q.Reason))
 		}
 		for _, q := range f.Incomplete {
-			fmt.Fprintf(w, "    incomplete in the source: %s: %s\n", escape(q.Pos), escape(q.Reason))
+			fmt.Fprintf(w, "    incomplete in the source: %s: %s\n", mfterm.Escape(q.Pos), mfterm.Escape(q.Reason))
 		}
 	}
 	if len(r.Renames) > 0 {
 		fmt.Fprintln(w, "\nRenamed for the server:")
 		for _, rn := range r.Renames {
-			fmt.Fprintf(w, "  %s → %s (%s)\n", escape(rn.Source), escape(rn.Server), escape(rn.Reason))
+			fmt.Fprintf(w, "  %s → %s (%s)\n", mfterm.Escape(rn.Source), mfterm.Escape(rn.Server), mfterm.Escape(rn.Reason))
 		}
 	}
 	for _, l := range r.NameRules {
-		fmt.Fprintf(w, "Learned about the server: %s\n", escape(l))
+		fmt.Fprintf(w, "Learned about the server: %s\n", mfterm.Escape(l))
 	}
 	for _, kw := range r.KeywordWarnings {
-		fmt.Fprintf(w, "\nTags not kept in %s: %s (%s)\n", escape(kw.Server), escape(strings.Join(kw.Keywords, " ")), escape(kw.Reason))
+		fmt.Fprintf(w, "\nTags not kept in %s: %s (%s)\n", mfterm.Escape(kw.Server), mfterm.Escape(strings.Join(kw.Keywords, " ")), mfterm.Escape(kw.Reason))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Folders: %d (%d created)\n", t.Folders, t.FoldersCreated)
@@ -411,7 +419,7 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 	notUploaded := t.Quarantined + t.Failed
 	switch {
 	case r.Stopped != "":
-		fmt.Fprintf(w, "Stopped early: %s\n", escape(r.Stopped))
+		fmt.Fprintf(w, "Stopped early: %s\n", mfterm.Escape(r.Stopped))
 	case !r.Verified:
 		fmt.Fprintln(w, "Verification: not run.")
 	case t.Mismatched > 0:
@@ -437,6 +445,7 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 	if t.Extra > 0 {
 		fmt.Fprintf(w, "The server also holds %d other message(s) that are not from this source (left alone).\n", t.Extra)
 	}
+	printFiles(w, r.Files)
 }
 
 // splitFailed separates the messages a stopped run did not get to (listed

@@ -170,6 +170,9 @@ type Report struct {
 	// Notes are things to know about the whole output, said once.
 	Notes  []string `json:"notes,omitempty"`
 	Totals Totals   `json:"totals"`
+	// Files accounts for every file under the source; set by the caller,
+	// which read the source, when it was read to the end.
+	Files *formats.FileLedger `json:"files,omitempty"`
 }
 
 // FolderReport is what happened to one source mailbox.

@@ -5,12 +5,14 @@
 package detect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"mailferry/formats"
 	"mailferry/formats/mbox"
@@ -54,12 +56,25 @@ type Found struct {
 	Path string `json:"path"`
 	// Note says more, e.g. "profile default-release, Thunderbird may be running".
 	Note string `json:"note,omitempty"`
+	// Program and Advice are set for stores of kind Other: the mail
+	// program that keeps it and what the user can do instead.
+	Program string `json:"program,omitempty"`
+	Advice  string `json:"advice,omitempty"`
+	// Label names the store's folders when a source holds several stores
+	// (its path below the source): it becomes the first part of every
+	// Mailbox.Account, so that the folders of different stores never
+	// share a name in scan, --include and the reports.
+	Label string `json:"label,omitempty"`
 }
 
 // Source is an opened source: one reader over everything found.
 type Source struct {
 	Reader formats.Reader
-	Found  []Found
+	// Root is the source path (absolute, links resolved).
+	Root string
+	// Found are the stores read, then the stores of kind Other (found but
+	// not readable).
+	Found []Found
 	// Notes are things the user should know before going on (a running
 	// Thunderbird, older Apple Mail versions left alone).
 	Notes []string
@@ -67,38 +82,95 @@ type Source struct {
 	// prefs.js), for scan and the guided run; empty for stores without
 	// accounts.
 	Accounts []*thunderbird.Account
+	// Profiles are the Thunderbird profiles read.
+	Profiles []thunderbird.Profile
+
+	files *fileTracker
 }
 
 // ErrNoMail is returned when a path holds nothing mailferry can read.
 var ErrNoMail = errors.New("no mail store found")
 
+// NoMailError is the error of Open when a path holds nothing mailferry
+// can read; Others lists the stores found there that belong to programs
+// mailferry cannot read (with what to do instead). It matches ErrNoMail.
+type NoMailError struct {
+	Path   string
+	Others []Found
+}
+
+func (e *NoMailError) Error() string {
+	if len(e.Others) == 0 {
+		return fmt.Sprintf("source %s: %v (expected a Thunderbird profile, an Apple Mail folder, a folder of .eml files, a Maildir or an mbox file)", e.Path, ErrNoMail)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "source %s: %v that mailferry can read; found:", e.Path, ErrNoMail)
+	for _, o := range e.Others {
+		fmt.Fprintf(&b, "\n  %s: %s\n    what to do: %s", o.Path, o.Note, o.Advice)
+	}
+	return b.String()
+}
+
+func (e *NoMailError) Is(target error) bool { return target == ErrNoMail }
+
 // Open detects what path holds (or takes kind as given) and opens it.
 // Errors name the path. A path that does not exist or cannot be read is an
-// error (the CLI's exit code 2).
+// error (the CLI's exit code 2); a path that holds no store mailferry can
+// read is a *NoMailError.
+//
+// The source path itself is resolved (a link given as SOURCE is
+// followed); below it no reader follows symbolic links: in a copied or
+// hostile tree a link may loop or point at any file of this computer, and
+// what a link points to inside the source is read where it lies.
+//
+// Every file under the source is accounted for: the readers report what
+// they read (formats.Options.OnFile), and Ledger walks the source once
+// more after the last message to say what each other file is. A
+// *formats.MessageError from a reader (a file that could not be read) is
+// recorded there and warned about, and reading goes on with the next
+// file.
 func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("source %s: %w", path, explainAccess(err))
 	}
-	abs, err := filepath.Abs(path)
-	if err == nil {
+	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
 	}
 	var found []Found
 	if kind == Auto {
+		var err error
 		found, err = Detect(path)
 		if err != nil {
 			return nil, err
 		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("source %s: %w (expected a Thunderbird profile, an Apple Mail folder, a folder of .eml files, a Maildir or an mbox file)", path, ErrNoMail)
-		}
 	} else {
 		found = []Found{{Kind: kind, Path: path}}
 	}
-	src := &Source{Found: found}
-	var readers []formats.Reader
+	var readable, others []Found
 	for _, f := range found {
-		r, notes, err := openKind(f, opts)
+		if f.Kind == Other {
+			others = append(others, f)
+		} else {
+			readable = append(readable, f)
+		}
+	}
+	if len(readable) == 0 {
+		return nil, &NoMailError{Path: path, Others: others}
+	}
+	if len(readable) > 1 {
+		for i := range readable {
+			readable[i].Label = storeLabel(path, readable[i])
+		}
+	}
+	src := &Source{Root: path, Found: append(readable, others...), files: newFileTracker(path, opts.OnFile)}
+	tracked := opts
+	tracked.OnFile = src.files.record
+	var readers []formats.Reader
+	for _, f := range readable {
+		r, notes, err := openKind(f, tracked)
 		if err != nil {
 			for _, r := range readers {
 				r.Close()
@@ -108,9 +180,24 @@ func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 		src.Notes = append(src.Notes, notes...)
 		if tb, ok := r.(*thunderbird.Reader); ok {
 			src.Accounts = append(src.Accounts, tb.Accounts()...)
+			src.Profiles = append(src.Profiles, tb.Profiles()...)
+			src.files.thunderbirdHints(f, tb)
 		}
-		readers = append(readers, r)
+		if f.Kind == AppleMail {
+			src.files.appleMailHints(f.Path)
+		}
+		if f.Label != "" {
+			if err := relabel(r, f.Label); err != nil {
+				r.Close()
+				for _, r := range readers {
+					r.Close()
+				}
+				return nil, err
+			}
+		}
+		readers = append(readers, &trackedReader{Reader: r, store: f, files: src.files, warn: opts.Warn})
 	}
+	src.files.setStores(readable)
 	if len(readers) == 1 {
 		src.Reader = readers[0]
 	} else {
@@ -119,24 +206,115 @@ func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 	return src, nil
 }
 
+// storeLabel names a store of a source that holds several: its path below
+// the source, or, for the source directory itself, its kind.
+func storeLabel(root string, f Found) string {
+	rel, err := filepath.Rel(root, f.Path)
+	if err != nil || rel == "." {
+		return kindLabel(f.Kind)
+	}
+	return filepath.ToSlash(rel)
+}
+
+func kindLabel(k Kind) string {
+	switch k {
+	case Thunderbird:
+		return "Thunderbird"
+	case AppleMail:
+		return "Apple Mail"
+	case EML:
+		return "EML"
+	case Maildir:
+		return "Maildir"
+	case Mbox:
+		return "mbox"
+	}
+	return string(k)
+}
+
+// relabel puts label in front of the account of every mailbox of r.
+func relabel(r formats.Reader, label string) error {
+	boxes, err := r.Mailboxes(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, b := range boxes {
+		if b.Account == "" {
+			b.Account = label
+		} else {
+			b.Account = label + ": " + b.Account
+		}
+	}
+	return nil
+}
+
 // Detect says which stores live at path: the path itself when it is a
 // store, else the stores found in the directories below it (a mix is
-// allowed). Directories inside a recognised store are not searched again.
+// allowed), including the stores of programs mailferry cannot read (kind
+// Other). A Thunderbird profile may have other stores beside its Mail/
+// and ImapMail/ (a home folder or backup copied into one directory): they
+// are found too. Directories inside a recognised store are not searched
+// again; hidden directories and caches are searched only as the rules of
+// ruleFor say.
 func Detect(path string) ([]Found, error) {
-	if k, note := classify(path); k != Auto {
-		return []Found{{Kind: k, Path: path, Note: note}}, nil
-	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if !info.IsDir() {
+		if o := otherStoreFile(path, filepath.Base(path)); o != nil {
+			return []Found{otherFound(path, o)}, nil
+		}
+		if k, note := classify(path); k != Auto {
+			return []Found{{Kind: k, Path: path, Note: note}}, nil
+		}
 		if mbox.IsEmptySource(path) {
 			return []Found{{Kind: Mbox, Path: path}}, nil
 		}
 		return nil, nil
 	}
-	return detectTree(path)
+	if o := otherStoreDir(path, filepath.Base(path)); o != nil {
+		return []Found{otherFound(path, o)}, nil
+	}
+	k, note := classify(path)
+	if k == Auto {
+		return detectTree(path, nil, true)
+	}
+	root := Found{Kind: k, Path: path, Note: note}
+	if k != Thunderbird {
+		return []Found{root}, nil
+	}
+	owned := thunderbirdOwned(path)
+	if owned == nil {
+		return []Found{root}, nil
+	}
+	rest, err := detectTree(path, owned, false)
+	if err != nil {
+		return nil, err
+	}
+	return append([]Found{root}, rest...), nil
+}
+
+// thunderbirdOwned returns the directories a Thunderbird profile at dir
+// reads (Mail/, ImapMail/, and account directories prefs.js names inside
+// it), or nil when dir is not a profile (an account directory, a root):
+// the directories beside them may hold other stores.
+func thunderbirdOwned(dir string) map[string]bool {
+	if kind, _ := thunderbird.Detect(dir); kind != thunderbird.KindProfile {
+		return nil
+	}
+	owned := map[string]bool{
+		filepath.Join(dir, "Mail"):     true,
+		filepath.Join(dir, "ImapMail"): true,
+	}
+	if accts, _, err := thunderbird.ReadAccounts(dir); err == nil {
+		for _, a := range accts {
+			if a.Dir != "" {
+				owned[filepath.Clean(a.Dir)] = true
+			}
+		}
+	}
+	return owned
 }
 
 // Explain adds plain words to errors a user can fix outside mailferry:

@@ -10,7 +10,9 @@
 //     keeps its name; the root is only a mailbox when it holds files.
 //     Every subdirectory is a mailbox, empty ones too (exporters write one
 //     directory per folder). MailMate's "Name.mailbox" directories are
-//     called "Name". Dot-files and dot-directories are ignored.
+//     called "Name". Dot-files and dot-directories are ignored. Symbolic
+//     links are never followed, to files neither: in a copied or hostile
+//     tree a link may point at any file of this computer.
 //   - EML files carry no flag state. They are nearly always archives the
 //     user has read (exports, saved messages), so every message is given
 //     \Seen by default, as FORMATS.md 3 suggests; Config.Unread gives none.
@@ -56,7 +58,8 @@ const (
 	SkipUnreadable = "file could not be read"
 )
 
-// maxDepth bounds the directory walk; symbolic links are not followed.
+// maxDepth bounds the directory walk; symbolic links are never followed
+// (to files neither: a link may point anywhere on this computer).
 const maxDepth = 32
 
 // Config holds the options of OpenWith.
@@ -257,6 +260,11 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 		return m
 	}
 	res, err := r.loadFile(fe.path, fe.kind == kindBare)
+	if err != nil || res.skip == "" {
+		// Files the loader found not to be mail are left to the caller's
+		// accounting, which says what they are.
+		r.cfg.ReportFile(fe.path, err)
+	}
 	switch {
 	case err != nil:
 		r.cfg.Warnf(m.Pos, "read message: %v", err)

@@ -396,7 +396,7 @@ func listMessages(b *box) ([]msgFile, error) {
 		}
 		for _, e := range entries {
 			n := e.Name()
-			if !isEmlxName(n) || e.IsDir() {
+			if !isEmlxName(n) || !e.Type().IsRegular() { // links are not followed
 				continue
 			}
 			if IsPartial(n) && full[messageID(n)] {

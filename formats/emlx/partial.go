@@ -387,7 +387,7 @@ func findAttachment(dir, name string) string {
 	}
 	var files []string
 	for _, e := range entries {
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".DS_Store") {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".DS_Store") { // links are not followed
 			continue
 		}
 		files = append(files, e.Name())

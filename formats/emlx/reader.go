@@ -100,6 +100,7 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 			path := r.mboxTo
 			r.mboxTo = ""
 			sub, err := mbox.Open(path, r.cur.mb, mbox.ReaderOptions{SplitOptions: mbox.SplitOptions{Options: r.opts}})
+			r.opts.ReportFile(path, err)
 			if err != nil {
 				return nil, access(path, fmt.Errorf("open exported mailbox %s: %w", r.cur.mb.DisplayPath(), err))
 			}
@@ -134,6 +135,7 @@ func (r *Reader) message(f msgFile) (*formats.Message, error) {
 	pos := formats.Pos{File: f.path, Line: 1, Index: r.index}
 	fh, err := os.Open(f.path)
 	if err != nil {
+		r.opts.ReportFile(f.path, err)
 		return nil, &formats.MessageError{Pos: pos, Op: "open emlx", Err: access(f.path, err)}
 	}
 	defer fh.Close()
@@ -151,6 +153,7 @@ func (r *Reader) message(f msgFile) (*formats.Message, error) {
 		r.opts.Warnf(pos, "skipped: %v", err)
 		return &formats.Message{Mailbox: r.cur.mb, Pos: pos, Skip: formats.SkipNotMail}, nil
 	}
+	r.opts.ReportFile(f.path, err)
 	if err != nil {
 		return nil, err
 	}

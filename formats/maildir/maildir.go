@@ -28,7 +28,9 @@
 //     folder, with one warning per folder: notmuch indexes them and a user
 //     who keeps them expects them; Dovecot would not show them. Other files
 //     there (dovecot-uidlist, dovecot-keywords, maildirfolder, indexes) are
-//     metadata and ignored. tmp/ and dot-files are never read.
+//     metadata and ignored. tmp/ and dot-files are never read. Symbolic
+//     links are never followed, to message files neither: in a copied or
+//     hostile tree a link may point at any file of this computer.
 //   - A file in cur/ or new/ that is empty is skipped as formats.SkipEmpty;
 //     one that does not start with a header field is skipped as
 //     formats.SkipNotMail; one that cannot be read is skipped as
@@ -58,7 +60,8 @@ import (
 // read (the warning says why).
 const SkipUnreadable = "file could not be read"
 
-// maxDepth bounds the directory walk; symbolic links are not followed.
+// maxDepth bounds the directory walk; symbolic links are never followed
+// (to message files neither).
 const maxDepth = 32
 
 // ErrNoMaildir is returned by Open when the source holds no maildir.
@@ -334,7 +337,13 @@ func (r *Reader) list(f *folder) error {
 				}
 			}
 			p := filepath.Join(dir, name)
-			st, err := os.Stat(p) // follows a symlinked message file
+			if e.Type()&fs.ModeSymlink != 0 {
+				// Never followed: a link in a copied or hostile tree may
+				// point at any file of this computer.
+				r.opts.Warnf(formats.Pos{File: p}, "symbolic link not followed")
+				continue
+			}
+			st, err := os.Lstat(p)
 			if err != nil {
 				r.opts.Warnf(formats.Pos{File: p}, "skipped: %v", err)
 				continue
@@ -390,7 +399,7 @@ func relocate(f *folder, fe *file) bool {
 		for _, e := range entries {
 			if b, _, _ := ParseName(e.Name()); b == base && e.Name() != fe.name && !strings.HasPrefix(e.Name(), ".") {
 				p := filepath.Join(f.dir, sub, e.Name())
-				st, err := os.Stat(p)
+				st, err := os.Lstat(p)
 				if err != nil || !st.Mode().IsRegular() {
 					continue
 				}
@@ -456,6 +465,7 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	switch {
 	case deleted:
 		m.Skip = formats.SkipDeleted
+		r.opts.ReportFile(fe.path, nil) // accounted for as a skipped message
 		setMtime()
 		return m
 	case fe.size == 0:
@@ -468,6 +478,11 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 		fe.moved = true
 		r.opts.Warnf(pos, "renamed while reading (a live maildir?); reading %s", fe.name)
 		return r.message(f, fe, index)
+	}
+	if err != nil || h != nil {
+		// A file found not to be mail is left to the caller's accounting,
+		// which says what it is.
+		r.opts.ReportFile(fe.path, err)
 	}
 	switch {
 	case err != nil:

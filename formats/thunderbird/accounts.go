@@ -1,8 +1,10 @@
 package thunderbird
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,9 +74,12 @@ const (
 func ReadAccounts(dir string) ([]*Account, []string, error) {
 	var warns []string
 	prefs := Prefs{}
-	data, err := os.ReadFile(filepath.Join(dir, "prefs.js"))
+	data, size, err := readPrefs(filepath.Join(dir, "prefs.js"))
 	switch {
 	case err == nil:
+		if size > MaxPrefsBytes {
+			warns = append(warns, fmt.Sprintf("%s: prefs.js holds %d bytes, more than the %d read (a real one holds well under a megabyte); accounts defined beyond that are taken from the directories under Mail/ and ImapMail/", dir, size, MaxPrefsBytes))
+		}
 		var problems []string
 		prefs, problems = ParsePrefs(data)
 		warns = append(warns, problems...)
@@ -83,7 +88,9 @@ func ReadAccounts(dir string) ([]*Account, []string, error) {
 	default:
 		return nil, nil, fmt.Errorf("read prefs.js: %w", err)
 	}
-	accts, w := AccountsFromPrefs(dir, prefs, isDir)
+	check := &dirCheck{profile: dir, rejected: map[string]bool{}}
+	accts, w := AccountsFromPrefs(dir, prefs, check.usable)
+	warns = append(warns, check.warns...)
 	warns = append(warns, w...)
 	claimed := map[string]bool{}
 	for _, a := range accts {
@@ -98,7 +105,9 @@ func ReadAccounts(dir string) ([]*Account, []string, error) {
 		}
 		for _, e := range ents {
 			d := filepath.Join(dir, root, e.Name())
-			if claimed[d] || !isDir(d) || strings.HasPrefix(e.Name(), ".") {
+			// A symbolic link is never followed: it may lead out of the
+			// profile (the file accounting lists it).
+			if claimed[d] || !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 				continue
 			}
 			a := &Account{Name: e.Name(), Dir: d, DirFrom: "disk", Note: NoteNotInPrefs, Profile: dir}
@@ -113,6 +122,114 @@ func ReadAccounts(dir string) ([]*Account, []string, error) {
 	}
 	uniqueNames(accts)
 	return accts, warns, nil
+}
+
+// MaxPrefsBytes is how much of a prefs.js is read. Real ones hold a few
+// hundred kilobytes at most; a larger file is cut at its last line break
+// before the limit, and the accounts it defines beyond are found from
+// their directories, so memory stays bounded whatever the file holds.
+const MaxPrefsBytes = 8 << 20
+
+// readPrefs reads up to MaxPrefsBytes of a prefs.js, cut at a line break,
+// and returns the file's whole size.
+func readPrefs(path string) ([]byte, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxPrefsBytes))
+	if err != nil {
+		return nil, 0, err
+	}
+	if st.Size() > MaxPrefsBytes {
+		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+			data = data[:i+1]
+		}
+	}
+	return data, st.Size(), nil
+}
+
+// dirCheck decides whether a directory named in prefs.js may be read as
+// an account's mail directory, and collects why it refused one.
+type dirCheck struct {
+	profile  string
+	rejected map[string]bool
+	warns    []string
+}
+
+// usable reports whether dir, named by prefs.js (or derived from it), is
+// a mail directory to read. prefs.js is input like any other: a copied or
+// hostile profile may name /proc, /dev, /etc or another user's mail. A
+// directory is used only when it exists, lies on no special file system,
+// and either is inside the profile without leaving it through a symbolic
+// link, or, named outside the profile (mail kept on another disk), looks
+// like Thunderbird mail folders: .msf summaries, filter rules, POP3
+// state, an mbox with X-Mozilla-Status, a maildir-store folder, or
+// nothing at all yet.
+func (c *dirCheck) usable(dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	reject := func(why string) bool {
+		if !c.rejected[dir] {
+			c.rejected[dir] = true
+			c.warns = append(c.warns, fmt.Sprintf("prefs.js names %s as an account's mail directory; not read: %s", dir, why))
+		}
+		return false
+	}
+	if sys, why := systemDir(dir); sys {
+		return reject(why)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return reject(err.Error())
+	}
+	realProfile, err := filepath.EvalSymlinks(c.profile)
+	if err != nil {
+		realProfile = c.profile
+	}
+	if sys, why := systemDir(real); sys {
+		return reject(why)
+	}
+	switch {
+	case real == realProfile:
+		return reject("it is the profile directory itself, not an account's")
+	case within(realProfile, real):
+		return true
+	case within(c.profile, dir):
+		return reject(fmt.Sprintf("it is a symbolic link to %s, outside the profile (links that leave the source are not followed)", real))
+	case looksLikeMailDir(real):
+		return true
+	}
+	return reject("it holds no Thunderbird mail folders (no .msf summaries, no mbox files with X-Mozilla-Status)")
+}
+
+// looksLikeMailDir reports whether dir looks like an account's store:
+// Thunderbird folders (looksLikeFolderDir), a maildir-store folder, or an
+// empty directory (an account without mail yet).
+func looksLikeMailDir(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	if len(ents) == 0 {
+		return true
+	}
+	for _, e := range ents {
+		if e.IsDir() && isMaildirFolder(filepath.Join(dir, e.Name())) {
+			return true
+		}
+	}
+	return looksLikeFolderDir(dir)
 }
 
 // AccountsFromPrefs resolves the servers of prefs into accounts of the

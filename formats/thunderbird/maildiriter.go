@@ -34,7 +34,7 @@ func (r *Reader) openMaildir(f *folder) (iter, error) {
 		}
 		var names []string
 		for _, e := range ents {
-			if !strings.HasPrefix(e.Name(), ".") && !e.IsDir() {
+			if !strings.HasPrefix(e.Name(), ".") && e.Type().IsRegular() { // links are not followed
 				names = append(names, e.Name())
 			}
 		}
@@ -103,6 +103,7 @@ func (it *maildirIter) next(ctx context.Context) (*formats.Message, error) {
 		return m, nil
 	}
 	h, fromLine, err := it.r.loadFile(path)
+	it.r.opts.ReportFile(path, err)
 	if err != nil {
 		return nil, &formats.MessageError{Pos: pos, Op: "read message file", Err: err}
 	}

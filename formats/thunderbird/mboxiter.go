@@ -24,6 +24,7 @@ type mboxIter struct {
 
 func (r *Reader) openMbox(f *folder) (iter, error) {
 	file, err := os.Open(f.path)
+	r.opts.ReportFile(f.path, err)
 	if err != nil {
 		return nil, &formats.MessageError{Pos: formats.Pos{File: f.rel}, Op: "open mbox", Err: err}
 	}

@@ -30,73 +30,132 @@ type Profile struct {
 	Missing bool `json:"missing,omitempty"`
 	// Note says more: a relocated absolute path, a lock.
 	Note string `json:"note,omitempty"`
+	// Program is the mail program whose profile it is (FindProfiles);
+	// "" when unknown.
+	Program string `json:"program,omitempty"`
 }
 
-// RootCandidates returns the directories where Thunderbird keeps
-// profiles.ini on goos (FORMATS.md 1.1), for a user whose home directory is
+// Root is a directory where a Mozilla mail program keeps its profiles
+// (profiles.ini and the profile directories).
+type Root struct {
+	Dir string
+	// Program names the mail program: Thunderbird (Betterbird uses the
+	// same directories), SeaMonkey, Postbox, Icedove.
+	Program string
+}
+
+// Programs that keep Thunderbird-format profiles.
+const (
+	ProgramThunderbird = "Thunderbird"
+	ProgramBetterbird  = "Betterbird"
+	ProgramSeaMonkey   = "SeaMonkey"
+	ProgramPostbox     = "Postbox"
+	ProgramIcedove     = "Icedove"
+)
+
+// Roots returns the directories where Thunderbird and the programs that
+// share its profile format (Betterbird, SeaMonkey, Postbox, Debian's
+// Icedove) keep their profiles on goos, for a user whose home directory is
 // home; env looks up environment variables (os.Getenv, or a map in tests).
 // Paths are joined with the host's separator, so a test on Linux can pass
-// any goos.
-func RootCandidates(home string, env func(string) string, goos string) []string {
+// any goos. Where they live:
+//
+//   - Thunderbird: ~/.thunderbird, its Snap and Flatpak sandboxes and
+//     $XDG_CONFIG_HOME/thunderbird on Linux; ~/Library/Thunderbird on
+//     macOS; %APPDATA%\Thunderbird on Windows.
+//   - Betterbird uses Thunderbird's directories, except its Flatpak, which
+//     keeps them in ~/.var/app/eu.betterbird.Betterbird/.thunderbird.
+//   - SeaMonkey: ~/.mozilla/seamonkey, ~/Library/Application
+//     Support/SeaMonkey, %APPDATA%\Mozilla\SeaMonkey (as Thunderbird's own
+//     SeaMonkey importer looks for them).
+//   - Postbox: ~/Library/Application Support/Postbox and %APPDATA%\Postbox
+//     (up to version 5), PostboxApp instead of Postbox from version 6 on.
+//   - Icedove (Debian's rebranded Thunderbird until 2017): ~/.icedove, and
+//     before that ~/.mozilla-thunderbird.
+func Roots(home string, env func(string) string, goos string) []Root {
 	if env == nil {
 		env = func(string) string { return "" }
 	}
-	var out []string
+	var out []Root
+	add := func(program string, elems ...string) {
+		if elems[0] == "" {
+			return
+		}
+		out = append(out, Root{Dir: filepath.Join(elems...), Program: program})
+	}
 	switch goos {
 	case "windows":
-		if a := env("APPDATA"); a != "" {
-			out = append(out, filepath.Join(a, "Thunderbird"))
-		}
+		appData := env("APPDATA")
+		roaming := ""
 		if home != "" {
-			out = append(out, filepath.Join(home, "AppData", "Roaming", "Thunderbird"))
+			roaming = filepath.Join(home, "AppData", "Roaming")
+		}
+		for _, base := range []string{appData, roaming} {
+			add(ProgramThunderbird, base, "Thunderbird")
+		}
+		for _, base := range []string{appData, roaming} {
+			add(ProgramSeaMonkey, base, "Mozilla", "SeaMonkey")
+			add(ProgramPostbox, base, "Postbox")
+			add(ProgramPostbox, base, "PostboxApp")
 		}
 	case "darwin":
-		if home != "" {
-			out = append(out, filepath.Join(home, "Library", "Thunderbird"))
-		}
+		add(ProgramThunderbird, home, "Library", "Thunderbird")
+		add(ProgramSeaMonkey, home, "Library", "Application Support", "SeaMonkey")
+		add(ProgramPostbox, home, "Library", "Application Support", "Postbox")
+		add(ProgramPostbox, home, "Library", "Application Support", "PostboxApp")
 	default: // Linux and the BSDs
-		if home != "" {
-			out = append(out,
-				filepath.Join(home, ".thunderbird"),
-				filepath.Join(home, "snap", "thunderbird", "common", ".thunderbird"),
-				filepath.Join(home, ".var", "app", "org.mozilla.Thunderbird", ".thunderbird"),
-			)
-		}
+		add(ProgramThunderbird, home, ".thunderbird")
+		add(ProgramThunderbird, home, "snap", "thunderbird", "common", ".thunderbird")
+		add(ProgramThunderbird, home, ".var", "app", "org.mozilla.Thunderbird", ".thunderbird")
 		xdg := env("XDG_CONFIG_HOME")
 		if xdg == "" && home != "" {
 			xdg = filepath.Join(home, ".config")
 		}
-		if xdg != "" {
-			out = append(out, filepath.Join(xdg, "thunderbird"))
-		}
+		add(ProgramThunderbird, xdg, "thunderbird")
+		add(ProgramBetterbird, home, ".var", "app", "eu.betterbird.Betterbird", ".thunderbird")
+		add(ProgramIcedove, home, ".icedove")
+		add(ProgramIcedove, home, ".mozilla-thunderbird")
+		add(ProgramSeaMonkey, home, ".mozilla", "seamonkey")
 	}
 	seen := map[string]bool{}
 	uniq := out[:0]
-	for _, d := range out {
-		if !seen[d] {
-			seen[d] = true
-			uniq = append(uniq, d)
+	for _, r := range out {
+		if !seen[r.Dir] {
+			seen[r.Dir] = true
+			uniq = append(uniq, r)
 		}
 	}
 	return uniq
 }
 
-// FindProfiles looks in the usual places (RootCandidates) and returns every
-// profile found, the default one of each root marked. A root without
-// profiles.ini still yields the profile directories below it. Unreadable
-// roots are reported in the error (joined), the other profiles are still
-// returned.
+// RootCandidates returns the directories of Roots.
+func RootCandidates(home string, env func(string) string, goos string) []string {
+	var out []string
+	for _, r := range Roots(home, env, goos) {
+		out = append(out, r.Dir)
+	}
+	return out
+}
+
+// FindProfiles looks in the usual places (Roots) and returns every
+// profile found, the default one of each root marked, with the program
+// that keeps it. A root without profiles.ini still yields the profile
+// directories below it. Unreadable roots are reported in the error
+// (joined), the other profiles are still returned.
 func FindProfiles(home string, env func(string) string, goos string) ([]Profile, error) {
 	var all []Profile
 	var errs []error
-	for _, root := range RootCandidates(home, env, goos) {
-		st, err := os.Stat(root)
+	for _, root := range Roots(home, env, goos) {
+		st, err := os.Stat(root.Dir)
 		if err != nil || !st.IsDir() {
 			continue
 		}
-		ps, err := ReadRoot(root)
+		ps, err := ReadRoot(root.Dir)
 		if err != nil {
 			errs = append(errs, err)
+		}
+		for i := range ps {
+			ps[i].Program = root.Program
 		}
 		all = append(all, ps...)
 	}

@@ -68,25 +68,114 @@ func TestParseProfilesINI(t *testing.T) {
 	}
 }
 
-func TestRootCandidates(t *testing.T) {
+func TestRoots(t *testing.T) {
 	home := filepath.FromSlash("/h")
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	j := filepath.Join
+	linux := func(xdg string) []string {
+		return []string{
+			"Thunderbird|/h/.thunderbird",
+			"Thunderbird|/h/snap/thunderbird/common/.thunderbird",
+			"Thunderbird|/h/.var/app/org.mozilla.Thunderbird/.thunderbird",
+			"Thunderbird|" + xdg + "/thunderbird",
+			"Betterbird|/h/.var/app/eu.betterbird.Betterbird/.thunderbird",
+			"Icedove|/h/.icedove",
+			"Icedove|/h/.mozilla-thunderbird",
+			"SeaMonkey|/h/.mozilla/seamonkey",
+		}
+	}
 	tests := []struct {
 		goos string
 		env  map[string]string
 		want []string
 	}{
-		{"linux", nil, []string{j(home, ".thunderbird"), j(home, "snap", "thunderbird", "common", ".thunderbird"), j(home, ".var", "app", "org.mozilla.Thunderbird", ".thunderbird"), j(home, ".config", "thunderbird")}},
-		{"linux", map[string]string{"XDG_CONFIG_HOME": "/x"}, []string{j(home, ".thunderbird"), j(home, "snap", "thunderbird", "common", ".thunderbird"), j(home, ".var", "app", "org.mozilla.Thunderbird", ".thunderbird"), j("/x", "thunderbird")}},
-		{"freebsd", nil, []string{j(home, ".thunderbird"), j(home, "snap", "thunderbird", "common", ".thunderbird"), j(home, ".var", "app", "org.mozilla.Thunderbird", ".thunderbird"), j(home, ".config", "thunderbird")}},
-		{"darwin", nil, []string{j(home, "Library", "Thunderbird")}},
-		{"windows", map[string]string{"APPDATA": "/w/AppData/Roaming"}, []string{j("/w/AppData/Roaming", "Thunderbird"), j(home, "AppData", "Roaming", "Thunderbird")}},
-		{"windows", nil, []string{j(home, "AppData", "Roaming", "Thunderbird")}},
+		{"linux", nil, linux("/h/.config")},
+		{"linux", map[string]string{"XDG_CONFIG_HOME": "/x"}, linux("/x")},
+		{"freebsd", nil, linux("/h/.config")},
+		{"darwin", nil, []string{
+			"Thunderbird|/h/Library/Thunderbird",
+			"SeaMonkey|/h/Library/Application Support/SeaMonkey",
+			"Postbox|/h/Library/Application Support/Postbox",
+			"Postbox|/h/Library/Application Support/PostboxApp",
+		}},
+		{"windows", map[string]string{"APPDATA": "/w/AppData/Roaming"}, []string{
+			"Thunderbird|/w/AppData/Roaming/Thunderbird",
+			"Thunderbird|/h/AppData/Roaming/Thunderbird",
+			"SeaMonkey|/w/AppData/Roaming/Mozilla/SeaMonkey",
+			"Postbox|/w/AppData/Roaming/Postbox",
+			"Postbox|/w/AppData/Roaming/PostboxApp",
+			"SeaMonkey|/h/AppData/Roaming/Mozilla/SeaMonkey",
+			"Postbox|/h/AppData/Roaming/Postbox",
+			"Postbox|/h/AppData/Roaming/PostboxApp",
+		}},
+		{"windows", nil, []string{
+			"Thunderbird|/h/AppData/Roaming/Thunderbird",
+			"SeaMonkey|/h/AppData/Roaming/Mozilla/SeaMonkey",
+			"Postbox|/h/AppData/Roaming/Postbox",
+			"Postbox|/h/AppData/Roaming/PostboxApp",
+		}},
 	}
 	for _, tt := range tests {
-		if got := RootCandidates(home, env(tt.env), tt.goos); !slices.Equal(got, tt.want) {
-			t.Errorf("RootCandidates(%s, %v) = %q, want %q", tt.goos, tt.env, got, tt.want)
+		var got []string
+		for _, r := range Roots(home, env(tt.env), tt.goos) {
+			got = append(got, r.Program+"|"+filepath.ToSlash(r.Dir))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Roots(%s, %v) =\n %q\nwant\n %q", tt.goos, tt.env, got, tt.want)
+		}
+		if dirs := RootCandidates(home, env(tt.env), tt.goos); len(dirs) != len(got) {
+			t.Errorf("RootCandidates(%s) has %d entries, Roots %d", tt.goos, len(dirs), len(got))
+		}
+	}
+}
+
+// The programs that share Thunderbird's profile format are found where
+// they keep their profiles, and say which program they belong to.
+func TestFindProfilesSiblings(t *testing.T) {
+	home := t.TempDir()
+	prof := func(root, dir string) {
+		mkfile(t, filepath.Join(root, "profiles.ini"), "[Profile0]\nName=default\nIsRelative=1\nPath="+dir+"\nDefault=1\n")
+		mkfile(t, filepath.Join(root, filepath.FromSlash(dir), "prefs.js"), `user_pref("mail.server.server1.type", "none");`)
+	}
+	prof(filepath.Join(home, ".icedove"), "ab.default")
+	prof(filepath.Join(home, ".mozilla-thunderbird"), "cd.default")
+	prof(filepath.Join(home, ".mozilla", "seamonkey"), "ef.default")
+	prof(filepath.Join(home, ".var", "app", "eu.betterbird.Betterbird", ".thunderbird"), "gh.default-release")
+	ps, err := FindProfiles(home, nil, "linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps {
+		rel, _ := filepath.Rel(home, p.Dir)
+		got = append(got, p.Program+"|"+filepath.ToSlash(rel))
+	}
+	want := []string{
+		"Betterbird|.var/app/eu.betterbird.Betterbird/.thunderbird/gh.default-release",
+		"Icedove|.icedove/ab.default",
+		"Icedove|.mozilla-thunderbird/cd.default",
+		"SeaMonkey|.mozilla/seamonkey/ef.default",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("FindProfiles = %q, want %q", got, want)
+	}
+	for _, goos := range []string{"darwin", "windows"} {
+		h := t.TempDir()
+		env := map[string]string{"APPDATA": filepath.Join(h, "AppData", "Roaming")}
+		var roots []string
+		if goos == "darwin" {
+			roots = []string{filepath.Join(h, "Library", "Application Support", "SeaMonkey"), filepath.Join(h, "Library", "Application Support", "PostboxApp")}
+		} else {
+			roots = []string{filepath.Join(env["APPDATA"], "Mozilla", "SeaMonkey"), filepath.Join(env["APPDATA"], "Postbox")}
+		}
+		for _, r := range roots {
+			prof(r, "Profiles/xy.default")
+		}
+		ps, err := FindProfiles(h, func(k string) string { return env[k] }, goos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 2 || ps[0].Program != ProgramSeaMonkey || ps[1].Program != ProgramPostbox || !ps[0].Default {
+			t.Errorf("%s: FindProfiles = %+v, want a SeaMonkey and a Postbox profile", goos, ps)
 		}
 	}
 }

@@ -159,7 +159,7 @@ func (r *Reader) openMailDir(dir string) error {
 	hints := newNameHints()
 	for _, e := range ents {
 		d := filepath.Join(dir, e.Name())
-		if strings.HasPrefix(e.Name(), ".") || !isDir(d) {
+		if strings.HasPrefix(e.Name(), ".") || !e.IsDir() { // a link is not followed
 			continue
 		}
 		r.addAccount(diskAccount(d), "", hints, "")

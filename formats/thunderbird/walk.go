@@ -1,6 +1,7 @@
 package thunderbird
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -188,6 +189,11 @@ func looksLikeFolderDir(dir string) bool {
 // hasMozillaStatus reports an mbox written by Thunderbird: it starts with
 // "From " and has an X-Mozilla-Status header near the start.
 func hasMozillaStatus(path string) bool {
+	// Most files a directory walk meets are not mbox files: look at the
+	// first bytes before reading further.
+	if !looksLikeMbox(path) {
+		return false
+	}
 	b, err := readHead(path, 16<<10)
 	if err != nil {
 		return false
@@ -237,12 +243,17 @@ func (w *walker) walk(dir string, prefix formats.Folder, diskRel string) {
 			w.r.warnf(formats.Pos{File: w.r.relPath(full)}, "leftover of an interrupted compaction (possibly a half-compacted copy of a folder); not imported — compact the folder in Thunderbird or look at it by hand")
 			continue
 		}
-		st, err := os.Stat(full)
+		st, err := os.Lstat(full)
 		if err != nil {
 			w.r.warnf(formats.Pos{File: w.r.relPath(full)}, "cannot read: %v", err)
 			continue
 		}
 		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			// Links are never followed: a .sbd link may loop ("Loop.sbd ->
+			// .") or lead out of the source. What it points to inside the
+			// source is read where it lies.
+			w.r.warnf(formats.Pos{File: w.r.relPath(full)}, "symbolic link not followed")
 		case st.IsDir() && strings.HasSuffix(n, ".sbd"):
 			get(strings.TrimSuffix(n, ".sbd")).sbd = true
 		case st.IsDir() && strings.HasSuffix(n, ".mozmsgs"):
