@@ -150,7 +150,14 @@ func (c *Config) SignInBrowser(ctx context.Context, o BrowserOptions) (*Token, e
 	for _, ln := range lns {
 		go func() { _ = srv.Serve(ln) }()
 	}
-	defer srv.Close()
+	defer func() {
+		// Let the page being sent reach the browser, then stop.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			_ = srv.Close()
+		}
+	}()
 
 	fmt.Fprintf(out, "To sign in to %s, open this address in your browser:\n\n  %s\n\n", c.Provider.Name, authURL)
 	if o.Open != nil {

@@ -161,3 +161,25 @@ func TestCommandSourceFailures(t *testing.T) {
 		t.Error("NewCommandSource accepted a pipe")
 	}
 }
+
+func TestOpenBrowser(t *testing.T) {
+	dir := t.TempDir()
+	got := filepath.Join(dir, "opened")
+	script(t, dir, "xdg-open", `printf '%s' "$1" > "`+got+`"`)
+	script(t, dir, "open", `exit 3`)
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	env := map[string]string{"DISPLAY": ":0"}
+	const u = "https://login.example.com/authorize?client_id=x&state=y"
+	if err := openBrowser("linux", func(k string) string { return env[k] }, u); err != nil {
+		t.Fatalf("openBrowser: %v", err)
+	}
+	if b, _ := os.ReadFile(got); string(b) != u {
+		t.Errorf("xdg-open got %q, want %q", b, u)
+	}
+	if err := openBrowser("linux", func(string) string { return "" }, u); !errors.Is(err, ErrNoBrowser) {
+		t.Errorf("without a display: %v, want ErrNoBrowser", err)
+	}
+	if err := openBrowser("darwin", nil, u); err == nil {
+		t.Error("a failing opener is no error")
+	}
+}

@@ -176,12 +176,7 @@ func TestDovecotExpiredTokenRefreshed(t *testing.T) {
 	t.Parallel()
 	p, srv := setup(t, oauthtest.Options{AccessLifetime: time.Hour}, dovecottest.OAuth2{})
 	cfg := &oauth.Config{Provider: *provider(p), Client: oauth.Client{ID: p.ClientID()}}
-	open, visits := p.Browser(t, srv.User, true)
-	tok, err := cfg.SignInBrowser(context.Background(), oauth.BrowserOptions{Open: open, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-visits
+	tok := browserSignIn(t, p, cfg, srv.User)
 	src := oauth.NewSource(cfg, tok, oauth.SourceOptions{Margin: time.Second})
 	if err := connect(t, srv, src); err != nil {
 		t.Fatalf("login: %v", err)
@@ -220,6 +215,18 @@ func TestDovecotExpiredTokenRefreshed(t *testing.T) {
 	}
 }
 
+// browserSignIn signs user in through the test browser.
+func browserSignIn(t *testing.T, p *oauthtest.Provider, cfg *oauth.Config, user string) *oauth.Token {
+	t.Helper()
+	open, visits := p.Browser(t, user, true)
+	tok, err := cfg.SignInBrowser(context.Background(), oauth.BrowserOptions{Open: open, Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("SignInBrowser: %v", err)
+	}
+	<-visits
+	return tok
+}
+
 func refreshes(p *oauthtest.Provider) int {
 	n := 0
 	for _, r := range p.Requests() {
@@ -241,12 +248,7 @@ func TestDovecotRevokedSignIn(t *testing.T) {
 	t.Parallel()
 	p, srv := setup(t, oauthtest.Options{}, dovecottest.OAuth2{})
 	cfg := &oauth.Config{Provider: *provider(p), Client: oauth.Client{ID: p.ClientID()}}
-	open, visits := p.Browser(t, srv.User, true)
-	tok, err := cfg.SignInBrowser(context.Background(), oauth.BrowserOptions{Open: open, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-visits
+	tok := browserSignIn(t, p, cfg, srv.User)
 	src := oauth.NewSource(cfg, tok, oauth.SourceOptions{})
 	if err := connect(t, srv, src); err != nil {
 		t.Fatal(err)
@@ -254,7 +256,7 @@ func TestDovecotRevokedSignIn(t *testing.T) {
 	p.RevokeUser(srv.User)
 	for _, hide := range [][]string{nil, {"OAUTHBEARER"}} {
 		src := oauth.NewSource(cfg, tok, oauth.SourceOptions{})
-		err = connect(t, srv, src, hide...)
+		err := connect(t, srv, src, hide...)
 		var tr *oauth.TokenRejectedError
 		if !errors.As(err, &tr) || !errors.Is(err, oauth.ErrSignInAgain) || tr.Challenge == nil {
 			t.Fatalf("login after revocation (hiding %v): %v; want TokenRejectedError with ErrSignInAgain and the server's challenge", hide, err)
@@ -276,12 +278,7 @@ func TestDovecotConcurrentLogins(t *testing.T) {
 	t.Parallel()
 	p, srv := setup(t, oauthtest.Options{RotateRefresh: true}, dovecottest.OAuth2{})
 	cfg := &oauth.Config{Provider: *provider(p), Client: oauth.Client{ID: p.ClientID()}}
-	open, visits := p.Browser(t, srv.User, true)
-	tok, err := cfg.SignInBrowser(context.Background(), oauth.BrowserOptions{Open: open, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-visits
+	tok := browserSignIn(t, p, cfg, srv.User)
 	src := oauth.NewSource(cfg, tok, oauth.SourceOptions{})
 	p.ExpireAccess()
 	var wg sync.WaitGroup
@@ -302,7 +299,7 @@ func TestDovecotConcurrentLogins(t *testing.T) {
 
 // rawLogin runs one AUTHENTICATE with a token and returns the server's
 // answer and the challenge it sent.
-func rawLogin(t *testing.T, srv *dovecottest.Server, mech oauth.Mechanism, user, token string) (error, *oauth.Challenge) {
+func rawLogin(t *testing.T, srv *dovecottest.Server, mech oauth.Mechanism, user, token string) (*oauth.Challenge, error) {
 	t.Helper()
 	c, err := imapclient.DialTLS(srv.TLSAddr, &imapclient.Options{TLSConfig: srv.TLSConfig()})
 	if err != nil {
@@ -317,7 +314,7 @@ func rawLogin(t *testing.T, srv *dovecottest.Server, mech oauth.Mechanism, user,
 			t.Errorf("NOOP after the refused login: %v", nerr)
 		}
 	}
-	return err, sc.Refusal()
+	return sc.Refusal(), err
 }
 
 func imapAnswer(err error) (imap.StatusResponseType, imap.ResponseCode) {
@@ -339,7 +336,7 @@ func TestDovecotOAuth2Behaviour(t *testing.T) {
 	tok := p.IssueToken(srv.User)
 	before := p.Count("/introspect")
 	for range 2 {
-		if err, _ := rawLogin(t, srv, oauth.OAuthBearer, srv.User, tok); err != nil {
+		if _, err := rawLogin(t, srv, oauth.OAuthBearer, srv.User, tok); err != nil {
 			t.Fatalf("login: %v", err)
 		}
 	}
@@ -350,13 +347,13 @@ func TestDovecotOAuth2Behaviour(t *testing.T) {
 	// Another user's token, then a revoked one: the error document as a
 	// challenge, then NO [AUTHENTICATIONFAILED] (OAUTHBEARER) or, after
 	// go-imap's "=" for the empty XOAUTH2 response, BAD.
-	err, ch := rawLogin(t, srv, oauth.OAuthBearer, "other", tok)
+	ch, err := rawLogin(t, srv, oauth.OAuthBearer, "other", tok)
 	if typ, code := imapAnswer(err); typ != imap.StatusResponseTypeNo || code != imap.ResponseCodeAuthenticationFailed ||
 		ch == nil || ch.Status != "invalid_token" || ch.OpenIDConfiguration != "https://sso.example.com/.well-known/openid-configuration" {
 		t.Errorf("OAUTHBEARER with another user's token: %v, challenge %+v", err, ch)
 	}
 	p.RevokeUser(srv.User)
-	err, ch = rawLogin(t, srv, oauth.XOAuth2, srv.User, tok)
+	ch, err = rawLogin(t, srv, oauth.XOAuth2, srv.User, tok)
 	if typ, _ := imapAnswer(err); typ != imap.StatusResponseTypeBad || ch == nil ||
 		*ch != (oauth.Challenge{Status: "401", Schemes: "bearer", Scope: "mail", OpenIDConfiguration: "https://sso.example.com/.well-known/openid-configuration"}) {
 		t.Errorf("XOAUTH2 with a revoked token: %v, challenge %+v", err, ch)
@@ -365,7 +362,7 @@ func TestDovecotOAuth2Behaviour(t *testing.T) {
 	// The authorization server is down: no challenge, NO [UNAVAILABLE];
 	// Login reports it as such, not as a refused token.
 	p.SetIntrospectionDown(true)
-	err, ch = rawLogin(t, srv, oauth.OAuthBearer, srv.User, p.IssueToken(srv.User))
+	ch, err = rawLogin(t, srv, oauth.OAuthBearer, srv.User, p.IssueToken(srv.User))
 	if typ, code := imapAnswer(err); typ != imap.StatusResponseTypeNo || code != imap.ResponseCodeUnavailable || ch != nil {
 		t.Errorf("login while introspection is down: %v, challenge %+v; want NO [UNAVAILABLE] without challenge", err, ch)
 	}
@@ -385,12 +382,12 @@ func TestDovecotOAuth2Cache(t *testing.T) {
 		t.Skipf("these are Dovecot 2.3's ways; this is %s", srv.Version)
 	}
 	tok := p.IssueToken(srv.User)
-	if err, _ := rawLogin(t, srv, oauth.OAuthBearer, srv.User, tok); err != nil {
+	if _, err := rawLogin(t, srv, oauth.OAuthBearer, srv.User, tok); err != nil {
 		t.Fatal(err)
 	}
 	n := p.Count("/introspect")
 	p.RevokeUser(srv.User)
-	if err, _ := rawLogin(t, srv, oauth.OAuthBearer, srv.User, tok); err != nil {
+	if _, err := rawLogin(t, srv, oauth.OAuthBearer, srv.User, tok); err != nil {
 		t.Errorf("revoked token with the cache on: %v, want it accepted from the cache", err)
 	}
 	if p.Count("/introspect") != n {

@@ -117,11 +117,14 @@ func (c *SASLClient) Start() (string, []byte, error) {
 	if tok == "" {
 		return "", nil, errors.New("no access token")
 	}
-	// RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." /
-	// "_" / "~" / "+" / "/" ) *"="; anything else would break the framing.
+	// RFC 6750 section 2.1 makes a bearer token printable ASCII without
+	// spaces (b64token); a space or control character would break the
+	// ^A framing (and means a token command printed something else).
+	// Providers' tokens stay within b64token; only what breaks the framing
+	// is refused, in case one does not.
 	for _, r := range tok {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+/=", r)) {
-			return "", nil, errors.New("the access token has characters a bearer token cannot have (RFC 6750 b64token); is the token command printing something else?")
+		if r <= ' ' || r == 0x7f {
+			return "", nil, errors.New("the access token has spaces or control characters, which a bearer token cannot have; is the token command printing something else?")
 		}
 	}
 	var b strings.Builder

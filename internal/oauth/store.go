@@ -100,6 +100,12 @@ func decodeRecord(b []byte, account string) (*Record, error) {
 // normalAccount is the key an address is stored under.
 func normalAccount(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
 
+// accountKey returns the key account is stored under, checked.
+func accountKey(account string) (string, error) {
+	a := normalAccount(account)
+	return a, checkAccount(a)
+}
+
 // checkAccount keeps an account usable as a keychain attribute and a file
 // name part: an e-mail address, no controls, quotes or separators.
 func checkAccount(a string) error {
@@ -160,6 +166,25 @@ func OpenStore(o StoreOptions) (Store, error) {
 		dir = filepath.Join(cfg, "mailferry", "oauth")
 	}
 	return &FileStore{Dir: dir}, nil
+}
+
+// AllStores returns the store OpenStore picks and, when that is a
+// keychain, the file store too: what Forget should clean (an earlier run
+// may have used the file store, e.g. before secret-tool was installed).
+func AllStores(o StoreOptions) ([]Store, error) {
+	s, err := OpenStore(o)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := s.(*FileStore); ok {
+		return []Store{s}, nil
+	}
+	o.FileOnly = true
+	f, err := OpenStore(o)
+	if err != nil {
+		return []Store{s}, nil // no config directory: nothing can be there
+	}
+	return []Store{s, f}, nil
 }
 
 // Forget removes account's remembered sign-in from every store it may be

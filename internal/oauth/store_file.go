@@ -31,8 +31,8 @@ func (s *FileStore) Where() string { return s.Dir }
 // fileName is the account's file: the address made safe, and a short hash
 // so that two addresses that map to the same safe name do not collide.
 func (s *FileStore) fileName(account string) (string, error) {
-	a := normalAccount(account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(account)
+	if err != nil {
 		return "", err
 	}
 	safe := strings.Map(func(r rune) rune {

@@ -81,8 +81,8 @@ const macMaxLine = 4095
 
 // Save stores r.
 func (MacKeychain) Save(r *Record) error {
-	a := normalAccount(r.Account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(r.Account)
+	if err != nil {
 		return err
 	}
 	b, err := encodeRecord(r)
@@ -108,8 +108,8 @@ func (MacKeychain) Save(r *Record) error {
 
 // Load reads account's record.
 func (MacKeychain) Load(account string) (*Record, error) {
-	a := normalAccount(account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(account)
+	if err != nil {
 		return nil, err
 	}
 	res, err := runTool("security", []string{"find-generic-password", "-s", keychainService, "-a", a, "-w"}, nil)
@@ -132,8 +132,8 @@ func (MacKeychain) Load(account string) (*Record, error) {
 
 // Delete removes account's item.
 func (MacKeychain) Delete(account string) error {
-	a := normalAccount(account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(account)
+	if err != nil {
 		return err
 	}
 	res, err := runTool("security", []string{"delete-generic-password", "-s", keychainService, "-a", a}, nil)
@@ -158,8 +158,8 @@ func (SecretService) Where() string { return "the Secret Service keyring (secret
 
 // Save stores r.
 func (SecretService) Save(r *Record) error {
-	a := normalAccount(r.Account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(r.Account)
+	if err != nil {
 		return err
 	}
 	b, err := encodeRecord(r)
@@ -179,8 +179,8 @@ func (SecretService) Save(r *Record) error {
 // Load reads account's record. secret-tool lookup exits 1 without output
 // when nothing matches.
 func (SecretService) Load(account string) (*Record, error) {
-	a := normalAccount(account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(account)
+	if err != nil {
 		return nil, err
 	}
 	res, err := runTool("secret-tool", []string{"lookup", "service", keychainService, "account", a}, nil)
@@ -199,8 +199,8 @@ func (SecretService) Load(account string) (*Record, error) {
 
 // Delete removes account's item.
 func (SecretService) Delete(account string) error {
-	a := normalAccount(account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(account)
+	if err != nil {
 		return err
 	}
 	res, err := runTool("secret-tool", []string{"clear", "service", keychainService, "account", a}, nil)

@@ -281,4 +281,7 @@ func TestForgetAndOpenStore(t *testing.T) {
 	if s, _ := OpenStore(StoreOptions{Dir: files.Dir, Getenv: getenv, FileOnly: true}); s.Where() != files.Dir {
 		t.Errorf("OpenStore(FileOnly) = %s", s.Where())
 	}
+	if all, err := AllStores(StoreOptions{Dir: files.Dir, Getenv: getenv}); runtime.GOOS == "linux" && (err != nil || len(all) != 2 || all[1].Where() != files.Dir) {
+		t.Errorf("AllStores = %v, %v; want the keyring and the file store", all, err)
+	}
 }

@@ -49,8 +49,8 @@ const (
 func (credentialManager) Where() string { return "the Windows Credential Manager" }
 
 func credTarget(account string) (*uint16, error) {
-	a := normalAccount(account)
-	if err := checkAccount(a); err != nil {
+	a, err := accountKey(account)
+	if err != nil {
 		return nil, err
 	}
 	return windows.UTF16PtrFromString(keychainService + ":" + a)
