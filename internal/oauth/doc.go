@@ -26,6 +26,11 @@
 // marshalling one shows "[redacted]". They never go into argv (a token
 // command's output and keychain commands use pipes), errors or reports.
 //
+// golang.org/x/oauth2 is not used: its Token holds the tokens as plain
+// strings that print; its device-flow poller waits whole seconds, 5 more
+// per slow_down, with no way to test it without waiting; and what is needed
+// here is four form posts to a token endpoint (token.go).
+//
 // It knows nothing about uploading; upload/ takes a TokenSource and calls
 // Login on each new connection, so a long upload that reconnects gets a
 // fresh token on its own.

@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,7 +145,8 @@ func TestDovecotTokenCommand(t *testing.T) {
 	p, srv := setup(t, oauthtest.Options{}, dovecottest.OAuth2{})
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
-	os.WriteFile(tokenFile, []byte(p.IssueToken(srv.User)+"\n"), 0o600)
+	first := p.IssueToken(srv.User)
+	os.WriteFile(tokenFile, []byte(first+"\n"), 0o600)
 	cmdPath := filepath.Join(dir, "get-token")
 	if err := os.WriteFile(cmdPath, []byte("#!/bin/sh\ncat \"$1\"\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -162,6 +164,9 @@ func TestDovecotTokenCommand(t *testing.T) {
 	var tr *oauth.TokenRejectedError
 	if !errors.As(err, &tr) || !tr.Retried || tr.Challenge == nil || tr.Challenge.Status != "invalid_token" {
 		t.Fatalf("login with a revoked token: %v, want a TokenRejectedError after a retry with status invalid_token", err)
+	}
+	if strings.Contains(err.Error(), first) || strings.Contains(fmt.Sprintf("%+v", tr), first) {
+		t.Errorf("the error shows the token: %v", err)
 	}
 	os.WriteFile(tokenFile, []byte(p.IssueToken(srv.User)+"\n"), 0o600)
 	if err := connect(t, srv, src); err != nil {

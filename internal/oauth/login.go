@@ -54,8 +54,8 @@ type LoginOptions struct {
 // (no refresh token; a refresh the provider refuses, as after "sign out
 // everywhere"), is a *TokenRejectedError wrapping the server's answer and,
 // in Refresh, the refresh's error (errors.Is(err, ErrSignInAgain) then
-// holds). Other errors (network, ctx) are returned as they come, wrapped
-// with the server.
+// holds). Other errors (network, the token endpoint or command failing,
+// ctx) are returned as they come, wrapped with the server.
 func Login(ctx context.Context, src TokenSource, o LoginOptions) error {
 	mech, err := ChooseMechanism(o.Has)
 	if err != nil {
@@ -73,11 +73,16 @@ func Login(ctx context.Context, src TokenSource, o LoginOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if rejected != nil {
-				// Refused, and no fresh token to be had (a revoked
-				// sign-in): the refusal is the news, the refresh error why.
+			switch {
+			case rejected != nil && errors.Is(err, ErrSignInAgain):
+				// Refused, and the sign-in itself is gone (revoked): the
+				// refusal is the news, the refresh error why.
 				rejected.Refresh = err
 				return rejected
+			case rejected != nil:
+				// The provider or the token command failed now; that may
+				// pass (the caller retries as after a network error).
+				return fmt.Errorf("%s refused the access token and a fresh one could not be had: %w", o.Server, err)
 			}
 			return fmt.Errorf("get an access token for %s: %w", o.User, err)
 		}

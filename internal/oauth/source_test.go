@@ -3,9 +3,15 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-sasl"
 
 	"mailferry/internal/oauthtest"
 )
@@ -150,5 +156,141 @@ func TestRevoke(t *testing.T) {
 	ms := &Config{Provider: Microsoft("consumers"), Client: Client{ID: "x"}, HTTP: failClient(t)}
 	if ok, err := ms.Revoke(context.Background(), tok); ok || err != nil {
 		t.Errorf("Revoke at Microsoft (no endpoint) = %v, %v; want false, nil", ok, err)
+	}
+}
+
+// scriptedSource plays a TokenSource for Login without a server.
+type scriptedSource struct {
+	tokens   []Secret
+	errs     []error
+	rejected []Secret
+	fresh    bool
+}
+
+func (s *scriptedSource) Token(context.Context) (Secret, error) {
+	if len(s.errs) > 0 && s.errs[0] != nil {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		return Secret{}, err
+	}
+	if len(s.errs) > 0 {
+		s.errs = s.errs[1:]
+	}
+	t := s.tokens[0]
+	if len(s.tokens) > 1 {
+		s.tokens = s.tokens[1:]
+	}
+	return t, nil
+}
+
+func (s *scriptedSource) Rejected(t Secret) bool { s.rejected = append(s.rejected, t); return s.fresh }
+
+// Login's decisions, with a fake server: what is a refusal, when to try
+// again, what to report.
+func TestLoginDecisions(t *testing.T) {
+	no := &imap.Error{Type: imap.StatusResponseTypeNo, Text: "AUTHENTICATE failed."}
+	unavailable := &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Temporary authentication failure."}
+	bad := &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Invalid base64 data in continued response"}
+	errDown := errors.New("token endpoint unreachable")
+	tests := []struct {
+		name      string
+		answers   []error // per AUTHENTICATE
+		challenge bool    // the server sends its error document first
+		src       *scriptedSource
+		wantCalls int
+		check     func(t *testing.T, err error)
+	}{
+		{"ok", []error{nil}, false, &scriptedSource{tokens: []Secret{NewSecret("a")}}, 1, func(t *testing.T, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+		}},
+		{"refused, fresh token works", []error{no, nil}, false, &scriptedSource{tokens: []Secret{NewSecret("a"), NewSecret("b")}, fresh: true}, 2,
+			func(t *testing.T, err error) {
+				if err != nil {
+					t.Error(err)
+				}
+			}},
+		{"refused twice", []error{no, no}, false, &scriptedSource{tokens: []Secret{NewSecret("a"), NewSecret("b")}, fresh: true}, 2,
+			func(t *testing.T, err error) {
+				var tr *TokenRejectedError
+				if !errors.As(err, &tr) || !tr.Retried || !errors.Is(err, no) {
+					t.Errorf("err = %v, want a retried TokenRejectedError", err)
+				}
+			}},
+		{"refused, nothing fresh", []error{no}, false, &scriptedSource{tokens: []Secret{NewSecret("a")}}, 1,
+			func(t *testing.T, err error) {
+				var tr *TokenRejectedError
+				if !errors.As(err, &tr) || tr.Retried {
+					t.Errorf("err = %v, want TokenRejectedError without retry", err)
+				}
+			}},
+		{"error document, then BAD", []error{bad}, true, &scriptedSource{tokens: []Secret{NewSecret("a")}}, 1,
+			func(t *testing.T, err error) {
+				var tr *TokenRejectedError
+				if !errors.As(err, &tr) || tr.Challenge == nil || tr.Challenge.Status != "401" {
+					t.Errorf("err = %v, want TokenRejectedError with the challenge", err)
+				}
+			}},
+		{"server cannot check now", []error{unavailable}, true, &scriptedSource{tokens: []Secret{NewSecret("a")}, fresh: true}, 1,
+			func(t *testing.T, err error) {
+				var tr *TokenRejectedError
+				if errors.As(err, &tr) || !errors.Is(err, unavailable) {
+					t.Errorf("err = %v, want the plain temporary error", err)
+				}
+			}},
+		{"revoked: refresh refused", []error{no}, false,
+			&scriptedSource{tokens: []Secret{NewSecret("a")}, errs: []error{nil, fmt.Errorf("%w: invalid_grant", ErrSignInAgain)}, fresh: true}, 1,
+			func(t *testing.T, err error) {
+				var tr *TokenRejectedError
+				if !errors.As(err, &tr) || !errors.Is(err, ErrSignInAgain) || !errors.Is(err, no) {
+					t.Errorf("err = %v, want TokenRejectedError wrapping the refusal and ErrSignInAgain", err)
+				}
+			}},
+		{"token endpoint down after a refusal", []error{no}, false,
+			&scriptedSource{tokens: []Secret{NewSecret("a")}, errs: []error{nil, errDown}, fresh: true}, 1,
+			func(t *testing.T, err error) {
+				var tr *TokenRejectedError
+				if errors.As(err, &tr) || !errors.Is(err, errDown) {
+					t.Errorf("err = %v, want the endpoint's error, not a refusal", err)
+				}
+			}},
+		{"network error", []error{io.ErrUnexpectedEOF}, false, &scriptedSource{tokens: []Secret{NewSecret("a")}, fresh: true}, 1,
+			func(t *testing.T, err error) {
+				var tr *TokenRejectedError
+				if errors.As(err, &tr) || !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("err = %v", err)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			auth := func(c sasl.Client) error {
+				if _, _, err := c.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if tt.challenge {
+					if _, err := c.Next([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				err := tt.answers[calls]
+				calls++
+				return err
+			}
+			err := Login(context.Background(), tt.src, LoginOptions{User: "me@example.com", Server: "imap.example.com:993",
+				Has: func(c string) bool { return c == "AUTH=XOAUTH2" }, Authenticate: auth})
+			if calls != tt.wantCalls {
+				t.Errorf("%d AUTHENTICATEs, want %d", calls, tt.wantCalls)
+			}
+			tt.check(t, err)
+			if err != nil && strings.Contains(err.Error(), "Bearer") {
+				t.Errorf("error shows the SASL response: %v", err)
+			}
+		})
+	}
+	if err := Login(context.Background(), &scriptedSource{}, LoginOptions{Has: func(string) bool { return false }}); !errors.Is(err, ErrNoOAuthMechanism) {
+		t.Errorf("no mechanism: %v", err)
 	}
 }
