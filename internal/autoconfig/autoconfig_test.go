@@ -260,7 +260,9 @@ func TestParse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{doc(imapSSL), doc(pop3SSL), doc(imapPlain, imapSTARTTLS), "<clientConfig>", ""} {
+	oauth := strings.Replace(doc(imapSSL), "</clientConfig>", `<oAuth2><issuer>sso.example.com</issuer><scope>imap</scope>`+
+		`<authURL>https://sso.example.com/a</authURL><tokenURL>https://sso.example.com/t</tokenURL></oAuth2></clientConfig>`, 1)
+	for _, s := range []string{doc(imapSSL), doc(pop3SSL), doc(imapPlain, imapSTARTTLS), "<clientConfig>", "", oauth} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -270,6 +272,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if !validHost(srv.Host) || srv.Port <= 0 || srv.Port > 65535 {
 			t.Errorf("Parse returned an unusable server %+v", srv)
+		}
+		if o := srv.OAuth2; o != nil && (!strings.HasPrefix(o.AuthURL, "https://") || !strings.HasPrefix(o.TokenURL, "https://") || o.Scope == "") {
+			t.Errorf("Parse returned unusable OAuth2 endpoints %+v", o)
 		}
 	})
 }
