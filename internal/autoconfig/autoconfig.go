@@ -44,6 +44,30 @@ type Server struct {
 	Authentication []string
 	// Source is the URL of the document.
 	Source string
+	// OAuth2 is the document's <oAuth2> element (Thunderbird's extension
+	// of the format: where to sign in and which scope to ask for), nil
+	// when it has none or an unusable one.
+	OAuth2 *OAuth2
+}
+
+// OAuth2 is a document's <oAuth2> element. The URLs are https:// (others
+// are dropped while parsing); Scope is space separated, as written.
+type OAuth2 struct {
+	Issuer   string // host name of the authorization server, e.g. "accounts.google.com"
+	Scope    string
+	AuthURL  string
+	TokenURL string
+}
+
+// OAuth2Login reports whether the document lists OAuth2 among the IMAP
+// server's authentication methods.
+func (s *Server) OAuth2Login() bool {
+	for _, a := range s.Authentication {
+		if strings.EqualFold(strings.TrimSpace(a), "OAuth2") {
+			return true
+		}
+	}
+	return false
 }
 
 // PasswordLogin reports whether the document allows logging in with a
@@ -219,6 +243,38 @@ type clientConfig struct {
 	Providers []struct {
 		Incoming []incomingServer `xml:"incomingServer"`
 	} `xml:"emailProvider"`
+	// Thunderbird's documents put <oAuth2> beside <emailProvider>.
+	OAuth2 *struct {
+		Issuer   string `xml:"issuer"`
+		Scope    string `xml:"scope"`
+		AuthURL  string `xml:"authURL"`
+		TokenURL string `xml:"tokenURL"`
+	} `xml:"oAuth2"`
+}
+
+// oauth2 returns the document's usable <oAuth2> element: both URLs
+// https:// with a host, and a scope.
+func (cc *clientConfig) oauth2() *OAuth2 {
+	o := cc.OAuth2
+	if o == nil {
+		return nil
+	}
+	r := &OAuth2{
+		Issuer:   strings.TrimSpace(o.Issuer),
+		Scope:    strings.Join(strings.Fields(o.Scope), " "),
+		AuthURL:  strings.TrimSpace(o.AuthURL),
+		TokenURL: strings.TrimSpace(o.TokenURL),
+	}
+	for _, u := range []string{r.AuthURL, r.TokenURL} {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Scheme != "https" || !validHost(pu.Hostname()) {
+			return nil
+		}
+	}
+	if r.Scope == "" {
+		return nil
+	}
+	return r
 }
 
 type incomingServer struct {
@@ -283,6 +339,7 @@ func Parse(doc []byte, email string) (*Server, error) {
 		}
 	}
 	if best != nil {
+		best.OAuth2 = cc.oauth2()
 		return best, nil
 	}
 	if len(kinds) == 0 {

@@ -260,7 +260,9 @@ func TestParse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{doc(imapSSL), doc(pop3SSL), doc(imapPlain, imapSTARTTLS), "<clientConfig>", ""} {
+	oauth := strings.Replace(doc(imapSSL), "</clientConfig>", `<oAuth2><issuer>sso.example.com</issuer><scope>imap</scope>`+
+		`<authURL>https://sso.example.com/a</authURL><tokenURL>https://sso.example.com/t</tokenURL></oAuth2></clientConfig>`, 1)
+	for _, s := range []string{doc(imapSSL), doc(pop3SSL), doc(imapPlain, imapSTARTTLS), "<clientConfig>", "", oauth} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -271,5 +273,58 @@ func FuzzParse(f *testing.F) {
 		if !validHost(srv.Host) || srv.Port <= 0 || srv.Port > 65535 {
 			t.Errorf("Parse returned an unusable server %+v", srv)
 		}
+		if o := srv.OAuth2; o != nil && (!strings.HasPrefix(o.AuthURL, "https://") || !strings.HasPrefix(o.TokenURL, "https://") || o.Scope == "") {
+			t.Errorf("Parse returned unusable OAuth2 endpoints %+v", o)
+		}
 	})
+}
+
+// Thunderbird's documents for OAuth providers list OAuth2 as an
+// authentication method and carry an <oAuth2> element beside
+// <emailProvider> (the layout of Thunderbird's ISPDB entry for Microsoft).
+func TestParseOAuth2(t *testing.T) {
+	const ms = `<?xml version="1.0"?>
+<clientConfig version="1.1">
+  <emailProvider id="outlook.com">
+    <domain>outlook.com</domain>
+    <incomingServer type="imap">
+      <hostname>outlook.office365.com</hostname><port>993</port><socketType>SSL</socketType>
+      <authentication>OAuth2</authentication><authentication>password-cleartext</authentication>
+      <username>%EMAILADDRESS%</username>
+    </incomingServer>
+  </emailProvider>
+  <oAuth2>
+    <issuer>login.microsoftonline.com</issuer>
+    <scope>https://outlook.office.com/IMAP.AccessAsUser.All
+           offline_access</scope>
+    <authURL>https://login.microsoftonline.com/common/oauth2/v2.0/authorize</authURL>
+    <tokenURL>https://login.microsoftonline.com/common/oauth2/v2.0/token</tokenURL>
+  </oAuth2>
+</clientConfig>`
+	srv, err := Parse([]byte(ms), "me@outlook.com")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if !srv.OAuth2Login() || !srv.PasswordLogin() {
+		t.Errorf("OAuth2Login() = %v, PasswordLogin() = %v; want both true", srv.OAuth2Login(), srv.PasswordLogin())
+	}
+	want := OAuth2{
+		Issuer:   "login.microsoftonline.com",
+		Scope:    "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
+		AuthURL:  "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+		TokenURL: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+	}
+	if srv.OAuth2 == nil || *srv.OAuth2 != want {
+		t.Errorf("OAuth2 = %+v, want %+v", srv.OAuth2, want)
+	}
+
+	// Only https endpoints are taken: the token would go to them.
+	plain := strings.Replace(ms, "https://login.microsoftonline.com/common/oauth2/v2.0/token", "http://login.example.com/token", 1)
+	if srv, err := Parse([]byte(plain), "me@outlook.com"); err != nil || srv.OAuth2 != nil {
+		t.Errorf("Parse with an http token URL: OAuth2 = %+v, %v; want nil", srv.OAuth2, err)
+	}
+	// A document without the element has no OAuth2.
+	if srv, err := Parse([]byte(doc(imapSSL)), "me@example.com"); err != nil || srv.OAuth2 != nil || srv.OAuth2Login() {
+		t.Errorf("Parse without <oAuth2>: OAuth2 = %+v, OAuth2Login = %v, %v", srv.OAuth2, srv.OAuth2Login(), err)
+	}
 }

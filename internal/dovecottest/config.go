@@ -84,6 +84,9 @@ type Config struct {
 	// plugins and special-use folders would have added (a set
 	// imap_capability hides those otherwise). Not with Capability.
 	NoLiteralPlus, NoMultiAppend bool
+	// OAuth2, when set, also accepts OAuth 2.0 access tokens (XOAUTH2 and
+	// OAUTHBEARER) checked by introspection; see OAuth2.
+	OAuth2 *OAuth2
 }
 
 // DefaultCapability is what Dovecot 2.3 (checked with 2.3.19) announces
@@ -178,7 +181,7 @@ func (cfg Config) validate() error {
 	if cfg.Prefix != "" && (!strings.HasSuffix(cfg.Prefix, cfg.delimiter()) || strings.ContainsAny(cfg.Prefix, "\"\\\r\n{} ")) {
 		return fmt.Errorf("dovecottest: namespace prefix %q: want a name ending with the delimiter %q", cfg.Prefix, cfg.delimiter())
 	}
-	return nil
+	return cfg.OAuth2.validate()
 }
 
 // layout holds the paths and numbers a configuration refers to.
@@ -187,6 +190,7 @@ type layout struct {
 	baseDir, stateDir   string
 	logPath, passwdPath string
 	certPath, keyPath   string
+	oauth2Path          string // dovecot-oauth2.conf.ext (Config.OAuth2, 2.3)
 	home                string
 	plainIP             string // listener address of Addr
 	pop3                bool   // the pop3 package is installed
@@ -260,7 +264,7 @@ func (w *confWriter) common(cfg Config, l layout) {
 	w.line("info_log_path = %s", l.logPath)
 	w.line("listen = 127.0.0.1")
 	w.line("shutdown_clients = yes")
-	w.line("auth_mechanisms = plain login")
+	w.line("auth_mechanisms = %s", cfg.authMechanisms())
 	w.line("auth_verbose = yes")
 	w.line("first_valid_uid = %d", l.uid)
 	w.line("last_valid_uid = %d", l.uid)
@@ -380,7 +384,13 @@ func config23(cfg Config, l layout) string {
 	w.line("passdb {")
 	w.line("  driver = passwd-file")
 	w.line("  args = scheme=PLAIN %s", l.passwdPath)
+	if cfg.OAuth2 != nil {
+		w.line("  mechanisms = plain login")
+	}
 	w.line("}")
+	if cfg.OAuth2 != nil {
+		w.oauth2Passdb23(cfg.OAuth2, l.oauth2Path)
+	}
 	w.line("userdb {")
 	w.line("  driver = passwd-file")
 	w.line("  args = %s", l.passwdPath)
@@ -449,6 +459,9 @@ func config24(cfg Config, l layout) string {
 	w.line("  default_password_scheme = PLAIN")
 	w.line("  passwd_file_path = %s", l.passwdPath)
 	w.line("}")
+	if cfg.OAuth2 != nil {
+		w.oauth2Settings24(cfg.OAuth2)
+	}
 	w.line("userdb passwd-file {")
 	w.line("  passwd_file_path = %s", l.passwdPath)
 	w.line("}")

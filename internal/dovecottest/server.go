@@ -171,6 +171,7 @@ func Setup(dir string, cfg Config) (*Server, error) {
 		passwdPath: filepath.Join(dir, "passwd"),
 		certPath:   filepath.Join(dir, "cert.pem"),
 		keyPath:    filepath.Join(dir, "key.pem"),
+		oauth2Path: filepath.Join(dir, oauth2ConfName),
 		home:       filepath.Join(dir, "home"),
 		plainIP:    "127.0.0.1",
 		uid:        mailUID,
@@ -227,6 +228,13 @@ func Setup(dir string, cfg Config) (*Server, error) {
 		// mail user (doveadm exec imap, doveadm) can append to it too.
 		{l.logPath, nil, 0o666},
 		{filepath.Join(dir, "dovecot.conf"), []byte(configText(v, cfg, l)), 0o644},
+	}
+	if cfg.OAuth2 != nil && !v.atLeast24() {
+		files = append(files, struct {
+			path string
+			data []byte
+			mode os.FileMode
+		}{l.oauth2Path, []byte(cfg.OAuth2.oauth2Ext()), 0o644})
 	}
 	for _, f := range files {
 		if err := os.WriteFile(f.path, f.data, f.mode); err != nil {
