@@ -207,9 +207,18 @@ func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 }
 
 // storeLabel names a store of a source that holds several: its path below
-// the source, or, for the source directory itself, its kind.
+// the source, or, for the source directory itself, its kind. An mbox file
+// names its own folder, so its label is the directory it lies in (none at
+// the source's top: a directory of mbox files is one tree of folders).
 func storeLabel(root string, f Found) string {
-	rel, err := filepath.Rel(root, f.Path)
+	p := f.Path
+	if f.Kind == Mbox && formats.IsFile(p) {
+		p = filepath.Dir(p)
+		if p == root {
+			return ""
+		}
+	}
+	rel, err := filepath.Rel(root, p)
 	if err != nil || rel == "." {
 		return kindLabel(f.Kind)
 	}
