@@ -291,22 +291,16 @@ func (w *worker) bulkReady(ctx context.Context, fs *folderState) (*bulkConn, err
 			w.dropBulk()
 			if w.cn.alive() {
 				// Carry on with the worker's go-imap connection.
-				life := w.rn.dial.life
-				if life == nil {
-					life = ctx
+				bc, err := w.rn.dial.takeOver(ctx, w.cn)
+				w.cn = nil
+				if err != nil {
+					return err
 				}
-				bc, ok, err := w.cn.takeOver(ctx, life, w.rn.opts.bulkOptions())
-				if ok {
-					w.cn = nil
-					if err != nil {
-						return err
-					}
-					w.bc = bc
-				}
+				w.bc = bc
 			}
 			if w.bc == nil {
 				w.dropConn()
-				bc, err := w.rn.dial.dialBulk(ctx, w.rn.opts.bulkOptions())
+				bc, err := w.rn.dial.dialBulk(ctx)
 				if err != nil {
 					return err
 				}

@@ -68,9 +68,10 @@ func discover(cn *conn) (*serverFacts, error) {
 	f.info.Delimiter = '/'
 	namespaced := false
 	if cn.caps.Has(imap.CapNamespace) {
+		cn.expect(cn.small())
 		ns, err := cn.c.Namespace().Wait()
 		if err != nil && serverError(err) == nil {
-			return nil, fmt.Errorf("namespace: %w", err)
+			return nil, fmt.Errorf("namespace: %w", cn.guardErr(err))
 		}
 		if err == nil && ns != nil && len(ns.Personal) > 0 {
 			f.info.Prefix, f.info.Delimiter = ns.Personal[0].Prefix, ns.Personal[0].Delim
@@ -78,9 +79,10 @@ func discover(cn *conn) (*serverFacts, error) {
 		}
 	}
 	if !namespaced {
+		cn.expect(cn.small())
 		root, err := cn.c.List("", "", nil).Collect()
 		if err != nil {
-			return nil, fmt.Errorf("list hierarchy delimiter: %w", err)
+			return nil, fmt.Errorf("list hierarchy delimiter: %w", cn.guardErr(err))
 		}
 		if len(root) > 0 {
 			f.info.Delimiter = root[0].Delim
@@ -90,9 +92,10 @@ func discover(cn *conn) (*serverFacts, error) {
 	if cn.caps.Has(imap.CapSpecialUse) || cn.caps.Has(imap.CapListExtended) {
 		opts = &imap.ListOptions{ReturnSpecialUse: true}
 	}
+	cn.expect(cn.small())
 	all, err := cn.c.List("", "*", opts).Collect()
 	if err != nil {
-		return nil, fmt.Errorf("list folders: %w", err)
+		return nil, fmt.Errorf("list folders: %w", cn.guardErr(err))
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Mailbox < all[j].Mailbox })
 	f.info.SpecialUse = map[formats.Special]string{}
@@ -272,8 +275,10 @@ func (rn *run) learnRefusal(ctx context.Context, cn *conn, name string, refusal 
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
+		cn.expect(cn.small())
 		err := cn.c.Create(probe, nil).Wait()
 		if err == nil {
+			cn.expect(cn.small())
 			if derr := cn.c.Delete(probe).Wait(); derr != nil {
 				if retry, _ := retryable(ctx, derr, cn.alive()); retry {
 					return false, derr
@@ -318,6 +323,7 @@ func (rn *run) learnByStatus(cn *conn, p *plan.Plan) (bool, error) {
 		if rn.facts.exists(f.Server) {
 			continue
 		}
+		cn.expect(cn.small())
 		_, err := cn.c.Status(f.Server, &imap.StatusOptions{NumMessages: true}).Wait()
 		if err == nil || serverError(err) == nil {
 			if err != nil {

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailferry/internal/imapguard"
+	"mailferry/upload/bulk"
 )
 
 // Errors the CLI maps to exit codes. Functions of this package wrap them
@@ -35,6 +38,10 @@ var (
 	// ErrThrottled stops a run whose server kept asking it to slow down
 	// for longer than RetryTimeout. Exit code 1; a re-run later resumes.
 	ErrThrottled = errors.New("gave up waiting for the server")
+	// ErrServer stops a run whose server answered in a way the run cannot
+	// go on with: a response that breaks the IMAP grammar, or one larger
+	// or deeper than any honest server sends. Exit code 1.
+	ErrServer = errors.New("the server's answer cannot be used")
 	// ErrIncomplete means the run finished but some messages did not arrive
 	// as complete copies of the source: quarantined after the server
 	// refused them, or incomplete in the source itself. Exit code 3.
@@ -77,6 +84,10 @@ func retryable(ctx context.Context, err error, alive bool) (retry bool, _ error)
 	if errors.As(err, &fe) {
 		return false, fe.err
 	}
+	if protocolBroken(err) {
+		// The same request gets the same answer: not a network failure.
+		return false, fmt.Errorf("%w: %w", ErrServer, err)
+	}
 	var te *throttleError
 	if errors.As(err, &te) {
 		return true, err
@@ -96,6 +107,19 @@ func retryable(ctx context.Context, err error, alive bool) (retry bool, _ error)
 	// Anything else is a failed connection (go-imap reports EOF, resets,
 	// timeouts and a server BYE as plain errors on every pending command).
 	return true, err
+}
+
+// protocolBroken reports an answer that breaks the IMAP grammar or the
+// bounds mailferry keeps on what a server may send (a line, a literal or
+// a nesting deeper than any honest server sends): retrying would get the
+// same. A server that is merely slow to finish an answer (the answer's
+// time or rate budget) may do better on a new connection, and is retried.
+func protocolBroken(err error) bool {
+	var le *imapguard.LimitError
+	if errors.As(err, &le) {
+		return le.Limit != imapguard.AnswerTime && le.Limit != imapguard.AnswerRate
+	}
+	return errors.Is(err, bulk.ErrProtocol) || errors.Is(err, imapguard.ErrMalformed)
 }
 
 // answer is the kind of a server's NO or BAD.

@@ -16,13 +16,14 @@ import (
 // does not exist gives exists false and no error.
 func (cn *conn) selectFolder(name string, readOnly bool) (data *imap.SelectData, exists bool, err error) {
 	cn.selected = "" // a failed SELECT leaves nothing selected
+	cn.expect(cn.small())
 	data, err = cn.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
 	if err != nil {
 		if ie := serverError(err); ie != nil && ie.Type == imap.StatusResponseTypeNo && (ie.Code == imap.ResponseCodeNonExistent ||
 			strings.Contains(strings.ToLower(ie.Text), "exist") || strings.Contains(strings.ToLower(ie.Text), "no such")) {
 			return nil, false, nil
 		}
-		return nil, false, fmt.Errorf("select folder %q: %w", name, err)
+		return nil, false, fmt.Errorf("select folder %q: %w", name, cn.guardErr(err))
 	}
 	cn.selected, cn.readOnly = name, readOnly
 	return data, true, nil
@@ -42,6 +43,7 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 	if err != nil || !exists || data.NumMessages == 0 {
 		return set, data, err
 	}
+	cn.expect(cn.headerFetch(data.NumMessages))
 	cmd := cn.c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
 		RFC822Size:  true,
 		BodySection: []*imap.FetchItemBodySection{headerSection},
@@ -50,7 +52,7 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 		if ctx.Err() != nil {
 			return nil, data, ctx.Err()
 		}
-		return nil, data, fmt.Errorf("fetch headers of %q: %w", name, err)
+		return nil, data, fmt.Errorf("fetch headers of %q: %w", name, cn.guardErr(err))
 	}
 	return set, data, nil
 }

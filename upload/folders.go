@@ -69,6 +69,7 @@ func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[strin
 			if !rn.write("CREATE", name) {
 				continue
 			}
+			cn.expect(cn.small())
 			err := cn.c.Create(name, nil).Wait()
 			if ie := serverError(err); ie != nil && ie.Code == imap.ResponseCodeAlreadyExists {
 				err = nil
@@ -128,11 +129,15 @@ func (rn *run) subscribe(ctx context.Context, cn *conn, name string, done map[st
 		return nil
 	}
 	done[name] = true
+	cn.expect(cn.small())
 	err := cn.c.Subscribe(name).Wait()
 	if serverError(err) != nil && !strings.EqualFold(name, "INBOX") {
 		// A server listing a folder it has not created yet: create, retry.
+		cn.expect(cn.small())
+		cn.expect(cn.small())
 		cerr := cn.c.Create(name, nil).Wait()
 		if ie := serverError(cerr); cerr == nil || (ie != nil && ie.Code == imap.ResponseCodeAlreadyExists) {
+			cn.expect(cn.small())
 			err = cn.c.Subscribe(name).Wait()
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"mailferry/internal/oauth"
+
 	"mailferry/upload/plan"
 )
 
@@ -23,6 +25,13 @@ type Options struct {
 	// AllowPlaintext allows sending the password over imap:// when the
 	// server offers no STARTTLS.
 	AllowPlaintext bool
+	// Tokens, when set, signs in with OAuth 2.0 access tokens from it
+	// (SASL XOAUTH2 or OAUTHBEARER, as the server offers) instead of the
+	// password; a token the server refuses is refreshed once per login.
+	Tokens oauth.TokenSource
+	// NoCompress keeps COMPRESS=DEFLATE (RFC 4978) off even where the
+	// server offers it.
+	NoCompress bool
 
 	// SourceID names the source (the CLI passes its absolute path). With the
 	// target account it names the marker file that tells a re-run that an

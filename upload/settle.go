@@ -141,6 +141,7 @@ func (rn *run) settle(ctx context.Context, cn *conn) error {
 func statusCounts(cn *conn, names []string) (map[string]uint32, error) {
 	counts := map[string]uint32{}
 	for _, name := range names {
+		cn.expect(cn.small())
 		data, err := cn.c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
 		if serverError(err) != nil {
 			continue

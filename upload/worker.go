@@ -65,6 +65,15 @@ func (w *worker) ensureConn(ctx context.Context) error {
 		return nil
 	}
 	w.dropConn()
+	if w.bc.alive() && (w.app == nil || w.app.pending() == 0) {
+		// Carry on with the idle bulk connection (no new login).
+		cn, err := w.rn.dial.toIMAP(ctx, w.bc)
+		w.bc = nil
+		if err == nil {
+			w.cn = cn
+			return nil
+		}
+	}
 	w.dropBulk()
 	cn, err := w.rn.dial.dial(ctx)
 	if err != nil {

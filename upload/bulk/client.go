@@ -137,6 +137,19 @@ func (e *ByeError) Error() string { return "server closed the connection: BYE " 
 // ErrClosed is the error of commands on a Client that was closed.
 var ErrClosed = errors.New("connection closed")
 
+// Errors of connecting and logging in that retrying cannot change.
+var (
+	// ErrNoStartTLS: the server does not offer STARTTLS.
+	ErrNoStartTLS = errors.New("the server does not offer STARTTLS")
+	// ErrLoginDisabled: the server refuses LOGIN on this connection
+	// (LOGINDISABLED) and offers no AUTH=PLAIN.
+	ErrLoginDisabled = errors.New("the server does not allow logging in on this connection (LOGINDISABLED)")
+	// ErrCannotCarry: the user name or password holds characters LOGIN
+	// cannot carry (CR, LF, NUL, 8-bit), and the server offers no
+	// AUTH=PLAIN.
+	ErrCannotCarry = errors.New("the user name or password has characters LOGIN cannot carry, and the server offers no AUTH=PLAIN")
+)
+
 // Client is one IMAP connection for the APPEND hot path: login, SELECT and
 // pipelined APPEND / MULTIAPPEND, nothing else. Submit and Append may be
 // called from one goroutine at a time; Wait, Caps and Exists from any.
@@ -210,7 +223,7 @@ func NewStartTLS(ctx context.Context, conn net.Conn, cfg *tls.Config, opts Optio
 		return fail(err)
 	}
 	if !c.caps["STARTTLS"] && len(c.caps) > 0 {
-		return fail(fmt.Errorf("STARTTLS: the server does not offer it"))
+		return fail(fmt.Errorf("STARTTLS: %w", ErrNoStartTLS))
 	}
 	_ = conn.SetDeadline(time.Now().Add(opts.timeout()))
 	err := c.bounded(func() error {
@@ -608,12 +621,12 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 	case c.Has("AUTH=PLAIN"):
 		return c.Authenticate(ctx, sasl.NewPlainClient("", user, password))
 	case c.Has("LOGINDISABLED"):
-		return errors.New("LOGIN: the server does not allow logging in on this connection (LOGINDISABLED)")
+		return fmt.Errorf("LOGIN: %w", ErrLoginDisabled)
 	}
 	u, ok1 := quoted(user)
 	p, ok2 := quoted(password)
 	if !ok1 || !ok2 {
-		return errors.New("LOGIN: user name or password has characters LOGIN cannot carry, and the server offers no AUTH=PLAIN")
+		return fmt.Errorf("LOGIN: %w", ErrCannotCarry)
 	}
 	r, err := c.simple(ctx, "LOGIN", "LOGIN "+u+" "+p)
 	if err != nil {
