@@ -5,7 +5,11 @@
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
-LDFLAGS := -s -w -X main.version=$(VERSION)
+# A provider that distributes mailferry with its own OAuth client IDs adds
+# them here (see docs/oauth.md):
+#   make dist OAUTH_LDFLAGS="-X main.oauthMicrosoftClientID=... -X main.oauthGoogleClientID=... -X main.oauthGoogleClientSecret=..."
+OAUTH_LDFLAGS ?=
+LDFLAGS := -s -w -X main.version=$(VERSION) $(OAUTH_LDFLAGS)
 
 .PHONY: dist test vet clean
 

@@ -53,6 +53,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// hooks replace what an OAuth sign-in talks to, for tests.
+	hooks signInHooks
 }
 
 // run executes one mailferry command line and returns the exit code.
@@ -83,6 +85,8 @@ func (e *env) run(args []string) int {
 		return e.verify(rest)
 	case "convert":
 		return e.convert(rest)
+	case "logout":
+		return e.logout(rest)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "mailferry %s\n", version)
 		return exitOK
@@ -124,6 +128,7 @@ Usage:
   mailferry upload  SOURCE [--to imaps://USER@HOST] upload it (without --to: a rehearsal)
   mailferry verify  SOURCE --to imaps://USER@HOST   check the server against the source
   mailferry convert SOURCE --format mbox|maildir|eml --out DIR
+  mailferry logout  --email ADDRESS                forget a kept OAuth sign-in
   mailferry help COMMAND                            the manual of one command
   mailferry --version
 

@@ -14,6 +14,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/detect"
+	"mailferry/internal/oauth"
 	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 	"mailferry/upload/plan"
@@ -75,8 +76,9 @@ type serverFlags struct {
 	to, prefix, report, tlsCA, passwordFile, format string
 	email, server                                   string
 	include, exclude                                stringList
-	insecure, allowPlaintext, quiet                 bool
+	insecure, allowPlaintext, quiet, noCompress     bool
 	retryTimeout, ioTimeout                         time.Duration
+	oauth                                           oauth.Flags
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -95,6 +97,8 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
 	fs.DurationVar(&f.retryTimeout, "retry-timeout", 2*time.Minute, "how long a lost connection is retried, or a server that asks to slow down waited for, before the run gives up")
 	fs.DurationVar(&f.ioTimeout, "io-timeout", time.Minute, "how long a connection may go without any progress before it is replaced")
+	fs.BoolVar(&f.noCompress, "no-compress", false, "do not compress the connection even where the server offers it (COMPRESS=DEFLATE)")
+	f.oauth.Register(fs)
 }
 
 // apply puts the flags that map one to one onto opts, checking them.
@@ -105,11 +109,15 @@ func (f *serverFlags) apply(opts *upload.Options) error {
 	opts.CAFile, opts.InsecureSkipVerify, opts.AllowPlaintext = f.tlsCA, f.insecure, f.allowPlaintext
 	opts.Plan = plan.Options{Prefix: f.prefix, Include: f.include, Exclude: f.exclude}
 	opts.RetryTimeout, opts.IOTimeout = f.retryTimeout, f.ioTimeout
+	opts.NoCompress = f.noCompress
+	if err := f.oauth.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
 	return nil
 }
 
 func (e *env) upload(args []string) int {
-	fs := newFlagSet("upload", uploadManual, e.stderr)
+	fs := newFlagSet("upload", uploadManual+oauthHelp, e.stderr)
 	var sf serverFlags
 	sf.register(fs)
 	connections := fs.Int("connections", 4, "connections used in parallel; every folder goes over all of them (1 keeps the source order on the server)")
@@ -123,7 +131,7 @@ func (e *env) upload(args []string) int {
 }
 
 func (e *env) verify(args []string) int {
-	fs := newFlagSet("verify", verifyManual, e.stderr)
+	fs := newFlagSet("verify", verifyManual+oauthHelp, e.stderr)
 	var sf serverFlags
 	sf.register(fs)
 	return e.serverCommand("verify", fs, args, &sf, nil)
@@ -154,27 +162,8 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	if extra != nil {
 		extra(&opts)
 	}
-	if sf.to == "" && sf.email != "" {
-		target, err := e.targetFromEmail(sf.email, sf.server, e.defaultGuidedDeps().lookup)
-		if err != nil {
-			return e.fail(cmd, err)
-		}
-		sf.to = target.String()
-	} else if sf.server != "" && sf.to == "" {
-		return e.fail(cmd, usageErrorf("--server needs --email (or give the account with --to)"))
-	}
-	if sf.to == "" && cmd == "verify" {
-		return e.fail(cmd, usageErrorf("verify needs --to URL or --email ADDRESS (the server to check)"))
-	}
-	if sf.to != "" {
-		target, err := upload.ParseURL(sf.to)
-		if err != nil {
-			return e.fail(cmd, err)
-		}
-		opts.Target = &target
-		if opts.Password, err = e.password(sf.passwordFile, target); err != nil {
-			return e.fail(cmd, err)
-		}
+	if err := e.account(cmd, sf, &opts); err != nil {
+		return e.fail(cmd, err)
 	}
 	prog := newProgress(e.stderr, sf.quiet, cmd)
 	log := prog.logger()
@@ -237,6 +226,50 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 		return exitIncomplete
 	}
 	return exitOK
+}
+
+// account sets the target server and the way to sign in: the account of
+// --to, or of --email (the server looked up from the address, or given
+// with --server); a password, or with the OAuth flags a token source
+// (whose provider may also name the server).
+func (e *env) account(cmd string, sf *serverFlags, opts *upload.Options) error {
+	var target *upload.Target
+	switch {
+	case sf.to != "":
+		t, err := upload.ParseURL(sf.to)
+		if err != nil {
+			return err
+		}
+		target = &t
+	case sf.email != "" && (sf.server != "" || !sf.oauth.Enabled()):
+		t, err := e.targetFromEmail(sf.email, sf.server, e.lookupAutoconfig)
+		if err != nil {
+			return err
+		}
+		target = &t
+	case sf.server != "":
+		return usageErrorf("--server needs --email (or give the account with --to)")
+	case sf.email == "" && sf.oauth.Enabled():
+		return usageErrorf("--oauth2 needs --email ADDRESS or --to URL (the account to sign in as)")
+	}
+	if target == nil && !sf.oauth.Enabled() {
+		if cmd == "verify" {
+			return usageErrorf("verify needs --to URL or --email ADDRESS (the server to check)")
+		}
+		return nil // a rehearsal
+	}
+	if sf.oauth.Enabled() {
+		src, t, err := e.signIn(&sf.oauth, sf.email, target)
+		if err != nil {
+			return err
+		}
+		opts.Target, opts.Tokens = &t, src
+		return nil
+	}
+	opts.Target = target
+	pw, err := e.password(sf.passwordFile, *target)
+	opts.Password = pw
+	return err
 }
 
 // password finds the password without ever taking it from argv:
