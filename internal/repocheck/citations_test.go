@@ -39,15 +39,21 @@ var rules = []rule{
 	},
 }
 
-// violations returns the advice of each rule that line breaks.
-func violations(line string) []string {
-	var out []string
+// violation is one broken rule: where in the text, and what to do.
+type violation struct {
+	offset int
+	msg    string
+}
+
+// violations returns every place where text breaks a rule.
+func violations(text string) []violation {
+	var out []violation
 	for _, r := range rules {
-		for _, loc := range r.re.FindAllStringIndex(line, -1) {
-			if r.allowed != nil && r.allowed(line[loc[1]:]) {
+		for _, loc := range r.re.FindAllStringIndex(text, -1) {
+			if r.allowed != nil && r.allowed(text[loc[1]:]) {
 				continue
 			}
-			out = append(out, strings.TrimSpace(line[loc[0]:loc[1]])+": "+r.advice)
+			out = append(out, violation{loc[0], strings.TrimSpace(text[loc[0]:loc[1]]) + ": " + r.advice})
 		}
 	}
 	return out
@@ -76,7 +82,7 @@ func TestViolations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := violations(tt.line); len(got) != tt.want {
-				t.Errorf("violations(%q) = %q, want %d", tt.line, got, tt.want)
+				t.Errorf("violations(%q) = %+v, want %d", tt.line, got, tt.want)
 			}
 		})
 	}
@@ -95,10 +101,9 @@ func TestCitations(t *testing.T) {
 			return
 		}
 		checked++
-		for i, line := range strings.Split(string(data), "\n") {
-			for _, v := range violations(line) {
-				t.Errorf("%s:%d: %s", rel, i+1, v)
-			}
+		text := string(data)
+		for _, v := range violations(text) {
+			t.Errorf("%s:%d: %s", rel, 1+strings.Count(text[:v.offset], "\n"), v.msg)
 		}
 	})
 	if checked < 100 {
