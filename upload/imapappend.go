@@ -124,8 +124,8 @@ func (a *imapAppender) stop() appendResult {
 }
 
 // imapReady makes sure the worker's go-imap connection works and has the
-// folder selected (Dovecot charges about 40% more per APPEND into a folder
-// not selected).
+// folder selected (Dovecot charges more per APPEND into a folder not
+// selected; README, Performance).
 func (w *worker) imapReady(ctx context.Context, fs *folderState) (*conn, error) {
 	if err := w.ensureConn(ctx); err != nil {
 		return nil, err

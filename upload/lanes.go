@@ -33,9 +33,8 @@ import (
 //     round trip; n connections store n.
 //   - Dovecot stores one command of one session at a time (read the
 //     literal, write and fsync the file), and locks the folder only to
-//     commit. Several sessions overlap that work: with MULTIAPPEND, one
-//     folder over 4 connections took 4.8 s where one connection took 6.7 s
-//     and doveadm import 5.1 s (5000 messages, 2 cores; bench.sh).
+//     commit. Several sessions overlap that work, with MULTIAPPEND too
+//     (README, Performance, has the measurements).
 //
 // Messages that could be taken for one another after a broken connection
 // (the same Fingerprint, or the same size with a header the server returns

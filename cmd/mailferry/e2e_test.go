@@ -19,7 +19,7 @@ import (
 	"mailferry/upload/plan"
 )
 
-// From real profile files to a real Dovecot and back (issue 9): the
+// From real profile files to a real Dovecot and back: the
 // standard profile (two POP3 accounts, Local Folders, nested and non-ASCII
 // folders, hashed names, tags, old dates, deleted messages) is uploaded with
 // the command line; then every message Dovecot stored is compared with what
@@ -154,7 +154,7 @@ func matchMessages(want, got []string) (missing, extra []string) {
 	return missing, got
 }
 
-// Issue 4: upload works on every kind of store as on a Thunderbird
+// Upload works on every kind of store as on a Thunderbird
 // profile. Each fixture goes to its own Dovecot; the server must end with
 // as many messages as scan counts, and verify must match every folder.
 func TestUploadEveryStoreKindToDovecot(t *testing.T) {

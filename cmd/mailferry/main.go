@@ -32,8 +32,8 @@ func main() {
 // the collector runs sooner as the heap nears it). An upload's live data is
 // bounded (upload.Options.InFlightBytes, 32 MiB of messages in flight over
 // all connections, plus buffers), but by default the collector lets the
-// heap grow to twice the live data: 78 MB of RSS over four connections
-// (bench.sh), 56 MB with this limit, for about 5% more client CPU.
+// heap grow to twice the live data. The limit keeps it near the live data
+// for a little more client CPU (README, Performance).
 const memoryLimit = 48 << 20
 
 // limitMemory sets memoryLimit unless the user set GOMEMLIMIT.

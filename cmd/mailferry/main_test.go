@@ -35,9 +35,9 @@ func runCLI(t *testing.T, vars map[string]string, args ...string) result {
 	return result{code, out.String(), errOut.String()}
 }
 
-// scan --json over the profile issue 2 describes: two accounts, Local
-// Folders, nested and non-ASCII folders, hashed names, deleted messages,
-// tags, a maildir-store account and an IMAP cache.
+// scan --json over the standard test profile (tbtest.Standard): two accounts,
+// Local Folders, nested and non-ASCII folders, hashed names, deleted
+// messages, tags, a maildir-store account and an IMAP cache.
 func TestScanJSONStandardProfile(t *testing.T) {
 	built := tbtest.BuildProfile(t, t.TempDir(), tbtest.Standard())
 	res := runCLI(t, nil, "scan", built.Root, "--json")
@@ -259,7 +259,7 @@ func TestConvertSampleToEachFormat(t *testing.T) {
 	}
 }
 
-// scan --json over the hand-made fixture of each layout (issue 4): every
+// scan --json over the hand-made fixture of each layout: every
 // folder with its message and skip counts, the special folders' targets,
 // and the totals.
 func TestScanJSONLayouts(t *testing.T) {

@@ -4,7 +4,7 @@
 // writers, the folder-name safety rules for the output, and the conversion
 // report.
 //
-// STYLE.md would put each writer beside its reader (formats/mbox,
+// Our package layout would put each writer beside its reader (formats/mbox,
 // formats/maildir, formats/eml). They live here instead because the reader
 // packages were written by other people at the same time; moving them is a
 // mechanical change once the readers have settled.

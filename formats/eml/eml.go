@@ -1,4 +1,4 @@
-// Package eml reads folders of .eml files (FORMATS.md 3) as a
+// Package eml reads folders of .eml files (docs/eml.md) as a
 // formats.Reader: a directory tree in which every directory is a folder
 // and every .eml file (any case of the extension) one message. It only
 // reads the source.
@@ -15,8 +15,8 @@
 //     tree a link may point at any file of this computer.
 //   - EML files carry no flag state. They are nearly always archives the
 //     user has read (exports, saved messages), so every message is given
-//     \Seen by default, as FORMATS.md 3 suggests; Config.Unread gives none.
-//   - Each file is cleaned as FORMATS.md 3 says: a leading UTF-8 BOM, a
+//     \Seen by default (docs/eml.md, Flags); Config.Unread gives none.
+//   - Each file is cleaned (docs/eml.md, Cleaning): a leading UTF-8 BOM, a
 //     leading mbox "From " line (some exporters write one; its date is
 //     kept as a fallback) and trailing NUL bytes are removed, and line
 //     endings become CRLF. Nothing else is changed.
@@ -166,7 +166,7 @@ func ignored(name string) bool {
 
 func folderName(dir string) string {
 	if n, ok := strings.CutSuffix(dir, ".mailbox"); ok && n != "" {
-		return n // MailMate (FORMATS.md 3)
+		return n // MailMate (docs/eml.md, Who writes them)
 	}
 	return dir
 }

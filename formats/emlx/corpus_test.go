@@ -268,10 +268,11 @@ func canonicalParts(s string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestCorpusDateReceivedIsUTC documents the FORMATS.md 2.3 time zone
-// question: on every real file with both, the plist's date-received equals
-// the top-most Received: header's time to within two seconds, whatever the
-// header's zone. So date-received is plain UTC epoch seconds.
+// TestCorpusDateReceivedIsUTC settles the time zone of date-received
+// (docs/applemail.md, Dates): on every real file with both, the plist's
+// date-received equals the top-most Received: header's time to within two
+// seconds, whatever the header's zone. So date-received is plain UTC epoch
+// seconds.
 func TestCorpusDateReceivedIsUTC(t *testing.T) {
 	dir := testutil.Corpus(t, "applemail/partial-emlx-converter/input/Messages")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.emlx"))

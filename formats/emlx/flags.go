@@ -1,7 +1,8 @@
 package emlx
 
-// The emlx flags bit field (FORMATS.md 2.3; jwz "emlx flags" 2005, as in
-// cc:mailnews/import/src/nsEmlxHelperUtils.h, mikez/emlx and pec). Bits not
+// The emlx flags bit field (docs/applemail.md, The flags bit field; jwz
+// "emlx flags" 2005, as in cc:mailnews/import/src/nsEmlxHelperUtils.h,
+// mikez/emlx and partial-emlx-converter). Bits not
 // listed (encrypted, recent, initial, attachment count, priority, signed,
 // font size, colours above bit 31) carry no IMAP meaning.
 const (
@@ -17,8 +18,8 @@ const (
 )
 
 // flagTable maps emlx flag bits to IMAP flags. It is the only place that
-// knows this mapping. Redirected has no IMAP keyword of its own; issue 4
-// asks for $Forwarded, which is what a server-side client shows for it.
+// knows this mapping. Redirected has no IMAP keyword of its own; it is
+// uploaded as $Forwarded, which is what a server-side client shows for it.
 var flagTable = []struct {
 	bit  uint
 	flag string

@@ -22,7 +22,8 @@ type File struct {
 	// MsgStart and MsgEnd delimit the message's bytes in the file.
 	MsgStart, MsgEnd int64
 	// AddDash is set when the message's closing boundary lost its final
-	// '-' right before the plist (pec issue #5): the reader appends it.
+	// '-' right before the plist (docs/applemail.md, The .emlx file): the
+	// reader appends it.
 	AddDash bool
 	// PlistStart is the offset of the plist, -1 when there is none.
 	PlistStart int64
@@ -123,8 +124,8 @@ func Parse(r io.ReaderAt, size int64, name string, warn func(formats.Warning)) (
 	case rest:
 		warnf("%d bytes after the plist ignored", size-plistAt-off)
 	}
-	// pec issue #5: a closing boundary "--b--" that lost its last '-' right
-	// before the plist.
+	// A closing boundary "--b--" that lost its last '-' right before the
+	// plist (https://github.com/qqilihq/partial-emlx-converter/issues/5).
 	if f.MsgEnd == plistAt && f.MsgEnd > f.MsgStart {
 		m := min(f.MsgEnd-f.MsgStart, lastLineMax)
 		last := make([]byte, m)

@@ -18,14 +18,15 @@ import (
 )
 
 // A .partial.emlx keeps the whole MIME tree, but the leaf parts Mail.app
-// stored separately have an empty body and an X-Apple-Content-Length
-// header; their decoded bytes are in Attachments/<id>/<part>/<file> beside
-// the Messages directory (FORMATS.md 2.4). The rebuilder walks the message
-// line by line, copying every byte as it is, and puts each stored file
-// back: the X-Apple-Content-Length field is dropped, the file is encoded
-// as the part's Content-Transfer-Encoding says and written where the empty
-// body was. Nothing else changes, so the bytes outside rebuilt bodies are
-// the original ones. Memory stays bounded: one header at a time.
+// stored separately have an empty body and an X-Apple-Content-Length header;
+// their decoded bytes are in Attachments/<id>/<part>/<file> beside the
+// Messages directory (docs/applemail.md, Partial messages and Attachments).
+// The rebuilder walks the message line by line, copying every byte as it is,
+// and puts each stored file back: the X-Apple-Content-Length field is
+// dropped, the file is encoded as the part's Content-Transfer-Encoding says
+// and written where the empty body was. Nothing else changes, so the bytes
+// outside rebuilt bodies are the original ones. Memory stays bounded: one
+// header at a time.
 
 const appleLengthField = "X-Apple-Content-Length"
 
@@ -377,8 +378,8 @@ func looseParam(v, param string) string {
 
 // findAttachment returns the file stored for a part in dir: the one named
 // like the MIME filename (compared after NFC normalization: macOS file
-// names are often NFD), else the only file there, ignoring .DS_Store (pec
-// issue #3: Mail.app names unnamed parts "Mail-Anhang.png" and the like).
+// names are often NFD), else the only file there, ignoring .DS_Store
+// (Mail.app names unnamed parts "Mail-Anhang.png" and the like).
 // The name from the message is only compared, never joined into a path.
 func findAttachment(dir, name string) string {
 	entries, err := os.ReadDir(dir)

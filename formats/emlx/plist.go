@@ -13,8 +13,9 @@ import (
 )
 
 // Plist holds what mailferry uses from the property list that ends an emlx
-// file (FORMATS.md 2.3). Values are the top-level dictionary's scalar
-// entries as text; nested arrays and dictionaries are skipped.
+// file (docs/applemail.md, The plist). Values are the top-level
+// dictionary's scalar entries as text; nested arrays and dictionaries are
+// skipped.
 type Plist struct {
 	Values map[string]string
 }
@@ -39,7 +40,8 @@ func (p Plist) Flags() (uint64, bool) {
 // DateReceived is the plist's date-received: Unix epoch seconds, UTC. On
 // every real file of the corpus it agrees with the top-most Received:
 // header to the second, in several time zones, so no zone correction is
-// applied (pec's local-offset correction is wrong; FORMATS.md 2.3).
+// applied (partial-emlx-converter's local-offset correction is wrong;
+// docs/applemail.md, Dates).
 func (p Plist) DateReceived() (time.Time, bool) { return p.epoch("date-received") }
 
 // DateSent is the plist's date-sent, when present.

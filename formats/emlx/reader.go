@@ -2,7 +2,7 @@
 // ~/Library/Mail/V<n> directory (and copies of it, single .mbox folders or
 // plain directories of .emlx files), .partial.emlx files whose attachments
 // Mail.app stored separately, and "Export Mailbox…" bundles (<Name>.mbox/
-// mbox, read with the mbox package). FORMATS.md section 2 has the format
+// mbox, read with the mbox package). docs/applemail.md has the format
 // facts and sources.
 //
 // A message's flags come from the plist's flags bit field (Flags), its

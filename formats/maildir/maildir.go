@@ -1,11 +1,11 @@
-// Package maildir reads Maildir stores (FORMATS.md 5) as a formats.Reader:
+// Package maildir reads Maildir stores (docs/maildir.md) as a formats.Reader:
 // a single maildir, Maildir++ (the root is INBOX, ".Parent.Child"
 // directories are its subfolders) and directory trees of maildirs
 // (Dovecot LAYOUT=fs, mbsync "SubFolders Verbatim", notmuch), also mixed.
 //
 // It reads cur/ and new/ itself and never writes, renames or touches
-// anything under the source. go-maildir v0.6.0 does not fit (FORMATS.md
-// 7.2): its Walk reads only cur/, Unseen renames files from new/ into cur/,
+// anything under the source. go-maildir v0.6.0 does not fit: its Walk
+// reads only cur/, Unseen renames files from new/ into cur/,
 // it rejects names without ":2," and it knows only the separator of the
 // platform it was built on. Only its Flag constants are used here, as the
 // keys of the flag table (TestGoMaildirDoesNotFit shows why the rest is not).

@@ -294,7 +294,8 @@ func TestLayouts(t *testing.T) {
 }
 
 // TestThunderbirdMaildirStore: Thunderbird's maildir store belongs to the
-// Thunderbird reader, but walking it must not fail (FORMATS.md 1.8).
+// Thunderbird reader, but walking it must not fail (docs/thunderbird.md,
+// The maildir store).
 func TestThunderbirdMaildirStore(t *testing.T) {
 	dir := t.TempDir()
 	writeMsg(t, dir+"/Inbox/cur/1700000000.M1P2Q3.host.eml", "tb", "Mon, 2 Mar 2020 12:00:00 +0000", time.Now())
@@ -384,7 +385,7 @@ func listTree(t *testing.T, dir string) []string {
 
 // TestGoMaildirDoesNotFit documents why the reader walks directories
 // itself: go-maildir v0.6.0's Walk misses new/ and names without an info
-// part, and its Unseen moves files (FORMATS.md 7.2).
+// part, and its Unseen moves files (see the package doc).
 func TestGoMaildirDoesNotFit(t *testing.T) {
 	dir := t.TempDir()
 	writeMsg(t, dir+"/new/1583150400.a", "a", "", time.Now())

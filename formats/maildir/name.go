@@ -15,8 +15,9 @@ import (
 
 // ParseName splits a maildir file name "<unique>[<sep>2,<flags>]" into its
 // base (the unique part, with Dovecot's ",S=<size>" and ",W=<vsize>" fields
-// removed: they are often wrong, FORMATS.md 5) and its flag letters (commas
-// removed, so "2,RDF," gives "RDF"). The separator may be ':' (the
+// removed: they are often wrong; docs/maildir.md, File names and flags)
+// and its flag letters (commas removed, so "2,RDF," gives "RDF"). The
+// separator may be ':' (the
 // standard), ';' (go-maildir on Windows, stalwart) or '!' (mbsync on
 // Windows), on every platform, because maildirs move between systems.
 //
@@ -66,7 +67,7 @@ func stripSizeFields(base string) string {
 // (cr.yp.to/proto/maildir.html) to IMAP flags. 'T' (trashed) is not here:
 // it means the message is deleted and is skipped (formats.SkipDeleted).
 // 'P' (passed: resent, forwarded or bounced) has no IMAP system flag;
-// $Forwarded is the keyword clients use for it (mox ignores P, FORMATS.md 5).
+// $Forwarded is the keyword clients use for it (mox ignores P).
 // The letters are go-maildir's Flag constants: that is the only part of
 // go-maildir this package uses (see the package comment).
 var flagTable = []struct {

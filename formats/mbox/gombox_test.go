@@ -10,11 +10,12 @@ import (
 )
 
 // TestWhyNotGoMbox documents why this package does not use
-// github.com/emersion/go-mbox (FORMATS.md 7.1): it splits at every line
-// starting "From " (so an unescaped body line makes a bogus message), it
-// only unquotes ">From " (so mboxrd's ">>From " keeps its extra '>'), and
-// it drops the From_ line, the only place the delivery date lives. If
-// go-mbox ever fixes these, this test fails and the question is open again.
+// github.com/emersion/go-mbox (docs/mbox.md, Why not go-mbox): it splits at
+// every line starting "From " (so an unescaped body line makes a bogus
+// message), it only unquotes ">From " (so mboxrd's ">>From " keeps its extra
+// '>'), and it drops the From_ line, the only place the delivery date lives.
+// If go-mbox ever fixes these, this test fails and the question is open
+// again.
 func TestWhyNotGoMbox(t *testing.T) {
 	goMbox := func(input []byte) [][]byte {
 		r := gombox.NewReader(bytes.NewReader(input))

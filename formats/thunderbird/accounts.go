@@ -341,7 +341,8 @@ func splitList(s string) []string {
 // ("[ProfD]Mail/x", / or \) first, then directory (an absolute native
 // path), then, when those point elsewhere (a profile copied from another
 // machine), the same Mail/… or ImapMail/… tail inside this profile, then
-// Mail/<hostname> or ImapMail/<hostname> (FORMATS.md 1.2).
+// Mail/<hostname> or ImapMail/<hostname>
+// (docs/thunderbird.md, prefs.js and accounts).
 func resolveServerDir(profile string, a *Account, rel, abs string, exists func(string) bool) (dir, from, warn string) {
 	if r, ok := strings.CutPrefix(rel, profDirKey); ok {
 		d := filepath.Join(profile, filepath.FromSlash(strings.ReplaceAll(r, `\`, "/")))

@@ -8,8 +8,9 @@ import (
 )
 
 // Thunderbird stores a folder whose name cannot be a file name under a
-// hashed name (FORMATS.md 1.4; cc:mailnews/base/src/nsMsgUtils.cpp,
-// StringHash and NS_MsgHashIfNecessary).
+// hashed name (docs/thunderbird.md, Folder-name hashing;
+// cc:mailnews/base/src/nsMsgUtils.cpp, StringHash and
+// NS_MsgHashIfNecessary).
 const (
 	hashMaxLen = 55 // MAX_LEN, in UTF-16 code units
 	// illegalFolderChars are ILLEGAL_FOLDER_CHARS, added to the platform's

@@ -13,8 +13,8 @@ func TestStringHash(t *testing.T) {
 		name string
 		want string
 	}{
-		// Issue 2: "a/b becomes a72130ad9"; checked against the algorithm
-		// written out by hand below and in tbtest.
+		// A folder "a/b" is stored as "a72130ad9" on Linux; checked against
+		// the algorithm written out by hand below and in tbtest.
 		{"a/b", "72130ad9"},
 		{"", "00000001"},
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// Issue 8: profiles travel between Windows, macOS and Linux. The store
+// Profiles travel between Windows, macOS and Linux. The store
 // paths in prefs.js then name another machine's directories, written with
 // backslashes, drive letters, UNC shares, the \\?\ long-path prefix, or
 // another case than the files have here.

@@ -364,9 +364,10 @@ func looksLikeProfile(dir string) bool {
 // LockStatus reports whether Thunderbird may be running on the profile in
 // dir, as a sentence for the user, or "" when no lock is found. Mozilla
 // keeps a "lock" symlink (Linux), ".parentlock" (macOS, Linux) and
-// "parent.lock" (Windows) while a profile is open (FORMATS.md 1.1). A
-// crash leaves them behind, so the answer is "may": Thunderbird rewrites
-// mbox files in place while it runs (flag changes, compaction).
+// "parent.lock" (Windows) while a profile is open
+// (docs/thunderbird.md, Lock files). A crash leaves them behind, so the
+// answer is "may": Thunderbird rewrites mbox files in place while it runs
+// (flag changes, compaction).
 func LockStatus(dir string) string {
 	if dir == "" {
 		return ""

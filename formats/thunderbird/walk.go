@@ -48,7 +48,7 @@ func specialFromFlags(f uint32) formats.Special {
 }
 
 // specialFromName maps Thunderbird's conventional top-level folder names
-// (FORMATS.md 1.3) to a folder role.
+// (docs/thunderbird.md, Special folders) to a folder role.
 func specialFromName(name string) formats.Special {
 	if strings.EqualFold(name, "Inbox") {
 		return formats.SpecialInbox
@@ -115,9 +115,10 @@ type folder struct {
 }
 
 // ignoredFile reports whether Thunderbird never shows a file as a folder
-// (nsMsgLocalStoreUtils::nsShouldIgnoreFile), plus what FORMATS.md 1.3
-// adds (*.dat, *.tmp, *.html, *.json), and single saved messages (*.eml,
-// which Thunderbird's "Save As" writes with X-Mozilla-Status: the EML
+// (nsMsgLocalStoreUtils::nsShouldIgnoreFile), plus other files real profiles
+// hold (*.dat, *.tmp, *.html, *.json;
+// docs/thunderbird.md, Files that are not folders), and single saved messages
+// (*.eml, which Thunderbird's "Save As" writes with X-Mozilla-Status: the EML
 // reader's). A file with a .msf beside it is a folder whatever its name.
 func ignoredFile(name string) bool {
 	lower := strings.ToLower(name)
@@ -145,7 +146,8 @@ func isNstmp(name string) bool {
 }
 
 // isMaildirFolder reports a maildir-store folder directory: it has cur/
-// (Thunderbird creates cur/ and tmp/, no new/; FORMATS.md 1.8).
+// (Thunderbird creates cur/ and tmp/, no new/;
+// docs/thunderbird.md, The maildir store).
 func isMaildirFolder(dir string) bool {
 	return isDir(filepath.Join(dir, "cur"))
 }
@@ -351,7 +353,8 @@ func (w *walker) folder(dir string, prefix formats.Folder, diskRel string, c *ca
 	name := w.r.realName(c.name, full, f.msf, entry, w.hints)
 	if w.acct.IMAPCache && name == c.name && strings.Contains(name, "&") {
 		// Older Thunderbird named IMAP cache files after the server's
-		// modified UTF-7 names ("Entw&APw-rfe"; FORMATS.md 1.4).
+		// modified UTF-7 names ("Entw&APw-rfe";
+		// docs/thunderbird.md, ImapMail: the offline cache).
 		if dec, ok := mutf7.Decode(name); ok {
 			name = dec
 		}

@@ -70,8 +70,8 @@ type Options struct {
 	// attributes in LIST.
 	SpecialUse bool
 	// SpecialUseLower spells the attributes in lower case, as Cyrus does
-	// for folders it creates itself (cyrus-imapd issues 2264 and 5121:
-	// "xlist-junk: Junk" gives "\junk").
+	// for folders it creates itself ("xlist-junk: Junk" gives "\junk":
+	// https://github.com/cyrusimap/cyrus-imapd/issues/2264 and /5121).
 	SpecialUseLower bool
 	// Children announces CHILDREN (RFC 3348) and shows \HasChildren and
 	// \HasNoChildren in LIST.
@@ -182,7 +182,8 @@ const (
 	// only XOAUTH2 with the password as bearer token, as Microsoft 365
 	// does since basic authentication was switched off: LOGIN gets "NO
 	// LOGIN failed.", AUTHENTICATE PLAIN "NO AUTHENTICATE failed." (the
-	// latter as in MailKit issue 849's protocol log).
+	// latter as in the protocol log of
+	// https://github.com/jstedfast/MailKit/issues/849).
 	AuthXOAUTH2Only
 )
 
@@ -225,16 +226,17 @@ type Throttle struct {
 	Appends int
 	Window  time.Duration
 	// Mark keeps accepting but adds " [THROTTLED]" to the tagged OK, as
-	// Gmail does ("OK Success [THROTTLED]", node-imap issue 593 and
-	// MailKit issue 1396).
+	// Gmail does ("OK Success [THROTTLED]":
+	// https://github.com/mscdex/node-imap/issues/593 and
+	// https://github.com/jstedfast/MailKit/issues/1396).
 	Mark bool
 	// Refusal answers an APPEND beyond the rate when not Mark; "%d" in its
 	// text becomes the milliseconds until the window ends (Microsoft 365:
 	// "NO Request is throttled. Suggested Backoff Time: 299609
-	// milliseconds", imapsync issue 198).
+	// milliseconds", https://github.com/imapsync/imapsync/issues/198).
 	Refusal Refusal
 	// Bye, when not empty, ends the connection after the refusal with
 	// "* BYE <Bye>" (Microsoft 365: "Connection closed. 14",
-	// email-oauth2-proxy issue 191).
+	// https://github.com/simonrob/email-oauth2-proxy/issues/191).
 	Bye string
 }

@@ -86,7 +86,8 @@ func Courier() Options {
 
 // Cyrus is Cyrus IMAP with the traditional namespace ("INBOX." and '.',
 // altnamespace and unixhierarchysep off), special-use folders it created
-// itself (attributes in lower case: cyrus-imapd issues 2264 and 5121),
+// itself (attributes in lower case:
+// https://github.com/cyrusimap/cyrus-imapd/issues/2264 and /5121),
 // munge8bit (imap/message.c: 8-bit header bytes become 'X'), and "NO
 // Permission denied" (IMAP_PERMISSION_DENIED) for a folder outside INBOX.
 func Cyrus() Options {
@@ -120,26 +121,29 @@ func Mox() Options {
 }
 
 // Gmail behaves like Gmail's IMAP for an upload. Its capabilities after
-// login are Gmail's (MailKit issue 1396, imapsync issue 338): "IMAP4rev1
+// login are Gmail's (https://github.com/jstedfast/MailKit/issues/1396,
+// https://github.com/imapsync/imapsync/issues/338): "IMAP4rev1
 // UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 UIDPLUS
 // COMPRESS=DEFLATE ENABLE MOVE CONDSTORE ESEARCH UTF8=ACCEPT LIST-EXTENDED
 // LIST-STATUS LITERAL- SPECIAL-USE APPENDLIMIT=35651584": LITERAL- and no
 // MULTIAPPEND. Those the server does not serve (IDLE, QUOTA, XLIST,
 // X-GM-EXT-1, MOVE, CONDSTORE, ESEARCH) are answered NO [CANNOT].
 //
-// The special folders are below "[Gmail]/" with their attributes (MailKit
-// issue 1396's LIST); tagged OKs say "Success". Limits:
+// The special folders are below "[Gmail]/" with their attributes (the LIST
+// in MailKit's issue above); tagged OKs say "Success". Limits:
 //   - a message over 35651584 bytes: "BAD [TOOBIG] Message too large.
 //     https://support.google.com/mail/answer/6584#limit" (a BAD, as in
-//     gmvault issue 246);
+//     https://github.com/gaubert/gmvault/issues/246);
 //   - 500 MB of IMAP upload a day (Google Workspace "Gmail bandwidth
 //     limits": "Upload via IMAP 500 MB" per day), then "NO [OVERQUOTA]
 //     Account exceeded command or bandwidth limits." (the text seen in
-//     ha-email-sensor issue 16);
+//     https://github.com/ljmerza/ha-email-sensor/issues/16);
 //   - a throttle that still accepts but says "OK Success [THROTTLED]"
-//     (node-imap issue 593): off until Throttle.Appends is set;
+//     (https://github.com/mscdex/node-imap/issues/593): off until
+//     Throttle.Appends is set;
 //   - "Folder name is not allowed. (Failure)" for a folder below
-//     "[Gmail]" (the refusal text seen in larch issue 10; which names
+//     "[Gmail]" (the refusal text seen in
+//     https://github.com/rgrove/larch/issues/10; which names
 //     Gmail refuses is not documented).
 func Gmail() Options {
 	return Options{
@@ -175,15 +179,18 @@ func Gmail() Options {
 }
 
 // Microsoft365 behaves like Exchange Online's IMAP for an upload. Its
-// greeting and capabilities after login are those of MailKit issue 849's
-// log ("IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID
+// greeting and capabilities after login are those of the log in
+// https://github.com/jstedfast/MailKit/issues/849 ("IMAP4 IMAP4rev1
+// AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID
 // UNSELECT CLIENTACCESSRULES CLIENTNETWORKPRESENCELOCATION
 // BACKENDAUTHENTICATE CHILDREN IDLE NAMESPACE LITERAL+"): LITERAL+, no
 // MULTIAPPEND, no SPECIAL-USE. Only XOAUTH2 logs in. Limits:
 //   - a throttle refusing APPEND with "NO Request is throttled. Suggested
-//     Backoff Time: N milliseconds" (imapsync issue 198) and then ending
+//     Backoff Time: N milliseconds"
+//     (https://github.com/imapsync/imapsync/issues/198) and then ending
 //     the connection with "* BYE Connection closed. 14"
-//     (email-oauth2-proxy issue 191): off until Throttle.Appends is set;
+//     (https://github.com/simonrob/email-oauth2-proxy/issues/191): off
+//     until Throttle.Appends is set;
 //   - a message over 35 MiB (Exchange Online's default receive limit is
 //     36 MB; APPENDLIMIT is not announced) refused with "NO Maximum size
 //     of appendable message has been exceeded", Exchange's text as

@@ -2,9 +2,9 @@ package tbtest
 
 import "time"
 
-// Standard is the profile of issue 2's tests: a Thunderbird root with the
-// profile "default-release" (the install default) and a stale second
-// profile; in it
+// Standard is the profile most Thunderbird tests use: a Thunderbird root
+// with the profile "default-release" (the install default) and a stale
+// second profile; in it
 //
 //   - a POP3 account "alice@example.com" (Mail/pop.example.com, prefs.js
 //     with Windows backslashes in directory-rel) with Inbox (4 messages,
