@@ -25,6 +25,9 @@ type serverFacts struct {
 	// learned says, in plain words, what the run learned about the
 	// server's rules for folder names and how (for the report).
 	learned []string
+	// undecodable are the server's folders whose names could not be
+	// decoded: left alone, and named in the report.
+	undecodable []string
 }
 
 // exists reports whether the server has a selectable folder of this name.
@@ -62,59 +65,61 @@ var conventionalNames = map[formats.Special][]string{
 // delimiter from LIST "" ""), the existing folders and the folders for
 // the special roles: announced with RFC 6154 attributes (LIST "" "*"
 // RETURN (SPECIAL-USE) where supported; Dovecot also shows them in a plain
-// LIST), else an existing folder of a conventional name.
-func discover(cn *conn) (*serverFacts, error) {
-	f := &serverFacts{existing: map[string]string{}, caps: cn.caps}
+// LIST), else an existing folder of a conventional name. It runs on the
+// bulk client, whose LIST leaves out (and reports) a name that is not
+// valid modified UTF-7 instead of failing on it.
+func discover(ctx context.Context, bc *bulkConn) (*serverFacts, error) {
+	c := bc.c
+	f := &serverFacts{existing: map[string]string{}, caps: imap.CapSet{}}
+	for _, cp := range c.Caps() {
+		f.caps[imap.Cap(cp)] = struct{}{}
+	}
 	f.info.Delimiter = '/'
 	namespaced := false
-	if cn.caps.Has(imap.CapNamespace) {
-		cn.expect(cn.small())
-		ns, err := cn.c.Namespace().Wait()
-		if err != nil && serverError(err) == nil {
-			return nil, fmt.Errorf("namespace: %w", cn.guardErr(err))
+	if c.Has("NAMESPACE") {
+		prefix, delim, ok, err := c.Namespace(ctx)
+		if err != nil && imapError(err) == nil {
+			return nil, fmt.Errorf("namespace: %w", err)
 		}
-		if err == nil && ns != nil && len(ns.Personal) > 0 {
-			f.info.Prefix, f.info.Delimiter = ns.Personal[0].Prefix, ns.Personal[0].Delim
+		if err == nil && ok {
+			f.info.Prefix, f.info.Delimiter = prefix, delim
 			namespaced = true
 		}
 	}
 	if !namespaced {
-		cn.expect(cn.small())
-		root, err := cn.c.List("", "", nil).Collect()
+		root, _, err := c.List(ctx, "", "", false)
 		if err != nil {
-			return nil, fmt.Errorf("list hierarchy delimiter: %w", cn.guardErr(err))
+			return nil, fmt.Errorf("list hierarchy delimiter: %w", bulkErr(err))
 		}
 		if len(root) > 0 {
 			f.info.Delimiter = root[0].Delim
 		}
 	}
-	var opts *imap.ListOptions
-	if cn.caps.Has(imap.CapSpecialUse) || cn.caps.Has(imap.CapListExtended) {
-		opts = &imap.ListOptions{ReturnSpecialUse: true}
-	}
-	cn.expect(cn.small())
-	all, err := cn.c.List("", "*", opts).Collect()
+	all, bad, err := c.List(ctx, "", "*", c.Has("SPECIAL-USE") || c.Has("LIST-EXTENDED"))
 	if err != nil {
-		return nil, fmt.Errorf("list folders: %w", cn.guardErr(err))
+		return nil, fmt.Errorf("list folders: %w", bulkErr(err))
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Mailbox < all[j].Mailbox })
+	for _, u := range bad {
+		f.undecodable = append(f.undecodable, fmt.Sprintf("%q: %s", u.Raw, u.Reason))
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	f.info.SpecialUse = map[formats.Special]string{}
 	for _, d := range all {
 		selectable := true
 		for _, a := range d.Attrs {
-			if strings.EqualFold(string(a), string(imap.MailboxAttrNoSelect)) || strings.EqualFold(string(a), string(imap.MailboxAttrNonExistent)) {
+			if strings.EqualFold(a, string(imap.MailboxAttrNoSelect)) || strings.EqualFold(a, string(imap.MailboxAttrNonExistent)) {
 				selectable = false
 			}
 		}
 		if selectable {
-			f.existing[f.info.Canonical(d.Mailbox)] = d.Mailbox
+			f.existing[f.info.Canonical(d.Name)] = d.Name
 		}
 		for role, attr := range specialAttrs {
 			for _, a := range d.Attrs {
 				// Cyrus spells the attributes in lower case (\sent).
-				if strings.EqualFold(string(a), string(attr)) && selectable {
+				if strings.EqualFold(a, string(attr)) && selectable {
 					if _, ok := f.info.SpecialUse[role]; !ok {
-						f.info.SpecialUse[role] = d.Mailbox
+						f.info.SpecialUse[role] = d.Name
 					}
 				}
 			}

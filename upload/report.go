@@ -61,6 +61,10 @@ type Report struct {
 	Excluded []string `json:"excluded,omitempty"`
 	// Renames are the folders whose names had to change on the server.
 	Renames []plan.Rename `json:"renames,omitempty"`
+	// UndecodableFolders are folders on the server whose names are not
+	// valid modified UTF-7: no command can name them, so they were left
+	// alone (neither read nor written).
+	UndecodableFolders []string `json:"undecodable_server_folders,omitempty"`
 	// NameRules says what the run learned about the server's rules for
 	// folder names, and how (a test folder created and deleted).
 	NameRules []string `json:"name_rules,omitempty"`

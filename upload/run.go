@@ -147,8 +147,8 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 	var p *plan.Plan
 	first := true
 	err = rn.retry(ctx, "prepare", func() error {
-		var err error
-		if cn, err = d.dial(ctx); err != nil {
+		bc, err := d.open(ctx)
+		if err != nil {
 			var op *net.OpError
 			if first && errors.As(err, &op) && op.Op == "dial" {
 				// A server that cannot be reached at all is reported at
@@ -159,8 +159,12 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 			return err
 		}
 		first = false
-		facts, err := discover(cn)
+		facts, err := discover(ctx, bc)
 		if err != nil {
+			bc.close(false)
+			return err
+		}
+		if cn, err = d.toIMAP(ctx, bc); err != nil {
 			return err
 		}
 		rn.facts = facts
@@ -231,6 +235,7 @@ func (rn *run) finish() *Report {
 	}
 	if rn.facts != nil {
 		rep.NameRules = rn.facts.learned
+		rep.UndecodableFolders = rn.facts.undecodable
 	}
 	rn.led.close(rn.plan)
 	return rep

@@ -395,6 +395,9 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 			fmt.Fprintf(w, "  %s → %s (%s)\n", mfterm.Escape(rn.Source), mfterm.Escape(rn.Server), mfterm.Escape(rn.Reason))
 		}
 	}
+	for _, u := range r.UndecodableFolders {
+		fmt.Fprintf(w, "Left alone on the server (its name cannot be decoded): %s\n", mfterm.Escape(u))
+	}
 	for _, l := range r.NameRules {
 		fmt.Fprintf(w, "Learned about the server: %s\n", mfterm.Escape(l))
 	}

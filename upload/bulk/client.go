@@ -174,6 +174,8 @@ type Client struct {
 	err      error          // why the connection ended
 	bye      string
 	mbox     Mailbox // what the selected mailbox said so far
+	// collecting takes untagged responses for List and Namespace.
+	collecting *collector
 
 	z            *deflateConn // after COMPRESS
 	compressTag  string       // the COMPRESS command: its OK switches the reader
@@ -556,6 +558,10 @@ func (c *Client) handle(r *response) {
 
 // untagged records what an untagged response says. Call with c.mu held.
 func (c *Client) untagged(r *response) {
+	if c.collecting != nil && r.kind == c.collecting.kind {
+		c.collecting.f(r.text)
+		return
+	}
 	switch r.kind {
 	case "CAPABILITY":
 		c.setCaps(r.text)

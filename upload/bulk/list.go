@@ -1,0 +1,313 @@
+package bulk
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"mailferry/internal/mutf7"
+)
+
+// Folder is one folder of a LIST answer.
+type Folder struct {
+	// Name is the folder's name in UTF-8 (decoded from modified UTF-7,
+	// RFC 3501 section 5.1.3).
+	Name string
+	// Raw is the name as the server sent it.
+	Raw string
+	// Attrs are the name attributes (\Noselect, \HasChildren, \Sent, ...),
+	// as spelled by the server.
+	Attrs []string
+	// Delim is the hierarchy delimiter; 0 for NIL (a flat name).
+	Delim rune
+}
+
+// Undecodable is a folder whose name is neither valid modified UTF-7 nor
+// UTF-8: nothing can name it in a command, so it is left out of a LIST
+// and reported.
+type Undecodable struct {
+	Raw    string
+	Reason string
+}
+
+// maxFolders bounds the folders one LIST may return (a hostile server
+// could stream names for ever; the response limit bounds each one).
+const maxFolders = 1 << 20
+
+// List sends LIST ref pattern, with RETURN (SPECIAL-USE) when specialUse
+// (RFC 6154; the caller checks the server offers it), and returns the
+// folders whose names could be decoded and those that could not. One
+// undecodable name (invalid modified UTF-7) never fails the command: go-imap
+// would fail the whole LIST on it, and one odd folder would stop every
+// run.
+func (c *Client) List(ctx context.Context, ref, pattern string, specialUse bool) ([]Folder, []Undecodable, error) {
+	r, err := quotedArg(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := quotedArg(pattern)
+	if err != nil {
+		return nil, nil, err
+	}
+	args := "LIST " + r + " " + p
+	if specialUse {
+		args += " RETURN (SPECIAL-USE)"
+	}
+	var folders []Folder
+	var bad []Undecodable
+	var perr error
+	_, err = c.collect(ctx, "LIST", args, func(text string) {
+		if perr != nil {
+			return
+		}
+		if len(folders)+len(bad) >= maxFolders {
+			perr = fmt.Errorf("%w: LIST: more than %d folders", ErrProtocol, maxFolders)
+			return
+		}
+		f, err := parseListResponse(text)
+		if err != nil {
+			perr = err
+			return
+		}
+		name, ok := mutf7.Decode(f.Raw)
+		switch {
+		case ok:
+			f.Name = name
+		case utf8.ValidString(f.Raw) && strings.IndexFunc(f.Raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) < 0:
+			// A server that sends UTF-8 without being asked to.
+			f.Name = f.Raw
+		default:
+			bad = append(bad, Undecodable{Raw: f.Raw, Reason: "not valid modified UTF-7 (RFC 3501 section 5.1.3)"})
+			return
+		}
+		folders = append(folders, f)
+	})
+	if err == nil {
+		err = perr
+	}
+	return folders, bad, err
+}
+
+// Namespace sends NAMESPACE (RFC 2342) and returns the first personal
+// namespace: its prefix ("INBOX." on many servers) and delimiter. ok is
+// false when the server lists none.
+func (c *Client) Namespace(ctx context.Context) (prefix string, delim rune, ok bool, err error) {
+	var text string
+	_, err = c.collect(ctx, "NAMESPACE", "NAMESPACE", func(t string) { text = t })
+	if err != nil {
+		return "", 0, false, err
+	}
+	p := &listParser{s: text}
+	if p.nil() {
+		return "", 0, false, nil
+	}
+	if !p.byte('(') || !p.byte('(') {
+		return "", 0, false, fmt.Errorf("%w: NAMESPACE %q: want a list of namespaces", ErrProtocol, clip(text))
+	}
+	raw, ok := p.astring()
+	if !ok || !p.byte(' ') {
+		return "", 0, false, fmt.Errorf("%w: NAMESPACE %q: bad prefix", ErrProtocol, clip(text))
+	}
+	d, ok := p.delim()
+	if !ok {
+		return "", 0, false, fmt.Errorf("%w: NAMESPACE %q: bad delimiter", ErrProtocol, clip(text))
+	}
+	name, decoded := mutf7.Decode(raw)
+	if !decoded {
+		name = raw
+	}
+	return name, d, true, nil
+}
+
+// collect sends a command without literals, handing the text of each of
+// its untagged responses of kind to f (in the reader's goroutine, under
+// the client's lock: f must be quick and must not call the client).
+func (c *Client) collect(ctx context.Context, kind, args string, f func(text string)) (*response, error) {
+	c.mu.Lock()
+	if c.collecting != nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%s: another command is collecting answers", kind)
+	}
+	c.collecting = &collector{kind: kind, f: f}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.collecting = nil
+		c.mu.Unlock()
+	}()
+	return c.simple(ctx, kind, args)
+}
+
+// collector takes the untagged responses of one kind (see collect).
+type collector struct {
+	kind string
+	f    func(text string)
+}
+
+// quotedArg is s as a quoted string, for an argument of LIST.
+func quotedArg(s string) (string, error) {
+	q, ok := quoted(mutf7.Encode(s))
+	if !ok {
+		return "", fmt.Errorf("%q cannot be sent as a quoted string", s)
+	}
+	return q, nil
+}
+
+// parseListResponse parses the text of an untagged LIST response:
+// "(attributes) delimiter name [extended data]", the delimiter a quoted
+// character or NIL, the name an atom, a quoted string or a literal (which
+// readResponse left inline: "{n}" CRLF and n bytes).
+func parseListResponse(text string) (Folder, error) {
+	p := &listParser{s: text}
+	var f Folder
+	if !p.byte('(') {
+		return f, fmt.Errorf("%w: LIST %q: want attributes", ErrProtocol, clip(text))
+	}
+	for !p.byte(')') {
+		p.byte(' ')
+		a := p.atom()
+		if a == "" {
+			return f, fmt.Errorf("%w: LIST %q: bad attribute", ErrProtocol, clip(text))
+		}
+		f.Attrs = append(f.Attrs, a)
+	}
+	if !p.byte(' ') {
+		return f, fmt.Errorf("%w: LIST %q: want a delimiter", ErrProtocol, clip(text))
+	}
+	d, ok := p.delim()
+	if !ok || !p.byte(' ') {
+		return f, fmt.Errorf("%w: LIST %q: bad delimiter", ErrProtocol, clip(text))
+	}
+	f.Delim = d
+	name, ok := p.astring()
+	if !ok {
+		return f, fmt.Errorf("%w: LIST %q: bad name", ErrProtocol, clip(text))
+	}
+	f.Raw = name
+	return f, nil
+}
+
+// listParser reads the pieces of a response's text.
+type listParser struct {
+	s string
+	i int
+}
+
+func (p *listParser) byte(c byte) bool {
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *listParser) nil() bool {
+	if len(p.s)-p.i >= 3 && strings.EqualFold(p.s[p.i:p.i+3], "NIL") {
+		p.i += 3
+		return true
+	}
+	return false
+}
+
+// atom reads an atom (flag-like: a leading '\' allowed).
+func (p *listParser) atom() string {
+	start := p.i
+	if p.i < len(p.s) && p.s[p.i] == '\\' {
+		p.i++
+	}
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
+			break
+		}
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+// delim reads a quoted one-character delimiter or NIL (0).
+func (p *listParser) delim() (rune, bool) {
+	if p.nil() {
+		return 0, true
+	}
+	s, ok := p.quoted()
+	if !ok || utf8.RuneCountInString(s) != 1 {
+		return 0, false
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r, true
+}
+
+// astring reads an atom, a quoted string or a literal.
+func (p *listParser) astring() (string, bool) {
+	if p.i >= len(p.s) {
+		return "", false
+	}
+	switch p.s[p.i] {
+	case '"':
+		return p.quoted()
+	case '{':
+		return p.literal()
+	}
+	start := p.i
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		if c <= ' ' || c == 0x7f || strings.IndexByte(`(){"\`, c) >= 0 {
+			break
+		}
+		p.i++
+	}
+	return p.s[start:p.i], p.i > start
+}
+
+func (p *listParser) quoted() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	var b strings.Builder
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		p.i++
+		switch c {
+		case '"':
+			return b.String(), true
+		case '\\':
+			if p.i >= len(p.s) {
+				return "", false
+			}
+			b.WriteByte(p.s[p.i])
+			p.i++
+		case '\r', '\n':
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", false
+}
+
+// literal reads "{n}" or "{n+}", CRLF and the n bytes that follow.
+func (p *listParser) literal() (string, bool) {
+	end := strings.IndexByte(p.s[p.i:], '}')
+	if end < 0 {
+		return "", false
+	}
+	digits := strings.TrimSuffix(p.s[p.i+1:p.i+end], "+")
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 0 {
+		return "", false
+	}
+	p.i += end + 1
+	if !strings.HasPrefix(p.s[p.i:], "\r\n") {
+		return "", false
+	}
+	p.i += 2
+	if len(p.s)-p.i < n {
+		return "", false
+	}
+	s := p.s[p.i : p.i+n]
+	p.i += n
+	return s, true
+}
