@@ -54,6 +54,12 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 		}
 		return nil, data, fmt.Errorf("fetch headers of %q: %w", name, cn.guardErr(err))
 	}
+	if set.total < int(data.NumMessages) {
+		// A pre-scan that misses messages would make the upload send them
+		// again (duplicates): never trust one. Another client expunging
+		// meanwhile passes on a new try.
+		return nil, data, fmt.Errorf("fetch headers of %q: the server said it holds %d messages but returned %d", name, data.NumMessages, set.total)
+	}
 	return set, data, nil
 }
 

@@ -27,6 +27,9 @@ const (
 	StatusMissing = "-" // source messages are missing on the server
 	StatusExtra   = "+" // all there, and the server holds more (not an error)
 	StatusError   = "!" // the folder could not be checked
+	// StatusDuplicates: all there, but the server holds more copies of
+	// some source messages than the source does.
+	StatusDuplicates = "2"
 )
 
 // Report is the outcome of Upload or Verify; it marshals to the JSON of
@@ -239,6 +242,9 @@ type FolderVerify struct {
 	// as it stored them (Reason says what): not missing, not a copy of the
 	// source's bytes either.
 	Changed []Problem `json:"changed,omitempty"`
+	// Duplicates counts server messages that are copies of source
+	// messages beyond the source's count of them.
+	Duplicates int `json:"duplicates,omitempty"`
 	// Extra counts server messages not from the source; ExtraIDs lists up
 	// to maxExtraIDs of their Message-IDs.
 	Extra    int      `json:"extra"`
@@ -272,7 +278,9 @@ type Totals struct {
 	Excluded int `json:"excluded_messages"`
 	Missing  int `json:"missing"`
 	Changed  int `json:"changed,omitempty"`
-	Extra    int `json:"extra"`
+	// Duplicates counts copies on the server beyond the source's count.
+	Duplicates int `json:"duplicates,omitempty"`
+	Extra      int `json:"extra"`
 	// Mismatched counts folders whose status is "-" or "!".
 	Mismatched int `json:"mismatched_folders"`
 }
@@ -306,6 +314,7 @@ func (r *Report) sum() {
 		if v := f.Verify; v != nil {
 			t.Missing += len(v.Missing)
 			t.Changed += len(v.Changed)
+			t.Duplicates += v.Duplicates
 			t.Extra += v.Extra
 			if v.Status == StatusMissing || v.Status == StatusError {
 				t.Mismatched++
@@ -365,6 +374,8 @@ func (r *Report) Err() error {
 	switch {
 	case t.Mismatched > 0:
 		return fmt.Errorf("%w: %d folder(s) do not match, %d message(s) missing on the server", ErrVerify, t.Mismatched, t.Missing)
+	case t.Duplicates > 0:
+		return fmt.Errorf("%w: the server holds %d duplicate(s) of source messages", ErrVerify, t.Duplicates)
 	case t.Quarantined > 0 || t.Incomplete > 0 || t.Failed > 0:
 		return fmt.Errorf("%w: %d quarantined, %d incomplete in the source, %d failed", ErrIncomplete, t.Quarantined, t.Incomplete, t.Failed)
 	}

@@ -108,6 +108,17 @@ func compare(sources []*sourceEntry, set *serverSet) *FolderVerify {
 			set.take(e.id, matchWeak)
 		}
 	}
+	// What is left and has the key of a source message that should be on
+	// the server is a copy beyond the source's count: a duplicate, never
+	// "other mail". (Copies of a message the upload quarantined cannot be
+	// its duplicates.)
+	for _, e := range sources {
+		for e.state == entryExpected && set.count[e.id.Fingerprint] > 0 {
+			set.count[e.id.Fingerprint]--
+			set.total--
+			v.Duplicates++
+		}
+	}
 	v.Extra = set.remaining()
 	if v.Extra > 0 && set.ids != nil {
 		for fp, n := range set.count {
@@ -125,6 +136,8 @@ func compare(sources []*sourceEntry, set *serverSet) *FolderVerify {
 	switch {
 	case len(v.Missing) > 0:
 		v.Status = StatusMissing
+	case v.Duplicates > 0:
+		v.Status = StatusDuplicates
 	case v.Extra > 0:
 		v.Status = StatusExtra
 	default:

@@ -29,6 +29,7 @@ flagged state, its tags and its original date, then checks the server against
 the source and prints one line per folder:
   =  every message is there      -  messages are missing on the server
   +  all there, plus other mail  !  the folder could not be checked
+  2  all there, but some twice (duplicates on the server)
 
 Without --to, upload REHEARSES: it uploads into an IMAP server embedded in
 mailferry (nothing leaves this computer), verifies, and shows what a real run
@@ -65,6 +66,7 @@ the messages the source holds against the messages the server holds. Prints
 one line per folder:
   =  every message is there      -  messages are missing on the server
   +  all there, plus other mail  !  the folder could not be checked
+  2  all there, but some twice (duplicates on the server)
 then totals. Use the same --prefix, --include and --exclude as for upload.
 
 Example:
@@ -325,6 +327,9 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		if v := f.Verify; v != nil {
 			status = v.Status
 			detail = fmt.Sprintf("%d of %d on server", v.Expected-len(v.Missing), v.Expected)
+			if v.Duplicates > 0 {
+				detail += fmt.Sprintf(", %d duplicate(s)", v.Duplicates)
+			}
 			if v.Extra > 0 {
 				detail += fmt.Sprintf(", %d other", v.Extra)
 			}
@@ -470,6 +475,8 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 			fmt.Fprintf(w, ", %d folder(s) could not be checked", unchecked)
 		}
 		fmt.Fprintf(w, "; %d message(s) missing on the server.\n", t.Missing)
+	case t.Duplicates > 0:
+		fmt.Fprintf(w, "Verification: every message is on the server, but %d message(s) are there more often than in the source (duplicates).\n", t.Duplicates)
 	case notUploaded > 0:
 		fmt.Fprintf(w, "Verification: every message that was uploaded is on the server; %d message(s) were not uploaded (listed above).\n", notUploaded)
 	default:

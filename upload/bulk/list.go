@@ -75,7 +75,7 @@ func (c *Client) List(ctx context.Context, ref, pattern string, specialUse bool)
 		switch {
 		case ok:
 			f.Name = name
-		case utf8.ValidString(f.Raw) && strings.IndexFunc(f.Raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) < 0:
+		case !isASCII(f.Raw) && utf8.ValidString(f.Raw) && strings.IndexFunc(f.Raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) < 0:
 			// A server that sends UTF-8 without being asked to.
 			f.Name = f.Raw
 		default:
@@ -310,4 +310,13 @@ func (p *listParser) literal() (string, bool) {
 	s := p.s[p.i : p.i+n]
 	p.i += n
 	return s, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
