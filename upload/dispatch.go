@@ -3,8 +3,10 @@ package upload
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 
@@ -91,12 +93,19 @@ func (rn *run) admit(m *formats.Message) (*folderState, *sourceEntry, error) {
 	}
 	// Verify reads each message whole to apply Upload's NUL policy (Upload
 	// finds NULs while it reads the message for sending).
-	id, nul, err := identify(m, rn.verify)
+	var full *[32]byte
+	if rn.verify && rn.opts.FullVerify {
+		full = new([32]byte)
+	}
+	id, nul, err := identify(m, rn.verify, full)
 	if err != nil {
 		rn.led.unreadable(fs, m, err)
 		return nil, nil, nil
 	}
 	e := rn.led.found(fs, m, id)
+	if full != nil {
+		e.full = *full
+	}
 	if nul {
 		// Never uploaded: not missing, but not uploadable either, as the
 		// upload reports it.
@@ -165,7 +174,14 @@ func (rn *run) dispatch(ctx context.Context, m *formats.Message, workers []*work
 	j := &job{fs: fs, e: e, flags: flags, date: m.Date, size: m.Size, weight: weight,
 		spool: formats.NewSpool(rn.opts.TempDir, rn.opts.memLimit())}
 	j.spool.Expect(m.Size)
-	nul, err := copyMessage(j.spool, m)
+	var h hash.Hash
+	if rn.checks.choose(e) {
+		h = sha256.New()
+	}
+	nul, err := copyMessage(j.spool, m, h)
+	if h != nil && err == nil {
+		h.Sum(e.full[:0])
+	}
 	switch {
 	case err != nil:
 		rn.end(j, outFailed, Problem{Code: ProblemUnreadable, Reason: err.Error()})
@@ -184,14 +200,19 @@ func (rn *run) dispatch(ctx context.Context, m *formats.Message, workers []*work
 	}
 }
 
-// copyMessage reads a message into the spool, noting NUL bytes, and checks
-// that the reader's Size was exact (APPEND declares it up front).
-func copyMessage(sp *formats.Spool, m *formats.Message) (nul bool, err error) {
+// copyMessage reads a message into the spool (and h, when not nil),
+// noting NUL bytes, and checks that the reader's Size was exact (APPEND
+// declares it up front).
+func copyMessage(sp *formats.Spool, m *formats.Message, h hash.Hash) (nul bool, err error) {
 	rc, err := m.Open()
 	if err != nil {
 		return false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
 	}
-	nc := &nulCheck{w: sp}
+	var w io.Writer = sp
+	if h != nil {
+		w = io.MultiWriter(sp, h)
+	}
+	nc := &nulCheck{w: w}
 	_, err = io.Copy(nc, rc)
 	if cerr := rc.Close(); err == nil {
 		err = cerr

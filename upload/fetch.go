@@ -38,6 +38,7 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 	set := newServerSet()
 	if withIDs {
 		set.ids = map[Fingerprint]string{}
+		set.uids = map[Fingerprint][]imap.UID{}
 	}
 	data, exists, err := cn.selectFolder(name, readOnly)
 	if err != nil || !exists || data.NumMessages == 0 {
@@ -45,6 +46,7 @@ func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs boo
 	}
 	cn.expect(cn.headerFetch(data.NumMessages))
 	cmd := cn.c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
+		UID:         withIDs,
 		RFC822Size:  true,
 		BodySection: []*imap.FetchItemBodySection{headerSection},
 	})
@@ -85,8 +87,11 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 		}
 		hh.Reset()
 		size := int64(-1)
+		var uid imap.UID
 		for item := msg.Next(); item != nil; item = msg.Next() {
 			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
 			case imapclient.FetchItemDataRFC822Size:
 				size = it.Size
 			case imapclient.FetchItemDataBodySection:
@@ -100,7 +105,11 @@ func (cn *conn) collect(ctx context.Context, cmd *imapclient.FetchCommand, set *
 				}
 			}
 		}
-		set.add(hh.Identity(size))
+		id := hh.Identity(size)
+		set.add(id)
+		if set.uids != nil && uid != 0 {
+			set.uids[id.Fingerprint] = append(set.uids[id.Fingerprint], uid)
+		}
 	}
 	if err := cmd.Close(); err != nil {
 		return err

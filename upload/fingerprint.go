@@ -1,7 +1,9 @@
 package upload
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 
 	"mailferry/formats"
@@ -13,8 +15,9 @@ type Fingerprint = fingerprint.Fingerprint
 
 // identify computes the Identity of a source message. With scanNUL it
 // also reads the rest of the message and reports whether it holds a NUL
-// byte (which Upload never sends; see ReasonNUL).
-func identify(m *formats.Message, scanNUL bool) (_ Identity, nul bool, _ error) {
+// byte (which Upload never sends; see ReasonNUL); with full it hashes the
+// whole message into *full (for the full check, fullcheck.go).
+func identify(m *formats.Message, scanNUL bool, full *[32]byte) (_ Identity, nul bool, _ error) {
 	if m.Open == nil {
 		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: fmt.Errorf("no content")}
 	}
@@ -23,7 +26,14 @@ func identify(m *formats.Message, scanNUL bool) (_ Identity, nul bool, _ error) 
 		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
 	}
 	defer rc.Close()
-	nr := &nulReader{r: rc}
+	var r io.Reader = rc
+	var h hash.Hash
+	if full != nil {
+		h = sha256.New()
+		r = io.TeeReader(rc, h)
+		scanNUL = true
+	}
+	nr := &nulReader{r: r}
 	id, err := fingerprint.IdentityOf(nr, m.Size)
 	if err != nil {
 		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message header", Err: err}
@@ -33,6 +43,9 @@ func identify(m *formats.Message, scanNUL bool) (_ Identity, nul bool, _ error) 
 	}
 	if _, err := io.Copy(io.Discard, nr); err != nil {
 		return Identity{}, false, &formats.MessageError{Pos: m.Pos, Op: "read message", Err: err}
+	}
+	if h != nil {
+		h.Sum(full[:0])
 	}
 	return id, nr.nul, nil
 }

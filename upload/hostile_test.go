@@ -311,3 +311,57 @@ func TestCompareDuplicates(t *testing.T) {
 		t.Errorf("Err() with duplicates = %v, want ErrVerify", err)
 	}
 }
+
+// A server that changes one byte of each body at the same size passes the
+// header-and-size check; the sample an upload compares byte for byte
+// catches it, and so does a full verification.
+func TestBodyChangedAtSameSize(t *testing.T) {
+	t.Parallel()
+	srv := fakeimap.StartTLS(t, fakeimap.FlipBodyByte())
+	src := hostileSource("")
+	opts := hostileOptions(t, srv, true)
+	rep, err := Upload(context.Background(), src.reader(), opts)
+	if !errors.Is(err, ErrVerify) {
+		t.Fatalf("Upload: %v, want ErrVerify: the sample must catch the changed bodies", err)
+	}
+	if rep.FullyChecked != len(src.msgs) || rep.Totals.Missing != len(src.msgs) {
+		t.Errorf("fully checked %d, missing %d; want all %d compared and found different", rep.FullyChecked, rep.Totals.Missing, len(src.msgs))
+	}
+	opts.FullVerify = true
+	rep, err = Verify(context.Background(), src.reader(), opts)
+	if !errors.Is(err, ErrVerify) || rep.FullyChecked != len(src.msgs) {
+		t.Fatalf("Verify --full: %v, %d checked; want ErrVerify with all %d compared", err, rep.FullyChecked, len(src.msgs))
+	}
+	for _, f := range rep.Folders {
+		for _, p := range f.Verify.BodyDiffers {
+			if p.Code != ProblemBodyDiffers {
+				t.Errorf("problem %+v, want a body-differs code", p)
+			}
+		}
+	}
+}
+
+// On an honest server every message is compared byte for byte and
+// matches; the sample of a larger upload is the sample's size.
+func TestFullVerifyHonest(t *testing.T) {
+	t.Parallel()
+	srv := fakeimap.StartTLS(t, fakeimap.Honest())
+	var s source
+	in := s.box("", formats.SpecialInbox, "Inbox")
+	for i := range 3 * sampleSize {
+		s.add(in, mail(fmt.Sprint(i), fmt.Sprintf("<%d@full>", i), strings.Repeat("body\n", i)), time.Now())
+	}
+	opts := hostileOptions(t, srv, true)
+	rep, err := Upload(context.Background(), s.reader(), opts)
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	if rep.FullyChecked != sampleSize || rep.FullCheck != "sample" {
+		t.Errorf("upload compared %d (%s) in full, want a sample of %d", rep.FullyChecked, rep.FullCheck, sampleSize)
+	}
+	opts.FullVerify = true
+	rep, err = Verify(context.Background(), s.reader(), opts)
+	if err != nil || rep.FullyChecked != len(s.msgs) {
+		t.Errorf("Verify --full: %v, %d compared, want all %d and no error", err, rep.FullyChecked, len(s.msgs))
+	}
+}

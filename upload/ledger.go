@@ -73,6 +73,9 @@ type sourceEntry struct {
 	msgID string
 	size  int64
 	state entryState
+	// full is the SHA-256 of the whole message, for the full check
+	// (fullcheck.go); zero when not computed.
+	full [32]byte
 }
 
 func newLedger(rep *Report, onProgress func(Progress)) *ledger {
@@ -311,6 +314,18 @@ func (l *ledger) verified(fs *folderState, set *serverSet, err error) {
 	}
 	fs.rep.ServerAfter = set.total
 	fs.rep.Verify = compare(fs.sources, set)
+}
+
+// fullyChecked records the messages of a folder compared byte for byte,
+// and those whose bytes differ.
+func (l *ledger) fullyChecked(fs *folderState, checked int, differ []Problem) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rep.FullyChecked += checked
+	if v := fs.rep.Verify; v != nil && len(differ) > 0 {
+		v.BodyDiffers = append(v.BodyDiffers, differ...)
+		v.Status = StatusMissing
+	}
 }
 
 // close completes the report and waits until the last progress was

@@ -51,6 +51,10 @@ type Options struct {
 	// (default 8). go-imap v2 waits for the server's continuation on every
 	// message over 4 KiB, so pipelining mostly helps small messages.
 	Pipeline int
+	// FullVerify compares every message byte for byte with the server's
+	// copy (streamed; no memory per message), instead of its header and
+	// size only. Upload always compares a random sample this way.
+	FullVerify bool
 	// DryRun connects, logs in, plans and reads everything, and creates and
 	// uploads nothing.
 	DryRun bool

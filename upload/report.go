@@ -58,8 +58,12 @@ type Report struct {
 	Connections      int `json:"connections,omitempty"`
 	ConnectionsAsked int `json:"connections_asked,omitempty"`
 	// Verified says whether the verification ran.
-	Verified bool            `json:"verified"`
-	Folders  []*FolderReport `json:"folders"`
+	Verified bool `json:"verified"`
+	// FullCheck says how many messages verification compared byte for
+	// byte: FullyChecked of them, all (FullVerify) or a random sample.
+	FullCheck    string          `json:"full_check,omitempty"`
+	FullyChecked int             `json:"fully_checked,omitempty"`
+	Folders      []*FolderReport `json:"folders"`
 	// Excluded are the source folders left out by --include/--exclude.
 	Excluded []string `json:"excluded,omitempty"`
 	// Renames are the folders whose names had to change on the server.
@@ -206,6 +210,9 @@ const (
 	ProblemIncomplete ProblemCode = "incomplete"
 	// ProblemMissing: verification did not find the message on the server.
 	ProblemMissing ProblemCode = "missing"
+	// ProblemBodyDiffers: the server's copy has the same header and size
+	// but other bytes.
+	ProblemBodyDiffers ProblemCode = "body-differs"
 	// ProblemChanged: the message is on the server, changed by the server
 	// as it stored it.
 	ProblemChanged ProblemCode = "changed"
@@ -238,6 +245,9 @@ type FolderVerify struct {
 	OnServer int `json:"on_server"`
 	// Missing are source messages not on the server.
 	Missing []Problem `json:"missing,omitempty"`
+	// BodyDiffers are source messages whose server copy has the same
+	// header and size but other bytes (found by the full check).
+	BodyDiffers []Problem `json:"body_differs,omitempty"`
 	// Changed are source messages on the server that the server changed
 	// as it stored them (Reason says what): not missing, not a copy of the
 	// source's bytes either.
@@ -312,7 +322,7 @@ func (r *Report) sum() {
 		t.NoDate += f.NoDate
 		t.Bytes += f.Bytes
 		if v := f.Verify; v != nil {
-			t.Missing += len(v.Missing)
+			t.Missing += len(v.Missing) + len(v.BodyDiffers)
 			t.Changed += len(v.Changed)
 			t.Duplicates += v.Duplicates
 			t.Extra += v.Extra

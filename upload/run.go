@@ -39,6 +39,7 @@ type run struct {
 	quar   *quarantine
 	budget *budget
 	thr    throttle
+	checks *checks // the messages compared in full (fullcheck.go)
 
 	connCtx context.Context // the connections' life, see connLife
 	parent  context.Context // the caller's context: cancelled means interrupted
@@ -54,12 +55,19 @@ func newRun(opts Options, mode Mode) *run {
 		log = slog.New(slog.DiscardHandler)
 	}
 	rep := &Report{Mode: mode, Started: time.Now(), DryRun: opts.DryRun}
+	switch {
+	case opts.FullVerify:
+		rep.FullCheck = "all"
+	case mode == ModeUpload:
+		rep.FullCheck = "sample"
+	}
 	return &run{
 		opts:   opts,
 		log:    log,
 		led:    newLedger(rep, opts.OnProgress),
 		verify: mode == ModeVerify,
 		quar:   &quarantine{dir: opts.quarantineDir(), off: opts.DryRun},
+		checks: &checks{all: opts.FullVerify},
 		budget: newBudget(opts.inFlightBytes()),
 	}
 }

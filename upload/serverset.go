@@ -3,6 +3,8 @@ package upload
 import (
 	"fmt"
 
+	"github.com/emersion/go-imap/v2"
+
 	"mailferry/upload/fingerprint"
 )
 
@@ -18,6 +20,9 @@ type serverSet struct {
 	loose map[[32]byte][]Fingerprint // Identity.Loose -> keys
 	weak  map[[32]byte][]Fingerprint // Identity.Weak -> keys
 	ids   map[Fingerprint]string     // a Message-ID per key, for reports
+	// uids, when not nil, collects the server's UIDs per key (for the
+	// sample compared in full).
+	uids  map[Fingerprint][]imap.UID
 	total int
 }
 

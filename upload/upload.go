@@ -35,7 +35,11 @@ func Upload(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 func upload(parent context.Context, r formats.Reader, opts Options, target Target, rehearsal bool) (*Report, error) {
 	rn := newRun(opts, ModeUpload)
 	if rehearsal {
+		// The rehearsal server keeps headers only: quarantine files are
+		// not written, and no message can be compared in full.
 		rn.quar.off = true
+		rn.checks.off = true
+		rn.led.rep.FullCheck = ""
 	}
 	ctx, end := rn.start(parent)
 	defer end()

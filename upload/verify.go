@@ -70,9 +70,29 @@ func (rn *run) verifyFolder(ctx context.Context, w *worker, fs *folderState) err
 		return nil
 	}
 	var set *serverSet
+	var checked int
+	var differ []Problem
 	err := w.withConn(ctx, func(cn *conn) error {
+		if rn.opts.FullVerify {
+			var largest int64
+			for _, e := range fs.sources {
+				largest = max(largest, e.size)
+			}
+			fset, err := cn.fetchFull(ctx, fs.server, largest)
+			if err != nil {
+				return err
+			}
+			set = fset.set
+			checked, differ = compareFull(fs.sources, fset.full)
+			return nil
+		}
 		var err error
-		set, _, err = cn.fetchSet(ctx, fs.server, true, true)
+		if set, _, err = cn.fetchSet(ctx, fs.server, true, true); err != nil {
+			return err
+		}
+		if !rn.verify {
+			checked, differ, err = rn.checkSample(ctx, cn, fs, set.uids)
+		}
 		return err
 	})
 	if ctx.Err() != nil {
@@ -82,6 +102,9 @@ func (rn *run) verifyFolder(ctx context.Context, w *worker, fs *folderState) err
 		return err // another worker verifies the folder
 	}
 	rn.led.verified(fs, set, err)
+	if err == nil {
+		rn.led.fullyChecked(fs, checked, differ)
+	}
 	return nil
 }
 

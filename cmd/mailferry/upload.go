@@ -124,10 +124,12 @@ func (e *env) upload(args []string) int {
 	sf.register(fs)
 	connections := fs.Int("connections", 4, "connections used in parallel; every folder goes over all of them (1 keeps the source order on the server)")
 	dryRun := fs.Bool("dry-run", false, "connect, log in, plan and read everything, but create and upload nothing")
+	full := fs.Bool("full", false, "verify every message byte for byte after the upload (default: header and size of each, and a random sample byte for byte)")
 	quarantine := fs.String("quarantine", upload.DefaultQuarantineDir, "save messages the server refuses in this folder")
 	return e.serverCommand("upload", fs, args, &sf, func(opts *upload.Options) {
 		opts.Connections = *connections
 		opts.DryRun = *dryRun
+		opts.FullVerify = *full
 		opts.QuarantineDir = *quarantine
 	})
 }
@@ -136,7 +138,8 @@ func (e *env) verify(args []string) int {
 	fs := newFlagSet("verify", verifyManual+oauthHelp, e.stderr)
 	var sf serverFlags
 	sf.register(fs)
-	return e.serverCommand("verify", fs, args, &sf, nil)
+	full := fs.Bool("full", false, "compare every message byte for byte (fetches every message whole; default: the header and size of each)")
+	return e.serverCommand("verify", fs, args, &sf, func(o *upload.Options) { o.FullVerify = *full })
 }
 
 // serverCommand runs upload or verify: both read a source and talk to a
@@ -376,6 +379,9 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 			for _, m := range v.Missing {
 				fmt.Fprintf(w, "    missing: %s %s\n", mfterm.Escape(m.Pos), mfterm.Escape(m.MessageID))
 			}
+			for _, m := range v.BodyDiffers {
+				fmt.Fprintf(w, "    differs on the server: %s %s: %s\n", mfterm.Escape(m.Pos), mfterm.Escape(m.MessageID), mfterm.Escape(m.Reason))
+			}
 			for _, m := range v.Changed {
 				fmt.Fprintf(w, "    on the server, changed by the server: %s %s: %s\n", mfterm.Escape(m.Pos), mfterm.Escape(m.MessageID), mfterm.Escape(m.Reason))
 			}
@@ -481,6 +487,12 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		fmt.Fprintf(w, "Verification: every message that was uploaded is on the server; %d message(s) were not uploaded (listed above).\n", notUploaded)
 	default:
 		fmt.Fprintf(w, "Verification: all %d folders match; every message is on the server.\n", t.Folders)
+	}
+	switch {
+	case r.Verified && r.FullCheck == "all":
+		fmt.Fprintf(w, "Compared byte for byte: all %d messages on the server.\n", r.FullyChecked)
+	case r.Verified && r.FullyChecked > 0:
+		fmt.Fprintf(w, "Compared byte for byte: %d messages chosen at random (verify --full compares them all).\n", r.FullyChecked)
 	}
 	if t.Changed > 0 {
 		fmt.Fprintf(w, "%d message(s) are on the server as the server changed them when it stored them (listed above).\n", t.Changed)
