@@ -267,7 +267,7 @@ func sniffBytes(b []byte) sniffed {
 	case len(bytes.Trim(b, "\x00 \t\r\n")) == 0:
 		return sniffed{reason: reasonEmpty}
 	case bytes.HasPrefix(b, pstMagic):
-		return sniffed{mail: true, reason: outlookPST.what}
+		return sniffed{mail: true, reason: "an Outlook data file (.pst, .ost)"}
 	case bytes.HasPrefix(trimmed, []byte("From ")):
 		return sniffed{mail: true, reason: "an mbox file (messages after \"From \" lines)"}
 	case looksLikeEmlxBytes(b):
