@@ -34,7 +34,7 @@ const (
 var (
 	// Outlook files that the readers of packages pst and msg do not
 	// accept: the files Outlook reads are read.
-	outlookDamaged = otherStore{"Outlook", "Outlook data file (.pst, .ost) that is damaged or of a version mailferry does not know",
+	outlookDamaged = otherStore{"Outlook", "Outlook data file (.pst, .ost), damaged or of a version mailferry does not know",
 		"open it in Outlook; if Outlook says it is damaged, repair it with Outlook's Inbox Repair Tool (scanpst.exe, which keeps a backup) and point mailferry at the repaired file, or add your IMAP account in Outlook and drag the folders across. An .ost is Outlook's copy of a mailbox that lives on a server: that mail is usually still there"}
 	outlookMSG = otherStore{"Outlook", "file named .msg that holds no Outlook message (damaged, or another program's file)",
 		"open it in Outlook; if it opens as a message, drag it from there into a folder and point mailferry at that folder"}
