@@ -306,3 +306,23 @@ func TestLockedOutlookFile(t *testing.T) {
 	r := readSource(t, root)
 	check(t, "not read", r.notRead(), []string{"archive.pst|error|true|1"})
 }
+
+// An Outlook message inside another store's folders, which that store's
+// reader does not take, is listed as mail not read, not as binary data.
+func TestMsgInsideAnotherStore(t *testing.T) {
+	root := t.TempDir()
+	tree{
+		"Mail/Local Folders/Inbox":       tbMbox(msgA),
+		"Mail/Local Folders/Inbox.msf":   "",
+		"Mail/Local Folders/dragged.msg": outlookFile(t, "msg"),
+		"Mail/Local Folders/report.xls":  "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + strings.Repeat("\x00", 600),
+	}.build(t, root)
+	r := readSource(t, root)
+	check(t, "stores", r.stores(root), []string{"thunderbird ."})
+	check(t, "not read", r.notRead(), []string{"Mail/Local Folders/dragged.msg|mail|true|1"})
+	for _, n := range r.ledger.NotRead {
+		if !strings.Contains(n.Reason, "Outlook message") {
+			t.Errorf("%s: reason %q, want it named an Outlook message", n.Path, n.Reason)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
+	"mailferry/formats/msg"
 )
 
 // Which directories are searched.
@@ -256,7 +257,13 @@ func sniff(path string) (sniffed, error) {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return sniffed{}, err
 	}
-	return sniffBytes(b[:n]), nil
+	sn := sniffBytes(b[:n])
+	if !sn.mail && bytes.HasPrefix(b[:n], cfbMagic) && msg.Detect(path) {
+		// A compound file is told from other programs' (Word, Excel,
+		// installers) only by the streams inside it.
+		sn = sniffed{mail: true, reason: "an Outlook message (.msg)"}
+	}
+	return sn, nil
 }
 
 // sniffBytes classifies the start of a file.
