@@ -52,7 +52,7 @@ func emlxOf(msg string) string {
 
 // homeCopy is a copied Linux home folder: Thunderbird in the hidden
 // .thunderbird, Apple Mail copied from a Mac, exported .eml files, an
-// Outlook file, a saved message no store holds, a link out of the tree and
+// Outlook file that cannot be read, a saved message no store holds, a link out of the tree and
 // the caches of other programs.
 func homeCopy(t *testing.T) (home, outside string) {
 	outside = t.TempDir()
@@ -167,7 +167,7 @@ func TestHomeCopyScanUploadConvert(t *testing.T) {
 	text := runCLI(t, nil, "scan", home)
 	for _, want := range []string{
 		"Found, but mailferry cannot read it:",
-		"Outlook data file (.pst) (Outlook)",
+		"Outlook data file (.pst, .ost), damaged",
 		fmt.Sprintf("Files under %s: 11 (", home),
 		"= read as mail 4 + no mail 4 + not read 3",
 		"! Documents/saved.txt (",
@@ -255,7 +255,7 @@ func TestOnlyOtherStoresCLI(t *testing.T) {
 	if res.code != exitIncomplete {
 		t.Fatalf("scan: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	for _, want := range []string{"Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst) (Outlook)", "what to do:"} {
+	for _, want := range []string{"Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst, .ost), damaged", "what to do:"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("scan output lacks %q:\n%s", want, res.stdout)
 		}

@@ -1,6 +1,7 @@
 // Package detect looks at a path and says which mail stores live there (a
 // Thunderbird profile, an Apple Mail directory, an EML tree, a Maildir, an
-// mbox file), by content rather than by name alone, and opens the matching
+// mbox file, an Outlook .pst or .ost file, a folder of Outlook .msg
+// files), by content rather than by name alone, and opens the matching
 // readers as one stream. It is the one place that chooses a reader.
 package detect
 
@@ -30,17 +31,27 @@ const (
 	EML         Kind = "eml"
 	Maildir     Kind = "maildir"
 	Mbox        Kind = "mbox"
+	// Outlook is one Outlook data file, .pst or .ost (package pst).
+	Outlook Kind = "outlook"
+	// MSG is one Outlook .msg file or a directory tree of them (package
+	// msg). A tree that also holds .eml files is of kind EML: the eml
+	// reader reads the .msg files among them.
+	MSG Kind = "msg"
 )
 
 // KindNames lists the values --format accepts.
 func KindNames() []string {
-	return []string{string(Thunderbird), string(AppleMail), string(EML), string(Maildir), string(Mbox)}
+	return []string{string(Thunderbird), string(AppleMail), string(EML), string(Maildir), string(Mbox), string(Outlook), string(MSG)}
 }
 
-// ParseKind checks a --format value.
+// ParseKind checks a --format value. "pst" and "ost", the names of
+// Outlook's files, are taken for "outlook".
 func ParseKind(s string) (Kind, error) {
-	if s == "" {
+	switch s {
+	case "":
 		return Auto, nil
+	case "pst", "ost":
+		return Outlook, nil
 	}
 	for _, k := range KindNames() {
 		if s == k {
@@ -101,7 +112,7 @@ type NoMailError struct {
 
 func (e *NoMailError) Error() string {
 	if len(e.Others) == 0 {
-		return fmt.Sprintf("source %s: %v (expected a Thunderbird profile, an Apple Mail folder, a folder of .eml files, a Maildir or an mbox file)", e.Path, ErrNoMail)
+		return fmt.Sprintf("source %s: %v (expected a Thunderbird profile, an Apple Mail folder, a folder of .eml or Outlook .msg files, a Maildir, an mbox file or an Outlook .pst or .ost file)", e.Path, ErrNoMail)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "source %s: %v that mailferry can read; found:", e.Path, ErrNoMail)
@@ -128,7 +139,10 @@ func (e *NoMailError) Is(target error) bool { return target == ErrNoMail }
 // more after the last message to say what each other file is. A
 // *formats.MessageError from a reader (a file that could not be read) is
 // recorded there and warned about, and reading goes on with the next
-// file.
+// file. Likewise, when a source holds several stores, one that cannot be
+// opened (a damaged Outlook file, one that Outlook holds open) is recorded
+// and warned about, and the others are read; a source whose only store
+// cannot be opened is an error.
 func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("source %s: %w", path, explainAccess(err))
@@ -165,18 +179,28 @@ func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 			readable[i].Label = storeLabel(path, readable[i])
 		}
 	}
-	src := &Source{Root: path, Found: append(readable, others...), files: newFileTracker(path, opts.OnFile)}
+	src := &Source{Root: path, files: newFileTracker(path, opts.OnFile)}
 	tracked := opts
 	tracked.OnFile = src.files.record
 	var readers []formats.Reader
+	var opened []Found
+	var failed []error
 	for _, f := range readable {
 		r, notes, err := openKind(f, tracked)
 		if err != nil {
-			for _, r := range readers {
-				r.Close()
+			err = fmt.Errorf("%s %s: %w", f.Kind, f.Path, explainAccess(err))
+			if len(readable) == 1 {
+				return nil, err
 			}
-			return nil, fmt.Errorf("%s %s: %w", f.Kind, f.Path, explainAccess(err))
+			// One store that cannot be opened does not end the run: the
+			// file accounting lists it with the error, and the other
+			// stores are read.
+			src.files.failStore(f.Path, err)
+			opts.Warnf(formats.Pos{File: f.Path}, "not read, going on with the other stores: %v", err)
+			failed = append(failed, err)
+			continue
 		}
+		opened = append(opened, f)
 		src.Notes = append(src.Notes, notes...)
 		if tb, ok := r.(*thunderbird.Reader); ok {
 			src.Accounts = append(src.Accounts, tb.Accounts()...)
@@ -197,7 +221,11 @@ func Open(path string, kind Kind, opts formats.Options) (*Source, error) {
 		}
 		readers = append(readers, &trackedReader{Reader: r, store: f, files: src.files, warn: opts.Warn})
 	}
-	src.files.setStores(readable)
+	if len(readers) == 0 {
+		return nil, errors.Join(failed...)
+	}
+	src.Found = append(opened, others...)
+	src.files.setStores(opened)
 	if len(readers) == 1 {
 		src.Reader = readers[0]
 	} else {
@@ -237,6 +265,10 @@ func kindLabel(k Kind) string {
 		return "Maildir"
 	case Mbox:
 		return "mbox"
+	case Outlook:
+		return "Outlook"
+	case MSG:
+		return "Outlook .msg"
 	}
 	return string(k)
 }
@@ -328,7 +360,8 @@ func thunderbirdOwned(dir string) map[string]bool {
 
 // Explain adds plain words to errors a user can fix outside mailferry:
 // macOS refusing ~/Library/Mail until the terminal has Full Disk Access,
-// and Windows refusing a file that a running Thunderbird holds open. Other
+// and Windows refusing a file that a running Thunderbird or Outlook holds
+// open (Outlook keeps its .pst and .ost files open while it runs). Other
 // errors are returned as they are.
 func Explain(err error) error { return explainFor(err, runtime.GOOS) }
 
@@ -345,7 +378,7 @@ func explainFor(err error, goos string) error {
 	case goos == "darwin":
 		return fmt.Errorf("%w\n  macOS protects this folder. Open System Settings → Privacy & Security → Full Disk Access,\n  allow your terminal app (Terminal or iTerm), then quit and reopen it and run mailferry again", err)
 	case goos == "windows":
-		return fmt.Errorf("%w\n  Windows does not let this user read the file; if Thunderbird is running, close it and try again", err)
+		return fmt.Errorf("%w\n  Windows does not let this user read the file; if Thunderbird or Outlook is running, close it and try again", err)
 	default:
 		return fmt.Errorf("%w\n  the folder or file is not readable for this user; if a mail program is running, close it and try again", err)
 	}

@@ -105,7 +105,12 @@ func TestParseKind(t *testing.T) {
 			t.Errorf("ParseKind(%q) = %q, %v", s, k, err)
 		}
 	}
-	if _, err := ParseKind("pst"); err == nil {
+	for _, alias := range []string{"pst", "ost"} {
+		if k, err := ParseKind(alias); err != nil || k != Outlook {
+			t.Errorf("ParseKind(%q) = %q, %v; want %q", alias, k, err, Outlook)
+		}
+	}
+	if _, err := ParseKind("olm"); err == nil {
 		t.Errorf("ParseKind accepted an unknown kind")
 	}
 }

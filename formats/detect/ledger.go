@@ -115,6 +115,14 @@ func (t *fileTracker) record(path string, err error) {
 	}
 }
 
+// failStore records a store that could not be opened: the ledger lists
+// it as not read, with the error.
+func (t *fileTracker) failStore(path string, err error) {
+	t.mu.Lock()
+	t.fail(filepath.Clean(path), err)
+	t.mu.Unlock()
+}
+
 // fail records a file that could not be read; t.mu is held.
 func (t *fileTracker) fail(path string, err error) {
 	if _, ok := t.failed[path]; !ok {

@@ -1,15 +1,21 @@
 package detect
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mailferry/formats/msg"
+	"mailferry/formats/pst"
 )
 
 // Other is the kind of a store that belongs to a mail program mailferry
-// cannot read (Outlook, Windows Mail, eM Client, ...). Detect reports such
-// stores with Program and Advice set, so that the user hears what they are
-// and what to do instead; Open reads none of them.
+// cannot read (Outlook for Mac, Windows Mail, eM Client, ...), or an
+// Outlook file it cannot read (damaged, or of an unknown version). Detect
+// reports such stores with Program and Advice set, so that the user hears
+// what they are and what to do instead; Open reads none of them.
 const Other Kind = "other"
 
 // otherStore describes the stores of one program mailferry cannot read.
@@ -23,15 +29,15 @@ type otherStore struct {
 // own: the program itself is the one tool that reads it.
 const (
 	adviceMoveInProgram = "in that program, add your IMAP account and drag the folders across to it; mail of an IMAP or Exchange account there is already on its server"
-	adviceOutlook       = "mailferry cannot read Outlook files yet: open the file in Outlook, add your IMAP account there and drag the folders across (or import the file into Thunderbird and point mailferry at the Thunderbird profile)"
 )
 
 var (
-	outlookPST = otherStore{"Outlook", "Outlook data file (.pst)", adviceOutlook}
-	outlookOST = otherStore{"Outlook", "Outlook offline copy of a server mailbox (.ost)",
-		"an .ost is Outlook's copy of a mailbox that lives on a server (Exchange, Microsoft 365, IMAP): that mail is usually still there; " + adviceOutlook}
-	outlookMSG = otherStore{"Outlook", "Outlook message (.msg)",
-		"mailferry cannot read .msg files yet: drag the message into Outlook (or open it and save it as .eml) and upload from there"}
+	// Outlook files that the readers of packages pst and msg do not
+	// accept: the files Outlook reads are read.
+	outlookDamaged = otherStore{"Outlook", "Outlook data file (.pst, .ost), damaged or of a version mailferry does not know",
+		"open it in Outlook; if Outlook says it is damaged, repair it with Outlook's Inbox Repair Tool (scanpst.exe, which keeps a backup) and point mailferry at the repaired file, or add your IMAP account in Outlook and drag the folders across. An .ost is Outlook's copy of a mailbox that lives on a server: that mail is usually still there"}
+	outlookMSG = otherStore{"Outlook", "file named .msg that holds no Outlook message (damaged, or another program's file)",
+		"open it in Outlook; if it opens as a message, drag it from there into a folder and point mailferry at that folder"}
 	outlookMac = otherStore{"Outlook for Mac", "Outlook for Mac's mail database",
 		"Outlook for Mac keeps mail in a database of its own: " + adviceMoveInProgram + ", or drag a folder's messages into a Finder folder (that writes .eml files) and point mailferry at it"}
 	outlookOLM = otherStore{"Outlook for Mac", "Outlook for Mac export (.olm)",
@@ -55,11 +61,12 @@ var (
 func otherStoreFile(path, name string) *otherStore {
 	lower := strings.ToLower(name)
 	switch {
-	case strings.HasSuffix(lower, ".pst"):
-		return &outlookPST
-	case strings.HasSuffix(lower, ".ost"):
-		return &outlookOST
-	case strings.HasSuffix(lower, ".msg") && hasPrefix(path, cfbMagic):
+	case strings.HasSuffix(lower, ".pst") || strings.HasSuffix(lower, ".ost"):
+		if isOutlookFile(path) {
+			return nil // read by package pst
+		}
+		return &outlookDamaged
+	case strings.HasSuffix(lower, ".msg") && hasPrefix(path, cfbMagic) && !msg.Detect(path):
 		return &outlookMSG
 	case strings.HasSuffix(lower, ".olm"):
 		return &outlookOLM
@@ -78,8 +85,8 @@ func otherStoreFile(path, name string) *otherStore {
 	case strings.HasSuffix(lower, ".nsf"):
 		return &lotusNotes
 	}
-	if knownNoMail(path, name) == "" && hasPrefix(path, pstMagic) {
-		return &outlookPST // an Outlook container under another name (a renamed backup)
+	if knownNoMail(path, name) == "" && hasPrefix(path, pstMagic) && !pst.Detect(path) {
+		return &outlookDamaged // under another name (a renamed backup); a readable one is read
 	}
 	return nil
 }
@@ -112,14 +119,24 @@ var (
 )
 
 func hasPrefix(path string, magic []byte) bool {
+	head, err := fileHead(path)
+	return err == nil && bytes.HasPrefix(head, magic)
+}
+
+// fileHead returns the first 8 bytes of the file at path, fewer when it
+// is shorter: enough for the magic numbers above.
+func fileHead(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return nil, err
 	}
 	defer f.Close()
-	b := make([]byte, len(magic))
-	n, _ := f.Read(b)
-	return n == len(magic) && string(b) == string(magic)
+	b := make([]byte, 8)
+	n, err := io.ReadFull(f, b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return b[:n], err
 }
 
 func isFile(p string) bool {
@@ -138,9 +155,10 @@ func otherFound(path string, o *otherStore) Found {
 }
 
 // OtherSources lists the stores of mail programs mailferry cannot read in
-// the places those programs keep them (Windows Mail, Outlook and Outlook
-// for Mac, eM Client, The Bat!, Opera Mail), so that a run without SOURCE
-// can say what it found there and what to do.
+// the places those programs keep them (Windows Mail, Outlook for Mac, eM
+// Client, The Bat!, Opera Mail), and the Outlook files there that it
+// cannot read (DefaultSources has those it reads), so that a run without
+// SOURCE can say what it found there and what to do.
 func OtherSources(p Paths) []Found {
 	if p.Getenv == nil {
 		p.Getenv = func(string) string { return "" }
@@ -177,10 +195,6 @@ func OtherSources(p Paths) []Found {
 		}
 		if local != "" {
 			check(filepath.Join(local, "Comms", "Unistore"), &windowsMail)
-			files(filepath.Join(local, "Microsoft", "Outlook"), ".pst", ".ost")
-		}
-		if p.Home != "" {
-			files(filepath.Join(p.Home, "Documents", "Outlook Files"), ".pst")
 		}
 		if roaming != "" {
 			check(filepath.Join(roaming, "eM Client"), &emClient)
@@ -191,6 +205,9 @@ func OtherSources(p Paths) []Found {
 		if p.Home != "" {
 			check(filepath.Join(p.Home, "Library", "Group Containers", "UBF8T346G9.Office", "Outlook", "Outlook 15 Profiles"), &outlookMac)
 		}
+	}
+	for _, dir := range outlookDirs(p) {
+		files(dir, ".pst", ".ost")
 	}
 	return out
 }

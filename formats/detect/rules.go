@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
+	"mailferry/formats/msg"
 )
 
 // Which directories are searched.
@@ -256,7 +257,13 @@ func sniff(path string) (sniffed, error) {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return sniffed{}, err
 	}
-	return sniffBytes(b[:n]), nil
+	sn := sniffBytes(b[:n])
+	if !sn.mail && bytes.HasPrefix(b[:n], cfbMagic) && msg.Detect(path) {
+		// A compound file is told from other programs' (Word, Excel,
+		// installers) only by the streams inside it.
+		sn = sniffed{mail: true, reason: "an Outlook message (.msg)"}
+	}
+	return sn, nil
 }
 
 // sniffBytes classifies the start of a file.
@@ -267,7 +274,7 @@ func sniffBytes(b []byte) sniffed {
 	case len(bytes.Trim(b, "\x00 \t\r\n")) == 0:
 		return sniffed{reason: reasonEmpty}
 	case bytes.HasPrefix(b, pstMagic):
-		return sniffed{mail: true, reason: outlookPST.what}
+		return sniffed{mail: true, reason: "an Outlook data file (.pst, .ost)"}
 	case bytes.HasPrefix(trimmed, []byte("From ")):
 		return sniffed{mail: true, reason: "an mbox file (messages after \"From \" lines)"}
 	case looksLikeEmlxBytes(b):

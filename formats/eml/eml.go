@@ -23,14 +23,22 @@
 //   - The received date is the Date: header, else the top-most Received:
 //     header, else the From_ line's date, else the file's modification
 //     time. DateSource says which.
+//   - Outlook .msg files among the .eml files (people drag messages out
+//     of Outlook into the same folder) are read too, through msg.Convert,
+//     as package msg reads them: with the flags, keywords and received
+//     date of the message itself (not the \Seen given to .eml files),
+//     Incomplete when the conversion left content out; Outlook items that
+//     are not mail (contacts, appointments) are skipped as
+//     formats.SkipNotMail, damaged ones as SkipUnreadable. A .msg file
+//     that holds an Internet message is read as one, like a file without
+//     extension below.
 //   - Files that are not imported are still reported, as skipped messages,
 //     so that the counts add up: empty files (formats.SkipEmpty), .eml
 //     files that do not start with a header field (formats.SkipNotMail),
-//     Outlook .msg files (SkipOutlookMsg), and every other file
-//     (SkipNotEML). A file without any extension that plainly is a message
-//     (a header block with a From:, Date:, Subject:, Message-ID: or
-//     Received: field, then a blank line) is read as one, as exports and
-//     MH-style folders name them that way. Thumbs.db and desktop.ini are
+//     and every other file (SkipNotEML). A file without any extension that
+//     plainly is a message (a header block with a From:, Date:, Subject:,
+//     Message-ID: or Received: field, then a blank line) is read as one,
+//     as exports and MH-style folders name them that way. Thumbs.db and desktop.ini are
 //     ignored. A file that cannot be read is skipped as SkipUnreadable
 //     with a warning saying why.
 package eml
@@ -48,12 +56,13 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/mbox"
+	"mailferry/formats/msg"
+	"mailferry/formats/msg/cfb"
 )
 
 // Reasons for skipping files, besides formats.SkipEmpty and
 // formats.SkipNotMail.
 const (
-	SkipOutlookMsg = "Outlook .msg is not supported"
 	SkipNotEML     = "not an .eml file"
 	SkipUnreadable = "file could not be read"
 )
@@ -65,8 +74,9 @@ const maxDepth = 32
 // Config holds the options of OpenWith.
 type Config struct {
 	formats.Options
-	// Unread, when true, gives messages no flags; by default they get
-	// \Seen (see the package comment).
+	// Unread, when true, gives .eml messages no flags; by default they
+	// get \Seen (see the package comment). Outlook .msg files keep the
+	// flags they carry either way.
 	Unread bool
 }
 
@@ -249,34 +259,33 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	m := &formats.Message{Mailbox: f.box, Pos: formats.Pos{File: fe.path, Index: index}}
 	switch {
-	case fe.kind == kindMsg:
-		m.Skip = SkipOutlookMsg
-		return m
 	case fe.kind == kindOther:
 		m.Skip = SkipNotEML
 		return m
 	case fe.size == 0:
 		m.Skip = formats.SkipEmpty
 		return m
+	case fe.kind == kindMsg && r.outlookFile(m, fe):
+		return m
 	}
-	res, err := r.loadFile(fe.path, fe.kind == kindBare)
-	if err != nil || res.skip == "" {
-		// Files the loader found not to be mail are left to the caller's
-		// accounting, which says what they are.
-		r.cfg.ReportFile(fe.path, err)
-	}
+	// Files without an extension, and .msg files holding an Internet
+	// message (some programs save one under that name), must plainly be
+	// a message.
+	res, err := r.loadFile(fe.path, fe.kind != kindEML)
 	switch {
 	case err != nil:
-		r.cfg.Warnf(m.Pos, "read message: %v", err)
-		m.Skip = SkipUnreadable
+		r.unreadable(m, err)
 		return m
 	case res.skip != "":
+		// Files the loader found not to be mail are left to the caller's
+		// accounting, which says what they are.
 		m.Skip = res.skip
-		if fe.kind == kindBare {
+		if fe.kind != kindEML {
 			m.Skip = SkipNotEML
 		}
 		return m
 	}
+	r.cfg.ReportFile(fe.path, nil)
 	if res.nuls > 0 {
 		r.cfg.Warnf(m.Pos, "removed %d trailing NUL bytes", res.nuls)
 	}
@@ -287,6 +296,66 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	m.Open = r.ld.spool.Open
 	m.Date, m.DateSource = receivedDate(res, fe.mtime)
 	return m
+}
+
+// outlookFile reads an Outlook .msg file (a message dragged out of
+// Outlook into the folder) into m through msg.Convert, with the flags,
+// received date and notes of the message itself (msg.Info.Fill). It
+// returns false when the file is not a compound file, to be read as an
+// Internet message instead.
+func (r *Reader) outlookFile(m *formats.Message, fe *file) bool {
+	fh, err := os.Open(fe.path)
+	if err != nil {
+		r.unreadable(m, err)
+		return true
+	}
+	defer fh.Close()
+	var sig [8]byte
+	if n, _ := io.ReadFull(fh, sig[:]); !cfb.IsCompoundFile(sig[:n]) {
+		return false
+	}
+	if err := r.ld.spool.Reset(); err != nil {
+		r.unreadable(m, err)
+		return true
+	}
+	var w io.Writer = r.ld.spool
+	var counted countWriter
+	if r.cfg.SizesOnly {
+		w = &counted
+	}
+	info, err := msg.Convert(fh, fe.size, w)
+	if err != nil {
+		// Most likely a damaged message: reported as a file not read.
+		r.unreadable(m, &formats.MessageError{Pos: m.Pos, Op: "convert Outlook message", Err: err})
+		return true
+	}
+	r.cfg.ReportFile(fe.path, nil)
+	if info.NotMail {
+		m.Skip = formats.SkipNotMail
+		return true
+	}
+	info.Fill(m, fe.mtime, r.cfg.Options)
+	m.Size, m.Open = r.ld.spool.Size(), r.ld.spool.Open
+	if r.cfg.SizesOnly {
+		m.Size = counted.n
+		m.Open = func() (io.ReadCloser, error) { return nil, formats.ErrNoBytes }
+	}
+	return true
+}
+
+// unreadable skips m, whose file could not be read, and says why.
+func (r *Reader) unreadable(m *formats.Message, err error) {
+	r.cfg.ReportFile(m.Pos.File, err)
+	r.cfg.Warnf(m.Pos, "read message: %v", err)
+	m.Skip = SkipUnreadable
+}
+
+// countWriter counts bytes and discards them (Options.SizesOnly).
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
 }
 
 func (r *Reader) loadFile(path string, strict bool) (loadResult, error) {

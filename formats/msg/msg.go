@@ -26,11 +26,19 @@
 //     save one under that name) is read as it is, like an .eml file:
 //     CRLF line endings, \Seen, the date of its Date: or Received:
 //     field.
-//   - Every file is reported, so that the counts add up: .msg files
-//     that hold other Outlook items (contacts, appointments, tasks,
-//     notes) are skipped as formats.SkipNotMail, files that are not
-//     Outlook messages or cannot be read as SkipNotMsg or SkipUnreadable
-//     (with a warning saying why), other files as SkipNotMsg.
+//   - Every .msg file is a message of the stream, so that the counts add
+//     up: those that hold other Outlook items (contacts, appointments,
+//     tasks, notes) are skipped as formats.SkipNotMail, empty ones as
+//     formats.SkipEmpty, those that are neither a compound file nor an
+//     Internet message as SkipNotMsg, and those that cannot be read
+//     (damaged) as SkipUnreadable, with a warning saying why. Each .msg
+//     file read is reported through formats.Options.OnFile, and so is
+//     each damaged one, with its error: it may have held mail.
+//   - Files of other kinds in the tree (attachments saved beside the
+//     messages, notes) are not messages: they yield nothing and are left
+//     to the caller's accounting of files (package detect says what each
+//     is), rather than counted as skipped messages, which would make
+//     "messages found" count pictures and documents.
 //   - Flags and the received date come from the message's properties
 //     (mapi.Flags, mapi.ReceivedDate); without any date, the file's
 //     modification time is used.
@@ -83,6 +91,28 @@ type Info struct {
 	DateSource formats.DateSource
 	// Notes say what could not be rebuilt exactly.
 	Notes mapi.Notes
+}
+
+// Fill gives m what Convert learned: the flags and keywords, the
+// received date (else mtime, the file's modification time, when the
+// message has no date or one in the future), Incomplete from the notes
+// that mean a loss, and, through opts.Warn, the notes that say the
+// original was damaged. The eml reader uses it for the .msg files among
+// its .eml files, so that a message reads the same in both readers.
+func (info Info) Fill(m *formats.Message, mtime time.Time, opts formats.Options) {
+	for _, w := range info.Notes.Warnings() {
+		opts.Warnf(m.Pos, "%s", w)
+	}
+	m.Incomplete = info.Notes.Incomplete()
+	m.Flags = info.Flags
+	m.Date, m.DateSource = info.Date, info.DateSource
+	future := time.Now().Add(24 * time.Hour)
+	if m.Date.IsZero() || m.Date.After(future) {
+		m.Date, m.DateSource = time.Time{}, formats.DateUnknown
+		if mtime.Unix() > 0 && !mtime.After(future) {
+			m.Date, m.DateSource = mtime, formats.DateFileMtime
+		}
+	}
 }
 
 // Convert writes the .msg file in r (size bytes) to w as an Internet

@@ -3,6 +3,7 @@ package msg
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"os"
@@ -239,8 +240,10 @@ func TestReaderContract(t *testing.T) {
 	testutil.Corpus(t, "msg") // the corpus folder is part of the tree
 	dir := tree(t)
 	var warnings []formats.Warning
+	reported := map[string]error{} // file name → OnFile's error
 	open := func(t *testing.T) formats.Reader {
-		r, err := Open(dir, formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w) }})
+		r, err := Open(dir, formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w) },
+			OnFile: func(p string, err error) { reported[filepath.Base(p)] = err }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,8 +251,8 @@ func TestReaderContract(t *testing.T) {
 	}
 	formatstest.Run(t, open, formatstest.Want{
 		Mailboxes: []string{"Export", "Projects", "Empty folder", "Corpus"},
-		Messages:  9,
-		Skipped:   4, // contact, notes.txt, empty, broken
+		Messages:  8, // notes.txt is not a message: left to the caller's file accounting
+		Skipped:   3, // contact, empty, broken
 		Check: func(t *testing.T, boxes []*formats.Mailbox, msgs []formatstest.Collected) {
 			reasons := map[string]string{}
 			for _, m := range msgs {
@@ -258,7 +261,10 @@ func TestReaderContract(t *testing.T) {
 					t.Errorf("%v: no date or no bytes", m.Pos)
 				}
 			}
-			want := map[string]string{"contact.msg": formats.SkipNotMail, "notes.txt": SkipNotMsg,
+			if _, ok := reasons["notes.txt"]; ok {
+				t.Errorf("notes.txt came as a message (skipped %q); other files are left to the file accounting", reasons["notes.txt"])
+			}
+			want := map[string]string{"contact.msg": formats.SkipNotMail,
 				"empty.msg": formats.SkipEmpty, "broken.msg": SkipUnreadable, "sample.msg": "", "v4.MSG": "", "saved-as-mime.msg": ""}
 			for _, m := range msgs {
 				if filepath.Base(m.Pos.File) == "saved-as-mime.msg" {
@@ -283,6 +289,24 @@ func TestReaderContract(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no warning for the broken file: %v", warnings)
+	}
+	// Every .msg file read is reported, the damaged one with its error;
+	// files the reader does not take (empty, not .msg) are not.
+	for name, wantErr := range map[string]bool{"sample.msg": false, "v4.MSG": false, "contact.msg": false,
+		"saved-as-mime.msg": false, "broken.msg": true} {
+		err, ok := reported[name]
+		if !ok || (err != nil) != wantErr {
+			t.Errorf("OnFile(%s): reported %v, error %v; want reported, error %v", name, ok, err, wantErr)
+		}
+	}
+	var me *formats.MessageError
+	if err := reported["broken.msg"]; !errors.As(err, &me) || !strings.HasSuffix(me.Pos.File, "broken.msg") {
+		t.Errorf("OnFile(broken.msg) error %v, want a *formats.MessageError at the file", err)
+	}
+	for _, name := range []string{"notes.txt", "empty.msg", "Thumbs.db"} {
+		if _, ok := reported[name]; ok {
+			t.Errorf("OnFile reported %s, which the reader did not read", name)
+		}
 	}
 }
 

@@ -43,7 +43,6 @@ type folder struct {
 
 type file struct {
 	path  string
-	isMsg bool // the name ends in .msg (any case)
 	size  int64
 	mtime time.Time
 }
@@ -65,7 +64,7 @@ func Open(path string, opts formats.Options) (formats.Reader, error) {
 		}
 		dir := filepath.Dir(abs)
 		f := r.addFolder(formats.Folder{filepath.Base(dir)}, dir)
-		f.files = append(f.files, file{path: path, isMsg: true, size: st.Size(), mtime: st.ModTime()})
+		f.files = append(f.files, file{path: path, size: st.Size(), mtime: st.ModTime()})
 	} else if err := r.walk(path); err != nil {
 		return nil, err
 	}
@@ -81,7 +80,10 @@ func (r *Reader) addFolder(path formats.Folder, dir string) *folder {
 	return f
 }
 
-// walk lists the tree below root into folders (formats.ListTree).
+// walk lists the tree below root into folders (formats.ListTree). Only
+// the .msg files are the reader's: other files (attachments saved beside
+// the messages, notes) are not messages, and are left to the caller's
+// accounting of files (formats.Options.OnFile), which says what they are.
 func (r *Reader) walk(root string) error {
 	dirs, err := formats.ListTree(root, formats.TreeOptions{MaxDepth: maxDepth, Ignore: ignored, Warn: r.opts.Warnf})
 	if err != nil {
@@ -90,8 +92,9 @@ func (r *Reader) walk(root string) error {
 	for _, d := range dirs {
 		f := r.addFolder(d.Path, d.Dir)
 		for _, tf := range d.Files {
-			isMsg := strings.EqualFold(filepath.Ext(tf.Path), ".msg")
-			f.files = append(f.files, file{path: tf.Path, isMsg: isMsg, size: tf.Size, mtime: tf.ModTime})
+			if strings.EqualFold(filepath.Ext(tf.Path), ".msg") {
+				f.files = append(f.files, file{path: tf.Path, size: tf.Size, mtime: tf.ModTime})
+			}
 		}
 	}
 	return nil
@@ -138,40 +141,34 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 
 func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	m := &formats.Message{Mailbox: f.box, Pos: formats.Pos{File: fe.path, Index: index}}
-	switch {
-	case fe.size == 0:
+	if fe.size == 0 {
 		m.Skip = formats.SkipEmpty
-		return m
-	case !fe.isMsg:
-		m.Skip = SkipNotMsg
 		return m
 	}
 	info, err := r.convert(fe.path)
 	switch {
-	case errors.Is(err, ErrNotMsg) || errors.Is(err, errNoSignature):
+	case errors.Is(err, errNoSignature):
+		// Neither a compound file nor an Internet message: the caller's
+		// accounting of files says what it is.
 		r.opts.Warnf(m.Pos, "skipped: %v", err)
 		m.Skip = SkipNotMsg
 		return m
 	case err != nil:
-		r.opts.Warnf(m.Pos, "skipped: %v", &formats.MessageError{Pos: m.Pos, Op: "convert Outlook message", Err: err})
+		// A compound file named .msg that could not be read as a message
+		// (ErrNotMsg: no property stream) is most likely a damaged one:
+		// reported as a file not read, so that the loss is not hidden.
+		me := &formats.MessageError{Pos: m.Pos, Op: "convert Outlook message", Err: err}
+		r.opts.ReportFile(fe.path, me)
+		r.opts.Warnf(m.Pos, "skipped: %v", me)
 		m.Skip = SkipUnreadable
 		return m
-	case info.NotMail:
+	}
+	r.opts.ReportFile(fe.path, nil)
+	if info.NotMail {
 		m.Skip = formats.SkipNotMail
 		return m
 	}
-	for _, w := range info.Notes.Warnings() {
-		r.opts.Warnf(m.Pos, "%s", w)
-	}
-	m.Incomplete = info.Notes.Incomplete()
-	m.Flags = info.Flags
-	m.Date, m.DateSource = info.Date, info.DateSource
-	if m.Date.IsZero() || m.Date.After(time.Now().Add(24*time.Hour)) {
-		m.Date, m.DateSource = time.Time{}, formats.DateUnknown
-		if fe.mtime.Unix() > 0 && !fe.mtime.After(time.Now().Add(24*time.Hour)) {
-			m.Date, m.DateSource = fe.mtime, formats.DateFileMtime
-		}
-	}
+	info.Fill(m, fe.mtime, r.opts)
 	if r.opts.SizesOnly {
 		m.Size = info.size
 		m.Open = func() (io.ReadCloser, error) { return nil, formats.ErrNoBytes }

@@ -36,7 +36,14 @@
 // folders Outlook shows ("Top of Personal Folders", "IPM_SUBTREE"), with
 // their real names as paths relative to it; Mailbox.Account is the
 // store's display name, or the file's name when it has none (as .ost
-// files may). The IPM subtree is the one the message store's
+// files may). That is the name Outlook shows at the top of the file's
+// folder tree ("Personal Folders", "Outlook Data File", the address of
+// the account it belongs to), so scan shows the folders as the user
+// knows them; --include and --exclude also match the path without it,
+// and when a source holds several stores package detect puts the file's
+// path in front, so that two files with the same display name (every
+// .pst of older Outlooks is "Personal Folders") never share a folder
+// name. The IPM subtree is the one the message store's
 // PidTagIpmSubTreeEntryId names; .ost files have no such entry, so it is
 // then the parent of the receive folder (the Inbox, below), then a child
 // of the root with Outlook's name for it, then the root folder itself.
@@ -49,7 +56,13 @@
 // outside the IPM subtree are Outlook's own (free/busy data, reminders,
 // views, Exchange's "Root - Public"); one that holds items is listed with
 // Skip = SkipSystemFolder, so that its items are counted, and an empty one
-// is left out. Hidden folders inside the IPM subtree are treated like the
+// is left out. Such items are Outlook's data, not the user's mail (the
+// "Freebusy Data" folder of .pst files holds the free/busy record, class
+// IPM.Microsoft.ScheduleData.FreeBusy), but leaving the folder out would
+// leave its items in no bucket: they would only show in the warning
+// about message nodes of no folder read, as if the file were damaged.
+// Listed, they are counted as skipped with their reason, and no server
+// folder is made for them. Hidden folders inside the IPM subtree are treated like the
 // others: their class decides. Sync Issues and its subfolders are mail
 // folders holding real messages (synchronisation logs Outlook wrote), so
 // they are uploaded, as readpst and pffexport export them too.

@@ -127,8 +127,16 @@ func Detect(path string) bool {
 
 // OpenWith opens the file at path and reads its folder tree, so that
 // Mailboxes is complete. It fails when the file is not an Outlook data
-// file or its message store or root folder cannot be read.
+// file or its message store or root folder cannot be read. Either way it
+// reports the file through cfg.OnFile: the whole file is one store, read
+// (its damaged messages are skipped one by one, with warnings) or not.
 func OpenWith(path string, cfg Config) (*Reader, error) {
+	r, err := openWith(path, cfg)
+	cfg.ReportFile(path, err)
+	return r, err
+}
+
+func openWith(path string, cfg Config) (*Reader, error) {
 	s, err := OpenStore(path)
 	if err != nil {
 		return nil, err

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"mailferry/formats"
 	"mailferry/formats/mapi"
+	"mailferry/internal/testutil"
 )
 
 // propsConvert is a stand-in for the MIME conversion in tests: a header
@@ -75,5 +78,30 @@ func openFn(path string, cfg Config) func(t *testing.T) formats.Reader {
 			t.Fatal(err)
 		}
 		return r
+	}
+}
+
+// TestOpenReportsFile: the file is reported through Options.OnFile, read
+// or not, so that detect accounts for it; a file that is not an Outlook
+// data file is reported with the error Open returns.
+func TestOpenReportsFile(t *testing.T) {
+	good := testutil.Corpus(t, filepath.Join("pst", "go-pst-32-bit.pst"))
+	bad := filepath.Join(t.TempDir(), "damaged.pst")
+	if err := os.WriteFile(bad, []byte("!BDN not an Outlook file after all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, wantErr := range map[string]bool{good: false, bad: true} {
+		var reported []string
+		var reportedErr error
+		r, err := Open(path, formats.Options{OnFile: func(p string, err error) {
+			reported = append(reported, p)
+			reportedErr = err
+		}})
+		if r != nil {
+			r.Close()
+		}
+		if (err != nil) != wantErr || len(reported) != 1 || reported[0] != path || reportedErr != err {
+			t.Errorf("Open(%s) = %v; reported %q with %v; want one report of the file with Open's error", path, err, reported, reportedErr)
+		}
 	}
 }

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"mailferry/formats"
+	"mailferry/formats/convert"
+	"mailferry/formats/eml"
+	"mailferry/formats/formatstest"
+	"mailferry/formats/msg"
+	"mailferry/formats/pst"
+	"mailferry/internal/dovecottest"
+	"mailferry/internal/testutil"
+)
+
+// The Enron .pst of the corpus holds 71 messages: the count pst-extractor's
+// own test asserts for it (and formats/pst's comparisons with readpst and
+// pffexport confirm).
+const enronMessages = 71
+
+// outlookSources are the Outlook sources of these tests, with the reader
+// that says what each holds.
+type outlookSource struct {
+	name string
+	path string
+	open func(t *testing.T) formats.Reader
+}
+
+func pstSource(t *testing.T, file string) outlookSource {
+	p := testutil.Corpus(t, "pst/"+file)
+	return outlookSource{file, p, func(t *testing.T) formats.Reader {
+		r, err := pst.Open(p, formats.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}}
+}
+
+// copyInto copies files into dir (made as needed), keyed by the path
+// below dir: messages dragged out of Outlook, gathered at test time.
+func copyInto(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for rel, src := range files {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// msgSource is a folder tree of .msg files: the corpus's two, and the
+// testdata's message and contact.
+func msgSource(t *testing.T) outlookSource {
+	dir := filepath.Join(t.TempDir(), "Saved from Outlook")
+	copyInto(t, dir, map[string]string{
+		"Inbox/strange-date.msg": testutil.Corpus(t, "msg/msg-extractor-strangeDate.msg"),
+		"Inbox/unicode.msg":      testutil.Corpus(t, "msg/msg-extractor-unicode.msg"),
+		"Projects/flagged.msg":   testutil.Testdata(t, "eml/tree/Inbox/outlook.msg"),
+		"Projects/contact.msg":   testutil.Testdata(t, "msg/contact.msg"),
+	})
+	return outlookSource{".msg files", dir, func(t *testing.T) formats.Reader {
+		r, err := msg.Open(dir, formats.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}}
+}
+
+// mixedSource is one folder of .eml files and .msg files.
+func mixedSource(t *testing.T) outlookSource {
+	dir := filepath.Join(t.TempDir(), "Projects")
+	copyInto(t, dir, map[string]string{
+		"a.eml":       testutil.Testdata(t, "eml/tree/Inbox/a.EML"),
+		"s.eml":       testutil.Testdata(t, "eml/tree/Sent Items/s.eml"),
+		"unicode.msg": testutil.Corpus(t, "msg/msg-extractor-unicode.msg"),
+		"flagged.msg": testutil.Testdata(t, "eml/tree/Inbox/outlook.msg"),
+	})
+	return outlookSource{".eml and .msg in one folder", dir, func(t *testing.T) formats.Reader {
+		r, err := eml.Open(dir, formats.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}}
+}
+
+// scanJSON is what these tests read of scan --json.
+type scanJSON struct {
+	Stores  []struct{ Kind, Path string }
+	Folders []struct {
+		Path     string
+		Store    string
+		Target   string
+		Messages int
+		Skipped  map[string]int
+	}
+	Totals struct {
+		Messages int
+		Skipped  map[string]int
+	}
+	Files formats.FileLedger
+}
+
+// scan of Outlook files: the folders and counts the reader yields
+// (messages and skipped items, by folder and reason), the folders that
+// are not mail without a server folder, the file read.
+func TestScanOutlook(t *testing.T) {
+	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "java-libpst-dist-list.pst"), msgSource(t)} {
+		t.Run(src.name, func(t *testing.T) {
+			res := runCLI(t, nil, "scan", src.path, "--json")
+			if res.code != exitOK {
+				t.Fatalf("scan: exit %d\n%s", res.code, res.stderr)
+			}
+			var got scanJSON
+			if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
+				t.Fatalf("scan --json: %v\n%s", err, res.stdout)
+			}
+			wantKind := map[bool]string{true: "msg", false: "outlook"}[src.name == ".msg files"]
+			if len(got.Stores) != 1 || got.Stores[0].Kind != wantKind || got.Stores[0].Path != src.path {
+				t.Errorf("stores %+v, want one %s store at %s", got.Stores, wantKind, src.path)
+			}
+
+			r := src.open(t)
+			boxes, msgs := formatstest.Collect(t, r)
+			r.Close()
+			type counts struct {
+				messages int
+				skipped  string
+			}
+			want := map[string]counts{}
+			for _, b := range boxes {
+				want[b.DisplayPath()] = counts{}
+			}
+			wantTotal, wantSkipped := 0, map[string]int{}
+			for _, m := range msgs {
+				c := want[m.Mailbox.DisplayPath()]
+				if m.Skip == "" {
+					c.messages++
+					wantTotal++
+				} else {
+					c.skipped += m.Skip + ";"
+					wantSkipped[m.Skip]++
+				}
+				want[m.Mailbox.DisplayPath()] = c
+			}
+			if len(got.Folders) != len(want) {
+				t.Errorf("%d folders, want %d", len(got.Folders), len(want))
+			}
+			notMail := 0
+			for _, f := range got.Folders {
+				var skipped []string
+				for reason, n := range f.Skipped {
+					for range n {
+						skipped = append(skipped, reason)
+					}
+				}
+				w, ok := want[f.Path]
+				wantList := strings.Split(strings.TrimSuffix(w.skipped, ";"), ";")
+				if w.skipped == "" {
+					wantList = nil
+				}
+				slices.Sort(skipped)
+				slices.Sort(wantList)
+				if !ok || f.Messages != w.messages || !slices.Equal(skipped, wantList) {
+					t.Errorf("folder %q: %d messages, skipped %q; want %d, %q (known: %v)", f.Path, f.Messages, skipped, w.messages, wantList, ok)
+				}
+				for _, b := range boxes {
+					if b.DisplayPath() == f.Path && b.Skip != "" {
+						notMail++
+						if f.Target != "" {
+							t.Errorf("folder %q is not mail (%s) but has the server folder %q", f.Path, b.Skip, f.Target)
+						}
+					}
+				}
+			}
+			if got.Totals.Messages != wantTotal || fmt.Sprint(got.Totals.Skipped) != fmt.Sprint(wantSkipped) {
+				t.Errorf("totals: %d messages, skipped %v; want %d, %v", got.Totals.Messages, got.Totals.Skipped, wantTotal, wantSkipped)
+			}
+			switch src.name {
+			case "pst-extractor-enron.pst":
+				if wantTotal != enronMessages || len(wantSkipped) != 0 {
+					t.Errorf("the Enron file: %d messages (%v skipped), want %d", wantTotal, wantSkipped, enronMessages)
+				}
+			case "java-libpst-dist-list.pst":
+				// A calendar entry, two contacts and Outlook's free/busy
+				// record, in folders that are not mail.
+				if wantTotal != 0 || wantSkipped[pst.SkipSystemFolder] != 1 || wantSkipped["not mail: contacts"] != 2 || notMail < 3 {
+					t.Errorf("the distribution-list file: %d messages, skipped %v, %d folders not mail", wantTotal, wantSkipped, notMail)
+				}
+			case ".msg files":
+				if wantTotal != 3 || wantSkipped[formats.SkipNotMail] != 1 {
+					t.Errorf("the .msg files: %d messages, skipped %v; want 3 and the contact", wantTotal, wantSkipped)
+				}
+			}
+			if err := got.Files.Check(); err != nil || got.Files.Files != got.Files.Read.Files || len(got.Files.NotRead) != 0 {
+				t.Errorf("files: %+v (%v), want every file read", got.Files, err)
+			}
+		})
+	}
+}
+
+// upload of Outlook sources to a real Dovecot: exit 0, every message the
+// reader yields once on the server in its folder, with its bytes, flags
+// and internal date; folders that are not mail are not created; a second
+// upload uploads nothing; verify matches.
+func TestUploadOutlookToDovecot(t *testing.T) {
+	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "java-libpst-dist-list.pst"), msgSource(t), mixedSource(t)} {
+		t.Run(src.name, func(t *testing.T) {
+			srv := dovecottest.Start(t, dovecottest.Config{})
+			vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
+			to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
+			res := runCLI(t, vars, "upload", src.path, "--to", to, "--tls-ca", srv.CAFile, "--quiet")
+			if res.code != exitOK || !strings.Contains(res.stdout, "Verification: all") {
+				t.Fatalf("upload: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+			}
+			want := expectedOnServer(t, src.open(t), '/', srv)
+			checkServerHolds(t, srv, want)
+			n := 0
+			for _, msgs := range want {
+				n += len(msgs)
+			}
+			if src.name == "pst-extractor-enron.pst" && n != enronMessages {
+				t.Errorf("%d messages expected on the server, want %d", n, enronMessages)
+			}
+			if src.name == ".eml and .msg in one folder" && (len(want) != 1 || n != 4) {
+				t.Errorf("server folders %v, want one folder with 4 messages", want)
+			}
+			have := srv.Mailboxes(t)
+			r := src.open(t)
+			boxes, _ := formatstest.Collect(t, r)
+			r.Close()
+			for _, b := range boxes {
+				if b.Skip != "" && slices.Contains(have, b.Path.String()) {
+					t.Errorf("folder %q is not mail (%s) but was created on the server", b.Path, b.Skip)
+				}
+			}
+
+			res = runCLI(t, vars, "upload", src.path, "--to", to, "--tls-ca", srv.CAFile, "--quiet")
+			if again := fmt.Sprintf("uploaded 0 + already on the server %d + ", n); res.code != exitOK || !strings.Contains(res.stdout, again) {
+				t.Errorf("second upload: exit %d, want 0 and %q\n%s\n%s", res.code, again, res.stdout, res.stderr)
+			}
+			if got := len(srv.FetchAll(t)); got != n {
+				t.Errorf("Dovecot holds %d messages after the second upload, want still %d", got, n)
+			}
+			res = runCLI(t, vars, "verify", src.path, "--to", to, "--tls-ca", srv.CAFile)
+			if res.code != exitOK {
+				t.Errorf("verify: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+			}
+		})
+	}
+}
+
+// convert of a .pst to each format: the report adds up (found = written +
+// skipped + quarantined + failed, for the totals and every folder; every
+// file under the source accounted for), the counts are the reader's, and
+// the output, scanned as a source again, holds every message written.
+func TestConvertOutlook(t *testing.T) {
+	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "java-libpst-dist-list.pst")} {
+		r := src.open(t)
+		_, msgs := formatstest.Collect(t, r)
+		r.Close()
+		written, skipped := 0, 0
+		for _, m := range msgs {
+			if m.Skip != "" {
+				skipped++
+			} else {
+				written++
+			}
+		}
+		for _, format := range []string{"mbox", "maildir", "eml"} {
+			t.Run(src.name+" to "+format, func(t *testing.T) {
+				dir := t.TempDir()
+				out, report := filepath.Join(dir, "out"), filepath.Join(dir, "report.json")
+				res := runCLI(t, nil, "convert", src.path, "--format", format, "--out", out, "--report", report, "--quiet")
+				if res.code != exitOK {
+					t.Fatalf("convert: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+				}
+				summary := fmt.Sprintf("messages found %d = written %d + skipped %d + failed 0", len(msgs), written, skipped)
+				if !strings.Contains(res.stdout, summary) {
+					t.Errorf("convert summary lacks %q:\n%s", summary, res.stdout)
+				}
+				b, err := os.ReadFile(report)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var rep convert.Report
+				if err := json.Unmarshal(b, &rep); err != nil {
+					t.Fatal(err)
+				}
+				tt := rep.Totals
+				if tt.Found != tt.Written+tt.Skipped+tt.Quarantined+tt.Failed || tt.Found != len(msgs) || tt.Written != written {
+					t.Errorf("report totals %+v do not add up to the reader's %d messages (%d written)", tt, len(msgs), written)
+				}
+				var sum convert.Totals
+				for _, f := range rep.Folders {
+					fs, fq := 0, 0
+					for _, n := range f.Skipped {
+						fs += n
+					}
+					for _, n := range f.Quarantined {
+						fq += n
+					}
+					if f.Found != f.Written+fs+fq+f.Failed {
+						t.Errorf("folder %s: found %d = written %d + skipped %d + quarantined %d + failed %d does not add up", f.Source, f.Found, f.Written, fs, fq, f.Failed)
+					}
+					sum.Found += f.Found
+					sum.Written += f.Written
+				}
+				if sum.Found != tt.Found || sum.Written != tt.Written {
+					t.Errorf("folders add up to %d found, %d written; totals say %d, %d", sum.Found, sum.Written, tt.Found, tt.Written)
+				}
+				if rep.Files == nil || rep.Files.Check() != nil || rep.Files.Read.Files != 1 || rep.Files.Files != 1 {
+					t.Errorf("report files %+v, want the one file, read", rep.Files)
+				}
+				if written == 0 {
+					return
+				}
+				scan := runCLI(t, nil, "scan", out, "--json")
+				var s scanJSON
+				if err := json.Unmarshal([]byte(scan.stdout), &s); err != nil || s.Totals.Messages != written {
+					t.Errorf("scan of the output: %v, %d messages, want %d\n%s", err, s.Totals.Messages, written, scan.stderr)
+				}
+			})
+		}
+	}
+}
