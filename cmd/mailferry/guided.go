@@ -9,10 +9,12 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
 
+	"mailferry/formats"
 	"mailferry/formats/detect"
 	"mailferry/internal/autoconfig"
 )
@@ -31,9 +33,16 @@ mailferry with nothing after it (in a terminal window) does the same.
      another one.
   3. It asks for your password (nothing is shown while you type) and tries it
      at once.
-  4. It shows the plan, folder by folder, and asks before uploading anything.
-  5. It uploads, checks every message on the server, and says what to do next.
-     A report is saved in your Documents folder (or your home folder).
+  4. It asks the server how your folders will be named there and shows the
+     plan, folder by folder, with what the server's folders already hold; it
+     asks before uploading anything.
+  5. It uploads, with a line that shows how far it is and how long is left,
+     checks every message on the server, and says what to do next. A report
+     is saved in your Documents folder (or your home folder).
+
+Your mail is read in full once, by the upload: step 1 only counts it (a
+quick pass that reads no message whole), and the plan needs only the
+folders.
 
 Your mail on this computer is only read, never changed. Running mailferry
 again is safe: it recognises what is already on the server and only uploads
@@ -71,6 +80,16 @@ type guidedFlags struct {
 type guidedDeps struct {
 	paths  detect.Paths
 	lookup func(ctx context.Context, email string) (*autoconfig.Server, error)
+	// open opens a source; nil means detect.Open (tests count the reads).
+	open func(path string, kind detect.Kind, opts formats.Options) (*detect.Source, error)
+}
+
+// openSource opens a source through deps.open.
+func (g *guide) openSource(path string, opts formats.Options) (*detect.Source, error) {
+	if g.deps.open != nil {
+		return g.deps.open(path, detect.Auto, opts)
+	}
+	return detect.Open(path, detect.Auto, opts)
 }
 
 // defaultGuidedDeps looks in the user's home directory and asks the
@@ -111,6 +130,8 @@ func (e *env) guidedWith(args []string, deps guidedDeps) int {
 	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file (first line)")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "also trust the CA certificates in this PEM file")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to this file (default: mailferry-report-DATE.json in Documents or the home folder)")
+	var of outputFlags
+	of.register(fs)
 	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
 		return flagErrorCode(err)
@@ -122,7 +143,13 @@ func (e *env) guidedWith(args []string, deps guidedDeps) int {
 		fmt.Fprintln(e.stderr, "mailferry start: one SOURCE at most (or --source), see mailferry help start")
 		return exitUsage
 	}
-	g := &guide{e: e, ctx: e.ctx, f: f, deps: deps, w: e.stderr, in: newAnswers(e)}
+	g := &guide{e: e, ctx: e.ctx, f: f, deps: deps, w: e.stderr, in: newAnswers(e), relay: &relay{w: e.stderr}}
+	logs, err := of.open(g.relay)
+	if err != nil {
+		return e.fail("start", err)
+	}
+	defer logs.close()
+	g.logs = logs
 	code := g.finish(g.run())
 	if len(args) == 0 && runtime.GOOS == "windows" && g.in.terminal != nil && e.ctx.Err() == nil {
 		// Started by a double click: keep the window open to be read.
@@ -139,6 +166,31 @@ type guide struct {
 	deps guidedDeps
 	w    io.Writer // prompts and explanations (stderr)
 	in   *answers
+	// logs take the upload's diagnostics; their lines for people go
+	// through relay: to stderr, or through the progress line while it
+	// shows.
+	logs  *logs
+	relay *relay
+}
+
+// relay is a writer whose destination can change.
+type relay struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (r *relay) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	w := r.w
+	r.mu.Unlock()
+	return w.Write(p)
+}
+
+// to sends what follows to w.
+func (r *relay) to(w io.Writer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.w = w
 }
 
 // stopped ends a guided run early with an exit code, after the reason was
@@ -150,8 +202,20 @@ func (s stopped) Error() string { return "stopped with exit code " + strconv.Ito
 // errNoAnswer means the input ended while a question was waiting.
 var errNoAnswer = errors.New("no answer: the input ended before the question was answered")
 
-// say prints one paragraph of the dialogue.
+// say prints one paragraph of the dialogue. Texts and errors among args
+// are escaped line by line (see escapeLines): they may hold names from the
+// source, the provider's settings or the server's answers. Names that must
+// stay on one line (folders, hosts) are escaped by the caller with
+// mfterm.Escape, which escapes line breaks too.
 func (g *guide) say(format string, args ...any) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = escapeLines(v)
+		case error:
+			args[i] = errorText(v)
+		}
+	}
 	fmt.Fprintf(g.w, format+"\n", args...)
 }
 

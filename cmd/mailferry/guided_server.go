@@ -9,6 +9,7 @@ import (
 
 	"mailferry/formats/thunderbird"
 	"mailferry/internal/autoconfig"
+	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 )
 
@@ -185,7 +186,7 @@ func describeTarget(t upload.Target) string {
 	if t.Security == upload.StartTLS {
 		how = "encrypted (STARTTLS)"
 	}
-	return fmt.Sprintf("server %s, port %d, %s, user name %s", t.Host, t.Port, how, t.User)
+	return fmt.Sprintf("server %s, port %d, %s, user name %s", mfterm.Escape(t.Host), t.Port, how, mfterm.Escape(t.User))
 }
 
 // parseServer reads a server as the user or --server gives it: HOST,

@@ -9,25 +9,32 @@ import (
 	"mailferry/formats"
 	"mailferry/formats/detect"
 	"mailferry/formats/thunderbird"
+	mfterm "mailferry/internal/term"
 )
 
 // --- step 1: the mail ---------------------------------------------------------
 
 // mail is the source the user chose and what it holds.
 type mail struct {
-	path     string
-	label    string // "Thunderbird profile default-release (default)"
-	sum      *formats.Summary
+	path  string
+	label string // "Thunderbird profile default-release (default)"
+	sum   *formats.Summary
+	// total is every message the upload goes through (skipped ones too),
+	// for the progress line.
+	total    tally
 	accounts []*thunderbird.Account
 	profiles []thunderbird.Profile
 	warnings []string
 }
 
-// inspect opens path, counts its messages and closes it again.
+// inspect opens path, counts its messages and closes it again. It reads
+// for sizes only (no message bytes are kept): this is the overview of step
+// 1, and what it counts serves the plan of step 3 and the progress line of
+// step 4, so that the source is read in full only once, by the upload.
 func (g *guide) inspect(path string) (*mail, error) {
 	m := &mail{path: path}
 	opts := formats.Options{Warn: func(w formats.Warning) { m.warnings = append(m.warnings, w.String()) }, SizesOnly: true}
-	src, err := detect.Open(path, detect.Auto, opts)
+	src, err := g.openSource(path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +48,7 @@ func (g *guide) inspect(path string) (*mail, error) {
 	if len(src.Found) > 0 {
 		m.label = string(src.Found[0].Kind) + " mail"
 	}
-	m.sum, err = formats.Summarize(g.ctx, src.Reader, nil)
+	m.sum, err = formats.Summarize(g.ctx, src.Reader, func(msg *formats.Message) { m.total.add(msg, nil) })
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -163,16 +170,16 @@ func noteLabel(note string) string {
 
 // showMail tells what the chosen source holds.
 func (g *guide) showMail(m *mail) {
-	g.say("\nFound: %s\n  in %s", m.label, m.path)
+	g.say("\nFound: %s\n  in %s", mfterm.Escape(m.label), mfterm.Escape(m.path))
 	var accts []string
 	for _, a := range m.accounts {
 		if a.Skip != "" {
 			continue
 		}
-		s := a.Name
+		s := mfterm.Escape(a.Name)
 		switch {
 		case a.Type == "pop3" && a.Hostname != "":
-			s += " (POP3, " + a.Hostname + ")"
+			s += " (POP3, " + mfterm.Escape(a.Hostname) + ")"
 		case a.Type == "imap":
 			s += " (IMAP copy on this computer)"
 		}
@@ -187,7 +194,7 @@ func (g *guide) showMail(m *mail) {
 		if f.Messages == 1 {
 			word = "message"
 		}
-		line := fmt.Sprintf("    %7s %-8s  %10s  %s", count(f.Messages), word, humanBytes(f.Bytes), f.Mailbox.DisplayPath())
+		line := fmt.Sprintf("    %7s %-8s  %10s  %s", count(f.Messages), word, humanBytes(f.Bytes), mfterm.Escape(f.Mailbox.DisplayPath()))
 		if n := f.SkippedTotal(); n > 0 {
 			line += fmt.Sprintf("  (%d deleted or not mail: left out)", n)
 		}
@@ -205,13 +212,13 @@ func (g *guide) showMail(m *mail) {
 				g.say("    … and %d more (mailferry scan %q lists them all)", len(m.warnings)-5, m.path)
 				break
 			}
-			g.say("    %s", w)
+			g.say("    %s", mfterm.Escape(w))
 		}
 	}
 	if pops := popAccounts(m.accounts); len(pops) > 1 {
 		var names []string
 		for _, a := range pops {
-			names = append(names, a.Name)
+			names = append(names, mfterm.Escape(a.Name))
 		}
 		g.say("  This profile has %d POP3 accounts (%s). All their mail goes into the one\n  account you log in to next; to split them, see mailferry help upload (--include).",
 			len(pops), strings.Join(names, ", "))

@@ -1,16 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"mailferry/formats"
-	"mailferry/formats/detect"
 	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 )
@@ -18,49 +19,58 @@ import (
 // --- steps 3 and 4: plan and upload ---------------------------------------------
 
 // serverOptions are the upload options of the guided run.
-func (g *guide) serverOptions(t upload.Target, password string, log *slog.Logger) upload.Options {
-	return upload.Options{Target: &t, Password: password, CAFile: g.f.tlsCA, Logger: log}
+func (g *guide) serverOptions(t upload.Target, password string) upload.Options {
+	return upload.Options{Target: &t, Password: password, CAFile: g.f.tlsCA, Logger: g.logs.log}
 }
 
-// pass reads the whole source once through upload.Upload (a dry run or the
-// real upload), with a progress bar.
-func (g *guide) pass(m *mail, opts upload.Options, label string) (*upload.Report, time.Duration, error) {
-	src, err := detect.Open(m.path, detect.Auto, formats.Options{}) // warnings were shown in step 1
-	if err != nil {
-		return nil, 0, err
-	}
-	defer src.Reader.Close()
-	prog := newProgress(g.w, false, label)
-	prog.SetTotal(m.sum.Totals.Bytes)
-	opts.Logger = slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: dropTime}))
-	var last int64
-	opts.OnProgress = func(p upload.Progress) {
-		if p.DoneBytes > last {
-			prog.Add(p.DoneBytes - last)
-			last = p.DoneBytes
-		}
-	}
-	start := time.Now()
-	rep, err := upload.Upload(g.ctx, src.Reader, opts)
-	prog.Finish()
-	return rep, time.Since(start), err
+// folderList is a source of folders without messages: all the plan needs.
+// The folders are those step 1 found, so that the plan reads nothing of
+// the source again.
+type folderList struct{ boxes []*formats.Mailbox }
+
+func (r *folderList) Mailboxes(ctx context.Context) ([]*formats.Mailbox, error) {
+	return r.boxes, ctx.Err()
 }
 
-// showPlan compares the source with the server without changing anything,
-// shows the plan folder by folder and asks for the go-ahead.
+func (r *folderList) Next(ctx context.Context) (*formats.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, io.EOF
+}
+
+func (r *folderList) Close() error { return nil }
+
+// knownFolders is an opened source whose folders were already listed.
+type knownFolders struct {
+	formats.Reader
+	boxes []*formats.Mailbox
+}
+
+func (r *knownFolders) Mailboxes(context.Context) ([]*formats.Mailbox, error) { return r.boxes, nil }
+
+// showPlan asks the server how the folders found in step 1 will be named
+// there, shows the plan folder by folder with step 1's counts, and asks
+// for the go-ahead. The plan is the server's real one (its delimiter, its
+// special folders, the names it refuses): a dry run of the upload over the
+// folders alone, which creates and sends nothing and reads no message. How
+// many of the messages are on the server already would need every
+// message's header, a second full read of the source; the plan shows what
+// the server's folders hold instead, and the upload does not send again
+// what is there.
 func (g *guide) showPlan(m *mail, t upload.Target, password string) error {
-	g.say("Comparing your mail with what the server already holds (nothing is uploaded yet)…")
-	opts := g.serverOptions(t, password, nil)
+	g.say("Asking the server how your folders will be named there (nothing is uploaded yet)…")
+	opts := g.serverOptions(t, password)
 	opts.DryRun = true
-	rep, _, err := g.pass(m, opts, "checking")
+	rep, err := upload.Upload(g.ctx, &folderList{boxes: m.mailboxes()}, opts)
 	if err != nil && !errors.Is(err, upload.ErrIncomplete) {
 		if g.ctx.Err() != nil {
 			return g.ctx.Err()
 		}
-		g.say("The check stopped: %v\nNothing was uploaded.", err)
+		g.say("The check stopped: %s\nNothing was uploaded.", errorText(err))
 		return stopped{exitCode(err)}
 	}
-	g.printPlan(rep)
+	g.printPlan(m, rep)
 	if g.f.yes {
 		g.say("Starting the upload (--yes).")
 		return nil
@@ -76,37 +86,79 @@ func (g *guide) showPlan(m *mail, t upload.Target, password string) error {
 	return nil
 }
 
-func (g *guide) printPlan(rep *upload.Report) {
-	t := rep.Totals
+// mailboxes are the folders step 1 found.
+func (m *mail) mailboxes() []*formats.Mailbox {
+	boxes := make([]*formats.Mailbox, 0, len(m.sum.Folders))
+	for _, f := range m.sum.Folders {
+		boxes = append(boxes, f.Mailbox)
+	}
+	return boxes
+}
+
+// printPlan shows where each folder goes on the server, with step 1's
+// counts of its source folders.
+func (g *guide) printPlan(m *mail, rep *upload.Report) {
+	bySource := map[string]*formats.FolderSummary{}
+	for _, f := range m.sum.Folders {
+		bySource[f.Mailbox.DisplayPath()] = f
+	}
 	g.say("\nHere is the plan (nothing has been uploaded yet):\n")
+	names := make([]string, len(rep.Folders))
 	width := 10
-	for _, f := range rep.Folders {
-		width = max(width, len([]rune(f.Server)))
+	for i, f := range rep.Folders {
+		names[i] = mfterm.Escape(f.Server)
+		if f.NotMail != "" {
+			names[i] = "(not uploaded)"
+		}
+		width = max(width, utf8.RuneCountInString(names[i]))
 	}
-	for _, f := range rep.Folders {
+	onServer := 0
+	for i, f := range rep.Folders {
+		var n, left int
+		var size int64
+		for _, src := range f.Sources {
+			if s := bySource[src]; s != nil {
+				n += s.Messages
+				size += s.Bytes
+				left += s.SkippedTotal() + s.QuarantinedTotal()
+			}
+		}
 		var parts []string
-		parts = append(parts, messages(f.Uploaded)+" to upload")
-		if f.Already > 0 {
-			parts = append(parts, fmt.Sprintf("%s already there", count(f.Already)))
+		if f.NotMail != "" {
+			parts = append(parts, mfterm.Escape(f.NotMail))
+		} else {
+			parts = append(parts, messages(n)+" to upload")
+			if size > 0 {
+				parts[0] += " (" + humanBytes(size) + ")"
+			}
 		}
-		if n := f.SkippedTotal(); n > 0 {
-			parts = append(parts, fmt.Sprintf("%s left out", count(n)))
+		if left > 0 {
+			parts = append(parts, fmt.Sprintf("%s left out", count(left)))
 		}
-		g.say("  %s%s  %s\n  %s  from %s", f.Server, strings.Repeat(" ", width-len([]rune(f.Server))), strings.Join(parts, ", "),
-			strings.Repeat(" ", width), strings.Join(f.Sources, ", "))
+		if f.ServerBefore > 0 {
+			parts = append(parts, fmt.Sprintf("the server's folder holds %s already", count(f.ServerBefore)))
+			onServer += f.ServerBefore
+		}
+		if f.Error != "" {
+			parts = append(parts, "cannot be created: "+mfterm.Escape(f.Error))
+		}
+		g.say("  %s%s  %s\n  %s  from %s", names[i], strings.Repeat(" ", width-utf8.RuneCountInString(names[i])),
+			strings.Join(parts, ", "), strings.Repeat(" ", width), mfterm.Escape(strings.Join(f.Sources, ", ")))
 	}
-	g.say("\nIn total: %s to upload (%s), %s already on the server.", messages(t.Uploaded), humanBytes(t.Bytes), count(t.Already))
-	skipped := map[string]int{}
-	for _, f := range rep.Folders {
-		for k, v := range f.Skipped {
-			skipped[k] += v
-		}
+	t := m.sum.Totals
+	g.say("\nIn total: %s to upload (%s).", messages(t.Messages), humanBytes(t.Bytes))
+	if onServer > 0 {
+		g.say("The server already holds %s in these folders. Those that came from this mail\n"+
+			"(an earlier run, or a copy your mail program made) are recognised and not uploaded again.", messages(onServer))
 	}
-	if t.Skipped > 0 {
-		g.say("Left out: %s.", plainCounts(skipped))
-		if skipped[formats.SkipDeleted] > 0 {
+	if t.SkippedTotal() > 0 {
+		g.say("Left out: %s.", plainCounts(t.Skipped))
+		if t.Skipped[formats.SkipDeleted] > 0 {
 			g.say("(Messages you deleted in Thunderbird stay in its files until the folder is\n\"compacted\"; they are not uploaded, just as Thunderbird no longer shows them.)")
 		}
+	}
+	if n := t.QuarantinedTotal(); n > 0 {
+		g.say("%s in your mail files are not messages (%s): they are not uploaded, but kept\nin the quarantine folder beside the report.", count(n), plainCounts(t.Quarantined))
 	}
 	if t.Incomplete > 0 {
 		g.say("%s on this computer are incomplete (for example, only the start was downloaded);\nthey are uploaded as they are and listed in the report.", messages(t.Incomplete))
@@ -114,11 +166,55 @@ func (g *guide) printPlan(rep *upload.Report) {
 	if len(rep.Renames) > 0 {
 		g.say("Some folder names must change for this server:")
 		for _, rn := range rep.Renames {
-			g.say("  %s → %s (%s)", rn.Source, rn.Server, rn.Reason)
+			g.say("  %s → %s (%s)", mfterm.Escape(rn.Source), mfterm.Escape(rn.Server), mfterm.Escape(rn.Reason))
 		}
 	}
-	if t.Uploaded == 0 && t.Found > 0 {
-		g.say("Everything is already on the server; going on only checks it once more.")
+}
+
+// upload reads the source in full, the one time the guided run does, and
+// uploads and verifies it with the progress line. Its totals are step 1's
+// counts. A folder that appeared since step 1 was not in the plan: it is
+// uploaded too, and said.
+func (g *guide) upload(m *mail, opts upload.Options) (*upload.Report, time.Duration, error) {
+	src, err := g.openSource(m.path, formats.Options{}) // warnings were shown in step 1
+	if err != nil {
+		return nil, 0, err
+	}
+	defer src.Reader.Close()
+	boxes, err := src.Reader.Mailboxes(g.ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	g.sayNewFolders(m, boxes)
+	prog := g.e.newMeterFor(jobUpload, false)
+	prog.setRecord(g.logs.file)
+	g.relay.to(prog)
+	defer g.relay.to(g.w)
+	prog.setTotal(m.total)
+	prog.start(mfterm.Escape("upload of " + m.path + " to " + opts.Target.String()))
+	opts.OnProgress = prog.update
+	start := time.Now()
+	rep, err := upload.Upload(g.ctx, &knownFolders{Reader: src.Reader, boxes: boxes}, opts)
+	took := time.Since(start)
+	prog.finish(g.ctx.Err() != nil || rep == nil || rep.Stopped != "")
+	return rep, took, err
+}
+
+// sayNewFolders tells about folders that were not there when step 1
+// counted (the mail program ran meanwhile).
+func (g *guide) sayNewFolders(m *mail, boxes []*formats.Mailbox) {
+	known := map[string]bool{}
+	for _, b := range m.mailboxes() {
+		known[b.DisplayPath()] = true
+	}
+	var added []string
+	for _, b := range boxes {
+		if !known[b.DisplayPath()] {
+			added = append(added, mfterm.Escape(b.DisplayPath()))
+		}
+	}
+	if len(added) > 0 {
+		g.say("Since your mail was counted, these folders appeared; they are uploaded too: %s", strings.Join(added, ", "))
 	}
 }
 
@@ -143,9 +239,9 @@ func (g *guide) reportPath(now time.Time) string {
 func (g *guide) uploadAll(m *mail, t upload.Target, password string) error {
 	g.say("This can take a while; you can keep using the computer. If it is interrupted,\nrun mailferry again: it continues where it stopped.")
 	report := g.reportPath(time.Now())
-	opts := g.serverOptions(t, password, nil)
+	opts := g.serverOptions(t, password)
 	opts.QuarantineDir = filepath.Join(filepath.Dir(report), upload.DefaultQuarantineDir)
-	rep, took, err := g.pass(m, opts, "uploading")
+	rep, took, err := g.upload(m, opts)
 	out := g.e.stdout
 	if rep != nil {
 		printReport(out, rep, took)

@@ -63,6 +63,18 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// isTerminal says whether a writer is a terminal (stderr: a live
+	// progress line, else a plain line every 30 s); nil means
+	// isTerminalWriter.
+	isTerminal func(io.Writer) bool
+}
+
+// isTerminalOut reports whether w is a terminal.
+func (e *env) isTerminalOut(w io.Writer) bool {
+	if e.isTerminal != nil {
+		return e.isTerminal(w)
+	}
+	return isTerminalWriter(w)
 }
 
 // run executes one mailferry command line and returns the exit code.

@@ -88,4 +88,3 @@ func TestStopSignals(t *testing.T) {
 		})
 	}
 }
-

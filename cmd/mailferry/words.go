@@ -1,6 +1,7 @@
 package main
 
 import (
+	mfterm "mailferry/internal/term"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -44,7 +45,7 @@ func plainCounts(m map[string]int) string {
 	})
 	parts := make([]string, len(reasons))
 	for i, r := range reasons {
-		parts[i] = count(m[r]) + " " + r
+		parts[i] = count(m[r]) + " " + mfterm.Escape(r)
 	}
 	return strings.Join(parts, ", ")
 }
