@@ -267,12 +267,13 @@ func (g *guide) run() error {
 	if err != nil {
 		return err
 	}
+	acct := account{target: target, password: password}
 
 	g.say("\n== Step 3 of 4: the plan")
-	if err := g.showPlan(m, target, password); err != nil {
+	if err := g.showPlan(m, acct); err != nil {
 		return err
 	}
 
 	g.say("\n== Step 4 of 4: uploading")
-	return g.uploadAll(m, target, password)
+	return g.uploadAll(m, acct)
 }

@@ -18,9 +18,18 @@ import (
 
 // --- steps 3 and 4: plan and upload ---------------------------------------------
 
+// account is the server account that step 2 signed in to, as steps 3 and
+// 4 use it. Another way of signing in adds its credential here and in
+// serverOptions.
+type account struct {
+	target   upload.Target
+	password string
+}
+
 // serverOptions are the upload options of the guided run.
-func (g *guide) serverOptions(t upload.Target, password string) upload.Options {
-	return upload.Options{Target: &t, Password: password, CAFile: g.f.tlsCA, Logger: g.logs.log}
+func (g *guide) serverOptions(a account) upload.Options {
+	t := a.target
+	return upload.Options{Target: &t, Password: a.password, CAFile: g.f.tlsCA, Logger: g.logs.log}
 }
 
 // folderList is a source of folders without messages: all the plan needs.
@@ -58,9 +67,9 @@ func (r *knownFolders) Mailboxes(context.Context) ([]*formats.Mailbox, error) { 
 // message's header, a second full read of the source; the plan shows what
 // the server's folders hold instead, and the upload does not send again
 // what is there.
-func (g *guide) showPlan(m *mail, t upload.Target, password string) error {
+func (g *guide) showPlan(m *mail, a account) error {
 	g.say("Asking the server how your folders will be named there (nothing is uploaded yet)…")
-	opts := g.serverOptions(t, password)
+	opts := g.serverOptions(a)
 	opts.DryRun = true
 	rep, err := upload.Upload(g.ctx, &folderList{boxes: m.mailboxes()}, opts)
 	if err != nil && !errors.Is(err, upload.ErrIncomplete) {
@@ -236,10 +245,10 @@ func (g *guide) reportPath(now time.Time) string {
 
 // uploadAll runs the upload and the verification and says what the result
 // means.
-func (g *guide) uploadAll(m *mail, t upload.Target, password string) error {
+func (g *guide) uploadAll(m *mail, a account) error {
 	g.say("This can take a while; you can keep using the computer. If it is interrupted,\nrun mailferry again: it continues where it stopped.")
 	report := g.reportPath(time.Now())
-	opts := g.serverOptions(t, password)
+	opts := g.serverOptions(a)
 	opts.QuarantineDir = filepath.Join(filepath.Dir(report), upload.DefaultQuarantineDir)
 	rep, took, err := g.upload(m, opts)
 	out := g.e.stdout
