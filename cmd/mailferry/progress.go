@@ -154,17 +154,17 @@ func (m *meter) start(what string) {
 	}
 	if m.o.tick > 0 {
 		m.stopTick, m.tickDone = make(chan struct{}), make(chan struct{})
-		go m.ticker(m.o.tick)
+		go m.ticker(m.o.tick, m.stopTick, m.tickDone)
 	}
 }
 
-func (m *meter) ticker(every time.Duration) {
-	defer close(m.tickDone)
+func (m *meter) ticker(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-m.stopTick:
+		case <-stop:
 			return
 		case <-t.C:
 			m.tick()
