@@ -45,7 +45,9 @@ func (e *env) convert(args []string) int {
 	fs.Var(&include, "include", "only folders matching this pattern, as scan shows them (repeatable)")
 	fs.Var(&exclude, "exclude", "leave out folders matching this pattern (repeatable)")
 	report := fs.String("report", "", "write a JSON report to this file")
-	quiet := fs.Bool("quiet", false, "print only warnings and the summary")
+	var of outputFlags
+	of.registerQuiet(fs)
+	of.register(fs)
 	source := fs.String("source-format", "", "force the source's store kind: "+strings.Join(detect.KindNames(), ", "))
 	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
@@ -66,8 +68,14 @@ func (e *env) convert(args []string) int {
 	if err != nil {
 		return e.fail("convert", usageErrorf("%v", err))
 	}
-	prog := newProgress(e.stderr, *quiet, "convert")
-	log := prog.logger()
+	prog := e.newMeterFor(jobConvert, of.quiet)
+	logs, err := of.open(prog)
+	if err != nil {
+		return e.fail("convert", err)
+	}
+	defer logs.close()
+	prog.setRecord(logs.file)
+	log := logs.log
 	src, err := detect.Open(pos[0], kind, formats.Options{Warn: func(w formats.Warning) { log.Warn(w.String()) }})
 	if err != nil {
 		return e.fail("convert", usageErrorf("%v", err))
@@ -76,12 +84,20 @@ func (e *env) convert(args []string) int {
 	for _, n := range src.Notes {
 		log.Warn(n)
 	}
+	prog.start(term.Escape("convert of " + pos[0] + " to " + *out))
+	stopCount := countInBackground(e.ctx, prog, log, pos[0], kind, sel)
 	start := time.Now()
 	rep, err := convert.Convert(e.ctx, src.Reader, convert.Options{
 		Format: *format, Out: *out, Source: pos[0], Select: sel, Logger: log,
-		OnMessage: func(m *formats.Message) { prog.Add(m.Size) },
+		OnMessage: func(m *formats.Message) {
+			if m.Mailbox != nil {
+				prog.setFolder(m.Mailbox.DisplayPath())
+			}
+			prog.add(m.Size)
+		},
 	})
-	prog.Finish()
+	stopCount()
+	prog.finish(err != nil || e.ctx.Err() != nil)
 	var files *formats.FileLedger
 	if err == nil && rep != nil {
 		files = sourceLedger(src, func(m string) { log.Warn(m) })

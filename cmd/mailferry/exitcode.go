@@ -21,7 +21,7 @@ var exitCodes = []struct {
 	{exitIncomplete, "finished, but some messages did not arrive as complete copies of the source\n" +
 		"(quarantined after the server refused them, or incomplete in the source itself);\n" +
 		"the summary and the report list them"},
-	{exitInterrupted, "interrupted (Ctrl-C); run the same command again to resume"},
+	{exitInterrupted, "interrupted (Ctrl-C, SIGTERM, or the terminal window closed); run the same\ncommand again to resume"},
 }
 
 // Exit codes.

@@ -89,8 +89,8 @@ func printOthers(w io.Writer, others []detect.Found) {
 	}
 	fmt.Fprintln(w, "\nFound, but mailferry cannot read it:")
 	for _, o := range others {
-		fmt.Fprintf(w, "  %s: %s (%s)\n", term.Escape(o.Path), o.Note, o.Program)
-		fmt.Fprintf(w, "      what to do: %s\n", o.Advice)
+		fmt.Fprintf(w, "  %s: %s (%s)\n", term.Escape(o.Path), term.Escape(o.Note), term.Escape(o.Program))
+		fmt.Fprintf(w, "      what to do: %s\n", term.Escape(o.Advice))
 	}
 }
 

@@ -19,6 +19,9 @@ func newFlagSet(name, manual string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), manual)
+		if fs.Lookup("log") != nil { // see outputFlags
+			fmt.Fprint(fs.Output(), "\n"+outputHelp)
+		}
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), "\n"+exitCodesHelp)

@@ -11,11 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
+	"mailferry/formats"
 	"mailferry/formats/detect"
 	"mailferry/formats/thunderbird"
 	"mailferry/formats/thunderbird/tbtest"
@@ -118,6 +120,41 @@ func autoconfigFor(t *testing.T, srv *dovecottest.Server) func(ctx context.Conte
 	}
 }
 
+// reads counts the messages a guided run reads from its source, read for
+// sizes only or in full.
+type reads struct{ sizesOnly, full int }
+
+// countReads makes deps count the messages read from every source opened.
+func countReads(deps *guidedDeps) *reads {
+	r := &reads{}
+	deps.open = func(path string, kind detect.Kind, opts formats.Options) (*detect.Source, error) {
+		src, err := detect.Open(path, kind, opts)
+		if err != nil {
+			return nil, err
+		}
+		n := &r.full
+		if opts.SizesOnly {
+			n = &r.sizesOnly
+		}
+		src.Reader = &countingReader{Reader: src.Reader, n: n}
+		return src, nil
+	}
+	return r
+}
+
+type countingReader struct {
+	formats.Reader
+	n *int
+}
+
+func (c *countingReader) Next(ctx context.Context) (*formats.Message, error) {
+	m, err := c.Reader.Next(ctx)
+	if err == nil {
+		*c.n++
+	}
+	return m, err
+}
+
 // typed joins the lines a script types.
 func typed(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
 
@@ -131,6 +168,7 @@ func TestGuidedHappyPath(t *testing.T) {
 	srv := dovecottest.Start(t, dovecottest.Config{})
 	home, _ := sampleHome(t)
 	deps := testDeps(home, autoconfigFor(t, srv))
+	reads := countReads(&deps)
 
 	res := runGuided(t, deps, nil, typed(srv.User+"@example.test", "", srv.Password, "yes"), "--tls-ca", srv.CAFile)
 	if res.code != exitOK {
@@ -143,8 +181,10 @@ func TestGuidedHappyPath(t *testing.T) {
 		"Your e-mail address (press Enter for anna@example.net)",
 		"server 127.0.0.1, port " + strings.Split(srv.TLSAddr, ":")[1] + ", encrypted (TLS), user name " + srv.User,
 		"The password is right.",
+		"Asking the server how your folders will be named there",
 		"In total: 8 messages to upload",
 		"Left out: 1 deleted in the source",
+		"Finished in ",
 	} {
 		if !strings.Contains(res.stderr, want) {
 			t.Errorf("the dialogue lacks %q:\n%s", want, res.stderr)
@@ -152,6 +192,14 @@ func TestGuidedHappyPath(t *testing.T) {
 	}
 	if strings.Contains(res.stderr+res.stdout, srv.Password) {
 		t.Errorf("the password appears in the output")
+	}
+	// The overview reads for sizes only; the plan reads no message; the
+	// upload reads each message once.
+	if reads.sizesOnly != 9 || reads.full != 9 {
+		t.Errorf("the guided run read %d messages for sizes and %d in full; want the 9 of the source once each", reads.sizesOnly, reads.full)
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d upload of .* started$`).MatchString(res.stderr) {
+		t.Errorf("the upload's progress lacks its start line:\n%s", res.stderr)
 	}
 	for _, want := range []string{"Verification: all 6 folders match", "Done: all 8 messages are on the server",
 		"Only then remove the old POP3 account", "Running mailferry again is safe"} {
@@ -181,6 +229,11 @@ func TestGuidedHappyPath(t *testing.T) {
 		"--tls-ca", srv.CAFile, "--report", report)
 	if res.code != exitOK || !strings.Contains(res.stdout, "uploaded 0 + already on the server 8 + skipped 1") {
 		t.Errorf("second run with flags: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"the server's folder holds 4 already", "The server already holds 8 messages in these folders"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("second run: the plan lacks %q:\n%s", want, res.stderr)
+		}
 	}
 	if _, err := os.Stat(report); err != nil {
 		t.Errorf("--report: %v", err)

@@ -22,11 +22,21 @@ var version = "dev"
 
 func main() {
 	limitMemory(os.Getenv)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
+
+// stopSignals end a run cleanly: the messages in flight are finished or
+// accounted for, the summary and report say what reached the server, the
+// marker of a run in progress is removed, and the exit code is 130. SIGHUP
+// is the terminal window being closed on a run that takes hours: without
+// it the run would die at once, without a report, and leave its marker
+// behind (the next run then waits for the server to settle). On Windows,
+// Go delivers Ctrl-C as os.Interrupt and a closed console window as
+// SIGTERM; SIGHUP never comes there, and listing it is harmless.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // memoryLimit is the heap size the Go runtime keeps under (a soft limit:
 // the collector runs sooner as the heap nears it). An upload's live data is
@@ -55,6 +65,18 @@ type env struct {
 	getenv func(string) string
 	// hooks replace what an OAuth sign-in talks to, for tests.
 	hooks signInHooks
+	// isTerminal says whether a writer is a terminal (stderr: a live
+	// progress line, else a plain line every 30 s); nil means
+	// isTerminalWriter.
+	isTerminal func(io.Writer) bool
+}
+
+// isTerminalOut reports whether w is a terminal.
+func (e *env) isTerminalOut(w io.Writer) bool {
+	if e.isTerminal != nil {
+		return e.isTerminal(w)
+	}
+	return isTerminalWriter(w)
 }
 
 // run executes one mailferry command line and returns the exit code.

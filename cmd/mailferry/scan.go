@@ -262,7 +262,7 @@ func printScan(w io.Writer, r *scanResult) {
 	if len(r.Renamed) > 0 {
 		fmt.Fprintln(w, "\nRenamed for the server:")
 		for _, rn := range r.Renamed {
-			fmt.Fprintf(w, "  %s → %s (%s)\n", term.Escape(rn.Source), term.Escape(rn.Server), rn.Reason)
+			fmt.Fprintf(w, "  %s → %s (%s)\n", term.Escape(rn.Source), term.Escape(rn.Server), term.Escape(rn.Reason))
 		}
 	}
 	if len(r.Warnings) > 0 {
@@ -325,7 +325,8 @@ func printFlagSources(w io.Writer, folders []scanFolder) {
 	}
 }
 
-// countsString renders a count map as "a 3, b 1", largest first.
+// countsString renders a count map as "a: 3, b: 1", largest first; the
+// keys (reasons a reader gave) are escaped.
 func countsString(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -339,7 +340,7 @@ func countsString(m map[string]int) string {
 	})
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
+		parts[i] = fmt.Sprintf("%s: %d", term.Escape(k), m[k])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -368,7 +369,7 @@ func flagErrorCode(err error) int {
 
 // fail prints err and returns its exit code.
 func (e *env) fail(cmd string, err error) int {
-	fmt.Fprintf(e.stderr, "mailferry %s: %v\n", cmd, detect.Explain(err))
+	fmt.Fprintf(e.stderr, "mailferry %s: %s\n", cmd, errorText(detect.Explain(err)))
 	return exitCode(err)
 }
 

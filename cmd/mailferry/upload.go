@@ -145,6 +145,8 @@ func (e *env) verify(args []string) int {
 // serverCommand runs upload or verify: both read a source and talk to a
 // server with the same flags.
 func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *serverFlags, extra func(*upload.Options)) int {
+	var of outputFlags
+	of.register(fs)
 	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
 		return flagErrorCode(err)
@@ -161,7 +163,8 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	if err := sf.apply(&opts); err != nil {
 		return e.fail(cmd, err)
 	}
-	if _, err := formats.NewSelector(sf.include, sf.exclude); err != nil {
+	sel, err := formats.NewSelector(sf.include, sf.exclude)
+	if err != nil {
 		return e.fail(cmd, usageErrorf("%v", err))
 	}
 	if extra != nil {
@@ -170,18 +173,27 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	if err := e.account(cmd, sf, &opts); err != nil {
 		return e.fail(cmd, err)
 	}
-	prog := newProgress(e.stderr, sf.quiet, cmd)
-	log := prog.logger()
+	j := jobUpload
+	switch {
+	case cmd == "verify":
+		j = jobVerify
+	case opts.DryRun:
+		j = jobDryRun
+	}
+	prog := e.newMeterFor(j, sf.quiet)
+	logs, err := of.open(prog)
+	if err != nil {
+		return e.fail(cmd, err)
+	}
+	defer logs.close()
+	prog.setRecord(logs.file)
+	log := logs.log
 	opts.Logger = log
 	opts.SourceID, _ = filepath.Abs(pos[0]) // names the marker of a run in progress ("" is fine)
 	if sf.insecure {
 		log.Warn("TLS certificate checking is OFF (--insecure-skip-verify): anyone on the network path could read your password and mail")
 	}
-	var srcWarnings int
-	fopts := formats.Options{Warn: func(w formats.Warning) {
-		srcWarnings++
-		log.Warn(w.String())
-	}}
+	fopts := formats.Options{Warn: func(w formats.Warning) { log.Warn(w.String()) }}
 	src, err := detect.Open(pos[0], kind, fopts)
 	if err != nil {
 		return e.fail(cmd, usageErrorf("%v", err))
@@ -190,13 +202,16 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	for _, n := range src.Notes {
 		log.Warn(n)
 	}
-	var lastDone int64
-	opts.OnProgress = func(p upload.Progress) {
-		if p.DoneBytes > lastDone {
-			prog.Add(p.DoneBytes - lastDone)
-			lastDone = p.DoneBytes
-		}
+	what := cmd + " of " + pos[0]
+	switch {
+	case opts.Target != nil:
+		what += " to " + opts.Target.String()
+	case cmd == "upload":
+		what = "rehearsal of " + pos[0] + " (into the embedded test server)"
 	}
+	prog.start(mfterm.Escape(what))
+	opts.OnProgress = prog.update
+	stopCount := countInBackground(e.ctx, prog, log, pos[0], kind, sel)
 	start := time.Now()
 	var rep *upload.Report
 	if cmd == "verify" {
@@ -204,15 +219,17 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	} else {
 		rep, err = upload.Upload(e.ctx, src.Reader, opts)
 	}
-	prog.Finish()
+	took := time.Since(start)
+	stopCount()
+	prog.finish(e.ctx.Err() != nil || rep == nil || rep.Stopped != "")
 	if rep != nil && e.ctx.Err() == nil {
 		rep.Files = sourceLedger(src, func(m string) { log.Warn(m) })
 	}
 	if rep != nil {
-		printReport(e.stdout, rep, time.Since(start))
+		printReport(e.stdout, rep, took)
 		if sf.report != "" {
 			if werr := writeJSON(sf.report, rep); werr != nil {
-				fmt.Fprintf(e.stderr, "mailferry %s: write report: %v\n", cmd, werr)
+				fmt.Fprintf(e.stderr, "mailferry %s: write report: %s\n", cmd, errorText(werr))
 				if err == nil {
 					err = werr
 				}
@@ -321,7 +338,7 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		fmt.Fprintln(w, "Dry run: nothing was created or uploaded.")
 	}
 	if r.Target != "" && !r.Rehearsal {
-		fmt.Fprintf(w, "Server: %s\n", r.Target)
+		fmt.Fprintf(w, "Server: %s\n", mfterm.Escape(r.Target))
 	}
 	fmt.Fprintln(w)
 	for _, f := range r.Folders {
