@@ -17,6 +17,7 @@ import (
 	"mailferry/formats"
 	"mailferry/formats/detect"
 	"mailferry/internal/autoconfig"
+	"mailferry/internal/oauth"
 )
 
 const startManual = `mailferry start [SOURCE] [--email ADDRESS] [--server SERVER] [--yes] [options]
@@ -72,6 +73,7 @@ Examples:
 type guidedFlags struct {
 	source, email, server, passwordFile, tlsCA, report string
 	yes                                                bool
+	oauth                                              oauth.Flags
 }
 
 // guidedDeps are the parts of the outside world the guided run uses that
@@ -130,11 +132,22 @@ func (e *env) guidedWith(args []string, deps guidedDeps) int {
 	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file (first line)")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "also trust the CA certificates in this PEM file")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to this file (default: mailferry-report-DATE.json in Documents or the home folder)")
+	f.oauth.Register(fs)
 	var of outputFlags
 	of.register(fs)
 	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
 		return flagErrorCode(err)
+	}
+	if err := f.oauth.Validate(); err != nil {
+		return e.fail("start", usageErrorf("%v", err))
+	}
+	if e.hooks.autoconfig == nil {
+		// The provider's settings as the guided run looks them up (tests
+		// replace the look-up).
+		ee := *e
+		ee.hooks.autoconfig = deps.lookup
+		e = &ee
 	}
 	switch {
 	case len(pos) == 1 && f.source == "":
@@ -263,11 +276,10 @@ func (g *guide) run() error {
 	if err != nil {
 		return err
 	}
-	target, password, err := g.logIn(target)
+	acct, err := g.authenticate(target, email)
 	if err != nil {
 		return err
 	}
-	acct := account{target: target, password: password}
 
 	g.say("\n== Step 3 of 4: the plan")
 	if err := g.showPlan(m, acct); err != nil {

@@ -45,6 +45,16 @@ func (g *guide) logIn(t upload.Target) (upload.Target, string, error) {
 			return t, pw, nil
 		case g.ctx.Err() != nil:
 			return t, "", g.ctx.Err()
+		case errors.Is(err, upload.ErrAuth) && explained(err):
+			if errors.Is(g.explainRefusal(err), errUseOAuth) {
+				return t, "", errUseOAuth
+			}
+			wrong++
+			if fixed != "" || wrong >= 3 {
+				g.say("Nothing was uploaded.")
+				return t, "", stopped{exitUsage}
+			}
+			g.say("Please type the app password (or the password) again; try %d of 3.", wrong+1)
 		case errors.Is(err, upload.ErrAuth):
 			wrong++
 			g.say("The server did not accept this password for the user name %s.", t.User)

@@ -46,7 +46,7 @@ func (g *guide) inspect(path string) (*mail, error) {
 	}
 	m.accounts, m.profiles = src.Accounts, src.Profiles
 	if len(src.Found) > 0 {
-		m.label = string(src.Found[0].Kind) + " mail"
+		m.label = src.Found[0].Kind.Title() + " mail"
 	}
 	m.sum, err = formats.Summarize(g.ctx, src.Reader, func(msg *formats.Message) { m.total.add(msg, nil) })
 	if err != nil {
@@ -62,13 +62,13 @@ func (g *guide) findMail() (*mail, error) {
 	if g.f.source != "" {
 		candidates = []detect.Found{{Path: expandHome(g.f.source, g.deps.paths.Home)}}
 	} else {
-		g.say("Looking for Thunderbird mail on this computer…")
+		g.say("Looking for mail on this computer (Thunderbird and its relatives, Apple Mail, Outlook's data files)…")
 		candidates = detect.DefaultSources(g.deps.paths)
 	}
 	for {
 		if len(candidates) == 0 {
-			g.say("I found no Thunderbird mail in the usual places on this computer.")
-			ans, err := g.ask("Type the folder where your mail is (for example a Thunderbird profile folder), or press Enter to stop: ")
+			g.say("I found no mail in the usual places on this computer.")
+			ans, err := g.ask("Type the folder or file where your mail is (for example a Thunderbird profile folder, or an Outlook .pst file), or press Enter to stop: ")
 			if err != nil {
 				return nil, err
 			}

@@ -408,7 +408,7 @@ func TestGuidedNoMail(t *testing.T) {
 	if res.code != exitUsage {
 		t.Errorf("no mail: exit %d, want %d", res.code, exitUsage)
 	}
-	for _, want := range []string{"I found no Thunderbird mail", "I could not read the mail there", "mailferry start --source FOLDER"} {
+	for _, want := range []string{"I found no mail in the usual places", "I could not read the mail there", "mailferry start --source FOLDER"} {
 		if !strings.Contains(res.stderr, want) {
 			t.Errorf("the dialogue lacks %q:\n%s", want, res.stderr)
 		}

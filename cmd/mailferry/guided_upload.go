@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"mailferry/formats"
+	"mailferry/internal/oauth"
 	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 )
@@ -24,12 +25,13 @@ import (
 type account struct {
 	target   upload.Target
 	password string
+	tokens   oauth.TokenSource // an OAuth sign-in instead of the password
 }
 
 // serverOptions are the upload options of the guided run.
 func (g *guide) serverOptions(a account) upload.Options {
 	t := a.target
-	return upload.Options{Target: &t, Password: a.password, CAFile: g.f.tlsCA, Logger: g.logs.log}
+	return upload.Options{Target: &t, Password: a.password, Tokens: a.tokens, CAFile: g.f.tlsCA, Logger: g.logs.log}
 }
 
 // folderList is a source of folders without messages: all the plan needs.

@@ -234,3 +234,38 @@ func TestOAuthDeviceFlow(t *testing.T) {
 		t.Errorf("Dovecot holds %d messages, want 8", n)
 	}
 }
+
+// The guided run with --oauth2 (what a support desk sends to a Microsoft
+// or Google customer): it signs in through the browser instead of asking
+// for a password, and uploads.
+func TestGuidedOAuth(t *testing.T) {
+	t.Parallel()
+	p, srv := oauthSetup(t)
+	home, _ := sampleHome(t)
+	vars := map[string]string{"MAILFERRY_OAUTH2_CLIENT_ID": p.ClientID(), "STORE": filepath.Join(t.TempDir(), "oauth")}
+	open, visits := p.Browser(t, srv.User, true)
+	e, out, errOut := oauthEnv(t, p, srv, vars, open)
+	e.stdin = strings.NewReader("")
+	to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
+	code := e.guidedWith([]string{"--email", srv.User + "@example.test", "--server", to, "--tls-ca", srv.CAFile, "--oauth2", "--yes"},
+		testDeps(home, e.hooks.autoconfig))
+	if code != exitOK {
+		t.Fatalf("guided run: exit %d\n%s\n%s\n%s", code, out, errOut, srv.LogTail(20))
+	}
+	select {
+	case <-visits:
+	default:
+		t.Error("the browser was never opened")
+	}
+	for _, want := range []string{"Signed in.", "Finished in "} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("the dialogue lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut.String(), "Password for") {
+		t.Errorf("the guided run asked for a password although it signed in with OAuth:\n%s", errOut)
+	}
+	if n := len(srv.FetchAll(t)); n != 8 {
+		t.Errorf("Dovecot holds %d messages, want 8", n)
+	}
+}

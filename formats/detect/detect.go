@@ -248,12 +248,13 @@ func storeLabel(root string, f Found) string {
 	}
 	rel, err := filepath.Rel(root, p)
 	if err != nil || rel == "." {
-		return kindLabel(f.Kind)
+		return f.Kind.Title()
 	}
 	return filepath.ToSlash(rel)
 }
 
-func kindLabel(k Kind) string {
+// Title names a kind of store for people: "Apple Mail", "Outlook".
+func (k Kind) Title() string {
 	switch k {
 	case Thunderbird:
 		return "Thunderbird"

@@ -578,7 +578,7 @@ func (a *accountant) file(p string, info fs.FileInfo, store *Found) {
 			Reason: "looks like mail (" + sn.reason + ") " + h.reason, Advice: h.advice})
 	case store != nil && a.hiddenInStore(p):
 		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadLeftOut, Files: 1, Size: size,
-			Reason: fmt.Sprintf("looks like mail (%s), but it is hidden inside the %s store: mail programs ignore hidden files and directories, and so does mailferry", sn.reason, kindLabel(store.Kind)),
+			Reason: fmt.Sprintf("looks like mail (%s), but it is hidden inside the %s store: mail programs ignore hidden files and directories, and so does mailferry", sn.reason, store.Kind.Title()),
 			Advice: "if it is mail of yours, copy it to a name without the leading dot"})
 	default:
 		a.notRead(formats.NotRead{Path: a.rel(p), Kind: formats.NotReadMail, Files: 1, Size: size, Mail: true,
@@ -614,5 +614,5 @@ func whyNotTaken(store *Found) string {
 	if store == nil {
 		return " (it lies outside every mail store found)"
 	}
-	return fmt.Sprintf(" (the %s reader of %s does not take it as a folder or message)", kindLabel(store.Kind), store.Path)
+	return fmt.Sprintf(" (the %s reader of %s does not take it as a folder or message)", store.Kind.Title(), store.Path)
 }
