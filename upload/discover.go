@@ -21,13 +21,23 @@ type serverFacts struct {
 	// existing maps the selectable folders on the server, by their
 	// canonical name (plan.Info.Canonical), to the server's spelling.
 	existing map[string]string
-	caps     imap.CapSet
+	// parents are the folders the server lists but that hold no
+	// messages (\Noselect: Gmail's "[Gmail]", a Cyrus or Courier
+	// hierarchy node): usable as parents, never created again.
+	parents map[string]bool
+	caps    imap.CapSet
 	// learned says, in plain words, what the run learned about the
 	// server's rules for folder names and how (for the report).
 	learned []string
 	// undecodable are the server's folders whose names could not be
 	// decoded: left alone, and named in the report.
 	undecodable []string
+}
+
+// isParent reports whether the server lists this name as a folder that
+// holds no messages but may hold folders.
+func (f *serverFacts) isParent(name string) bool {
+	return f.parents[f.info.Canonical(name)]
 }
 
 // exists reports whether the server has a selectable folder of this name.
@@ -70,7 +80,7 @@ var conventionalNames = map[formats.Special][]string{
 // valid modified UTF-7 instead of failing on it.
 func discover(ctx context.Context, bc *bulkConn) (*serverFacts, error) {
 	c := bc.c
-	f := &serverFacts{existing: map[string]string{}, caps: imap.CapSet{}}
+	f := &serverFacts{existing: map[string]string{}, parents: map[string]bool{}, caps: imap.CapSet{}}
 	for _, cp := range c.Caps() {
 		f.caps[imap.Cap(cp)] = struct{}{}
 	}
@@ -113,6 +123,8 @@ func discover(ctx context.Context, bc *bulkConn) (*serverFacts, error) {
 		}
 		if selectable {
 			f.existing[f.info.Canonical(d.Name)] = d.Name
+		} else {
+			f.parents[f.info.Canonical(d.Name)] = true
 		}
 		for role, attr := range specialAttrs {
 			for _, a := range d.Attrs {

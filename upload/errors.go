@@ -38,6 +38,11 @@ var (
 	// ErrThrottled stops a run whose server kept asking it to slow down
 	// for longer than RetryTimeout. Exit code 1; a re-run later resumes.
 	ErrThrottled = errors.New("gave up waiting for the server")
+	// ErrDailyLimit stops a run at the provider's limit on uploads over a
+	// period (Gmail: about 500 MB of IMAP upload a day, then "[OVERQUOTA]
+	// Account exceeded command or bandwidth limits"): nothing more goes
+	// in today. A re-run later resumes.
+	ErrDailyLimit = errors.New("the provider's upload limit for now is used up")
 	// ErrServer stops a run whose server answered in a way the run cannot
 	// go on with: a response that breaks the IMAP grammar, or one larger
 	// or deeper than any honest server sends. Exit code 1.
@@ -147,6 +152,13 @@ var throttleCodes = map[imap.ResponseCode]bool{
 // https://github.com/ljmerza/ha-email-sensor/issues/16), "too many requests", "rate limit",
 // "try again later".
 var throttleText = regexp.MustCompile(`(?i)throttl|rate[ -]?limit|\brate\b|too many|try again later|slow down|bandwidth|exceeded command`)
+
+// periodLimitText matches a provider's limit on what an account may do
+// over a period, as opposed to a storage quota or a short slow-down:
+// Gmail's "[OVERQUOTA] Account exceeded command or bandwidth limits" (its
+// daily IMAP upload limit, https://support.google.com/a/answer/1071518)
+// and texts naming a daily or hourly limit.
+var periodLimitText = regexp.MustCompile(`(?i)bandwidth limit|exceeded command|daily|per day|per hour|24 hours|sending quota|upload limit`)
 
 // quotaText matches a storage quota refusal from a server that sends no
 // [OVERQUOTA] code.

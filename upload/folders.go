@@ -57,6 +57,9 @@ func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[strin
 				continue
 			}
 			seen[name] = true
+			if i < len(f.Path) && rn.facts.isParent(name) {
+				continue // a parent the server has; it holds no messages
+			}
 			if rn.facts.exists(name) {
 				if err := rn.subscribe(ctx, cn, rn.spelling(name), subscribed); err != nil {
 					return false, err

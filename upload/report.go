@@ -137,6 +137,7 @@ const (
 	StopConfig      StopReason = "configuration" // a URL, a certificate, a folder pattern to fix
 	StopOverQuota   StopReason = "over-quota"    // the mailbox on the server is full
 	StopThrottled   StopReason = "throttled"     // the server kept asking to slow down
+	StopDailyLimit  StopReason = "daily-limit"   // the provider's upload limit for the day is used up
 	StopConnection  StopReason = "connection"    // the connection kept failing
 	StopSource      StopReason = "source"        // the source could not be read
 	StopServer      StopReason = "server"        // the server answered something the run cannot go on with
@@ -147,7 +148,7 @@ const (
 // the user changing anything first.
 func (r StopReason) RunAgainHelps() bool {
 	switch r {
-	case StopInterrupted, StopThrottled, StopConnection:
+	case StopInterrupted, StopThrottled, StopDailyLimit, StopConnection:
 		return true
 	}
 	return false
@@ -165,6 +166,8 @@ func stopReason(err error) StopReason {
 		return StopConfig
 	case errors.Is(err, ErrOverQuota):
 		return StopOverQuota
+	case errors.Is(err, ErrDailyLimit):
+		return StopDailyLimit
 	case errors.Is(err, ErrThrottled):
 		return StopThrottled
 	case errors.Is(err, ErrGaveUp):

@@ -68,7 +68,16 @@ type throttle struct {
 	until  time.Time     // the gate opens then
 	delay  time.Duration // the next pause
 	since  time.Time     // the first request since the last success; zero: none
+	// period is when the first answer naming a limit over a period came
+	// since the last success; zero: none.
+	period time.Time
 }
+
+// periodLimitConfirm is how long answers naming a limit over a period
+// (periodLimitText) must go on, with nothing stored, before the run takes
+// the period's budget as used up and stops: the same text can mean a short
+// rate limit, which passes within this.
+const periodLimitConfirm = 30 * time.Second
 
 // hit records one request to slow down, for a command sent at sent; the
 // error says the run gives up. Answers to commands sent before the latest
@@ -89,11 +98,19 @@ func (t *throttle) hit(te *throttleError, sent time.Time, timeout time.Duration)
 		return nil
 	}
 	wait := max(t.delay, te.wait)
+	if periodLimitText.MatchString(describe(te.err)) && t.period.IsZero() {
+		t.period = now
+	}
+	giveUp := now.Add(wait).Sub(t.since) > timeout || te.wait > timeout
+	if !t.period.IsZero() && (giveUp || now.Sub(t.period) >= min(periodLimitConfirm, timeout/2)) {
+		return fmt.Errorf("%w (the server answered %s); run the same command again later, after the provider's period (Gmail: a day) has passed: it continues where it stopped",
+			ErrDailyLimit, describe(te.err))
+	}
 	if te.wait > timeout {
 		return fmt.Errorf("%w: the server asks to wait %v, longer than --retry-timeout (%v) (its answer: %s); run the same command again later to resume",
 			ErrThrottled, te.wait.Round(time.Second), timeout.Round(time.Second), describe(te.err))
 	}
-	if now.Add(wait).Sub(t.since) > timeout {
+	if giveUp {
 		return fmt.Errorf("%w: the server kept asking to slow down for %v (last answer: %s); run the same command again later to resume",
 			ErrThrottled, now.Sub(t.since).Round(100*time.Millisecond), describe(te.err))
 	}
@@ -105,7 +122,7 @@ func (t *throttle) hit(te *throttleError, sent time.Time, timeout time.Duration)
 // ok records a message stored: the server takes mail again.
 func (t *throttle) ok() {
 	t.mu.Lock()
-	t.since, t.delay = time.Time{}, firstDelay
+	t.since, t.delay, t.period = time.Time{}, firstDelay, time.Time{}
 	t.mu.Unlock()
 }
 

@@ -21,6 +21,9 @@ var exitCodes = []struct {
 	{exitIncomplete, "finished, but some messages did not arrive as complete copies of the source\n" +
 		"(quarantined after the server refused them, or incomplete in the source itself);\n" +
 		"the summary and the report list them"},
+	{exitLater, "stopped because the server asks to come back later (the provider's upload limit for the\n" +
+		"day is used up, or it kept asking to slow down): run the same command again later;\n" +
+		"it continues where it stopped"},
 	{exitInterrupted, "interrupted (Ctrl-C, SIGTERM, or the terminal window closed); run the same\ncommand again to resume"},
 }
 
@@ -30,6 +33,7 @@ const (
 	exitFailure     = 1
 	exitUsage       = 2
 	exitIncomplete  = 3
+	exitLater       = 4
 	exitInterrupted = 130
 )
 
@@ -59,6 +63,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, upload.ErrIncomplete):
 		return exitIncomplete
+	case errors.Is(err, upload.ErrDailyLimit), errors.Is(err, upload.ErrThrottled):
+		return exitLater
 	default:
 		return exitFailure
 	}

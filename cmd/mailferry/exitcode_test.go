@@ -23,6 +23,8 @@ func TestExitCode(t *testing.T) {
 		{"verify", upload.ErrVerify, 1},
 		{"quota", upload.ErrOverQuota, 1},
 		{"incomplete", fmt.Errorf("run: %w", upload.ErrIncomplete), 3},
+		{"daily limit", fmt.Errorf("stopped: %w", upload.ErrDailyLimit), 4},
+		{"throttled", fmt.Errorf("stopped: %w", upload.ErrThrottled), 4},
 		{"cancelled", context.Canceled, 130},
 		{"other", errors.New("boom"), 1},
 	}

@@ -330,6 +330,8 @@ func whatNow(r upload.StopReason) string {
 	switch r {
 	case upload.StopConnection:
 		return "The connection to the server kept failing. Check that this computer is online, then run\nmailferry again: it continues where it stopped."
+	case upload.StopDailyLimit:
+		return "Your provider allows only so much upload a day (Gmail: about 500 MB), and today's share is\nused up. Run mailferry again tomorrow: it continues where it stopped, and nothing is uploaded twice."
 	case upload.StopThrottled:
 		return "The server asked mailferry to slow down for longer than it waits. Run mailferry again\nin an hour or so: it continues where it stopped."
 	case upload.StopInterrupted:

@@ -120,6 +120,17 @@ func newMeter(w io.Writer, o meterOptions) *meter {
 	return &meter{w: w, o: o}
 }
 
+// left is what the source holds beyond what the run finished; ok is false
+// when the source's total is not known (still counting).
+func (m *meter) left() (t tally, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.haveTotal {
+		return tally{}, false
+	}
+	return tally{messages: max(m.total.messages-m.done.messages, 0), bytes: max(m.total.bytes-m.done.bytes, 0)}, true
+}
+
 // newMeterFor makes the meter of a command on e's stderr.
 func (e *env) newMeterFor(j job, quiet bool) *meter {
 	live := e.isTerminalOut(e.stderr)

@@ -240,6 +240,15 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 		fmt.Fprintf(e.stderr, "mailferry %s: interrupted. Run the same command again to resume: messages already on the server are not uploaded twice.\n", cmd)
 		return exitInterrupted
 	}
+	if rep != nil && (rep.StopReason == upload.StopDailyLimit || rep.StopReason == upload.StopThrottled) {
+		if left, ok := prog.left(); ok {
+			fmt.Fprintf(e.stdout, "Left for the next run: %d message(s), %s. Run the same command again later", left.messages, humanBytes(left.bytes))
+			if rep.StopReason == upload.StopDailyLimit {
+				fmt.Fprintf(e.stdout, " (after %s, when a day has passed since this run began)", start.Add(24*time.Hour).Format("Mon 15:04"))
+			}
+			fmt.Fprintln(e.stdout, ": it continues where it stopped.")
+		}
+	}
 	if err != nil {
 		return e.fail(cmd, err)
 	}

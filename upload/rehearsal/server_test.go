@@ -366,7 +366,7 @@ func TestNotServed(t *testing.T) {
 	}
 	r.cmd("SELECT INBOX")
 	for _, cmd := range []string{"SEARCH ALL", "UID SEARCH ALL", "COPY 1 INBOX", "UID COPY 1 INBOX", "MOVE 1 INBOX",
-		`STORE 1 +FLAGS (\Deleted)`, `UID STORE 1 +FLAGS (\Deleted)`, "EXPUNGE", "UID EXPUNGE 1", "RENAME INBOX Other", "DELETE Other", "IDLE"} {
+		`STORE 1 +FLAGS (\Deleted)`, `UID STORE 1 +FLAGS (\Deleted)`, "EXPUNGE", "UID EXPUNGE 1", "RENAME INBOX Other", "IDLE"} {
 		if _, tagged := r.cmd("%s", cmd); !strings.HasPrefix(tagged, "NO [CANNOT] ") {
 			t.Errorf("%s: %s, want NO [CANNOT]", cmd, tagged)
 		}
@@ -380,6 +380,44 @@ func TestNotServed(t *testing.T) {
 	msgs, err := s.Messages("INBOX")
 	if err != nil || len(msgs) != 1 || len(msgs[0].Flags) != 0 {
 		t.Errorf("INBOX after refused STORE/EXPUNGE = %+v, %v; want the message unchanged", msgs, err)
+	}
+}
+
+// TestDelete: only an empty folder without children, not INBOX and not
+// the selected one, is deleted; the rehearsal never throws messages away.
+func TestDelete(t *testing.T) {
+	s := start(t, Options{})
+	r := dialRaw(t, s)
+	r.login(s)
+	for _, c := range []string{"CREATE Empty", "CREATE Full", "CREATE Parent/Child", "CREATE Chosen"} {
+		if _, tagged := r.cmd("%s", c); !strings.HasPrefix(tagged, "OK") {
+			t.Fatalf("%s: %s", c, tagged)
+		}
+	}
+	if got := r.appendSync("Full", "Subject: x\r\n\r\nbody"); !strings.HasPrefix(got, "OK") {
+		t.Fatalf("APPEND: %s", got)
+	}
+	r.cmd("SELECT Chosen")
+	for cmd, want := range map[string]string{
+		"DELETE Empty":   "OK",
+		"DELETE Missing": "NO [NONEXISTENT]",
+		"DELETE INBOX":   "NO [CANNOT]",
+		"DELETE Full":    "NO [CANNOT]",
+		"DELETE Parent":  "NO [HASCHILDREN]",
+		"DELETE Chosen":  "NO [INUSE]",
+	} {
+		if _, tagged := r.cmd("%s", cmd); !strings.HasPrefix(tagged, want) {
+			t.Errorf("%s: %s, want %s", cmd, tagged, want)
+		}
+	}
+	names := map[string]bool{}
+	for _, n := range s.a.names() {
+		names[n] = true
+	}
+	for n, want := range map[string]bool{"Empty": false, "Full": true, "Parent": true, "Parent/Child": true, "Chosen": true, "INBOX": true} {
+		if names[n] != want {
+			t.Errorf("folder %s present = %v, want %v", n, names[n], want)
+		}
 	}
 }
 

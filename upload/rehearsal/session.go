@@ -32,7 +32,7 @@ type session struct {
 // they are answered NO [CANNOT] rather than half done.
 var notServed = map[string]bool{
 	"SEARCH": true, "UID SEARCH": true, "COPY": true, "UID COPY": true, "MOVE": true, "UID MOVE": true,
-	"STORE": true, "UID STORE": true, "EXPUNGE": true, "UID EXPUNGE": true, "RENAME": true, "DELETE": true,
+	"STORE": true, "UID STORE": true, "EXPUNGE": true, "UID EXPUNGE": true, "RENAME": true,
 	"IDLE": true, "GETQUOTA": true, "GETQUOTAROOT": true, "SETQUOTA": true, "XLIST": true, "SORT": true,
 	"UID SORT": true, "THREAD": true, "UID THREAD": true, "GETMETADATA": true, "SETMETADATA": true,
 	"CATENATE": true, "REPLACE": true, "UID REPLACE": true, "NOTIFY": true, "UNAUTHENTICATE": true,
@@ -212,6 +212,8 @@ func (s *session) dispatch(c *cmd) (string, error) {
 		return "NAMESPACE completed", nil
 	case "CREATE":
 		return s.cmdCreate(c)
+	case "DELETE":
+		return s.cmdDelete(c)
 	case "SUBSCRIBE", "UNSUBSCRIBE":
 		return s.cmdSubscribe(c)
 	case "LIST", "LSUB":
@@ -458,6 +460,26 @@ func (s *session) cmdCreate(c *cmd) (string, error) {
 		return "", refused(r)
 	}
 	return "CREATE completed", nil
+}
+
+// cmdDelete deletes an empty folder without folders below it: the
+// uploader deletes only the folder it created to learn the server's name
+// rules, and the rehearsal never throws messages away.
+func (s *session) cmdDelete(c *cmd) (string, error) {
+	if err := c.sp(); err != nil {
+		return "", err
+	}
+	name, err := c.mailbox()
+	if err != nil {
+		return "", err
+	}
+	if err := c.end(); err != nil {
+		return "", err
+	}
+	if r := s.a.delete(name, s.sel); r != nil {
+		return "", refused(r)
+	}
+	return "DELETE completed", nil
 }
 
 func (s *session) cmdSubscribe(c *cmd) (string, error) {

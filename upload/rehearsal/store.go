@@ -89,6 +89,36 @@ func (a *account) create(name string) *Refusal {
 	return nil
 }
 
+// delete removes a folder that is empty, has no folders below it and is
+// not selected by the asking session; INBOX stays.
+func (a *account) delete(name string, selected *mailbox) *Refusal {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	name = a.canon(name)
+	mb := a.mailboxes[name]
+	switch {
+	case mb == nil:
+		return &Refusal{Code: "NONEXISTENT", Text: "Mailbox doesn't exist"}
+	case name == a.inbox:
+		return &Refusal{Code: "CANNOT", Text: "INBOX can't be deleted"}
+	case mb == selected:
+		return &Refusal{Code: "INUSE", Text: "Mailbox is selected"}
+	}
+	for n := range a.mailboxes {
+		if strings.HasPrefix(n, name+string(a.delim)) {
+			return &Refusal{Code: "HASCHILDREN", Text: "Mailbox has children"}
+		}
+	}
+	mb.mu.Lock()
+	empty := len(mb.msgs) == 0
+	mb.mu.Unlock()
+	if !empty {
+		return &Refusal{Code: "CANNOT", Text: "The rehearsal server deletes only empty folders"}
+	}
+	delete(a.mailboxes, name)
+	return nil
+}
+
 // checkName applies the server's naming rules to a CREATE.
 func (a *account) checkName(name string) *Refusal {
 	o := a.opts

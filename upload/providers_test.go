@@ -1,0 +1,143 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mailferry/formats"
+	"mailferry/internal/oauth"
+	"mailferry/upload/rehearsal"
+)
+
+// Providers we cannot run (Gmail, Microsoft 365), as the rehearsal
+// server's profiles simulate them: their capabilities, folders, limits and
+// the texts they answer with.
+
+// providerSource is n messages of about 2 kB in an Inbox and a Sent folder.
+func providerSource(n int) *source {
+	var s source
+	in := s.box("", formats.SpecialInbox, "Inbox")
+	sent := s.box("", formats.SpecialSent, "Sent")
+	for i := range n {
+		s.add([]*formats.Mailbox{in, sent}[i%2], mail(fmt.Sprint(i), fmt.Sprintf("<%d@provider>", i), strings.Repeat(fmt.Sprintf("line %d of the body\n", i), 100)),
+			time.Date(2021, 1, 2, 3, 4, 5, 0, time.UTC))
+	}
+	return &s
+}
+
+// serverTotal counts the messages of every folder of a rehearsal server.
+func serverTotal(t *testing.T, srv *rehearsal.Server) int {
+	t.Helper()
+	n := 0
+	for _, f := range srv.Folders() {
+		msgs, err := srv.Messages(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(msgs)
+	}
+	return n
+}
+
+// Gmail's daily upload limit: the run stops cleanly (ErrDailyLimit, a
+// stop reason that says so), keeps what arrived, and the next day's run
+// uploads the rest without a duplicate. Sent mail goes to "[Gmail]/Sent
+// Mail".
+func TestGmailDailyLimit(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	o := rehearsal.Gmail()
+	o.Logger, o.TempDir = testLogger(t), t.TempDir()
+	o.DailyUploadBytes = 40 << 10
+	o.Throttle = nil
+	o.Clock = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	srv, err := rehearsal.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	src := providerSource(60) // about 120 kB
+	opts := rehearsalOptions(t, srv)
+	opts.RetryTimeout = 3 * time.Second
+	rep, err := Upload(context.Background(), src.reader(), opts)
+	if !errors.Is(err, ErrDailyLimit) {
+		t.Fatalf("Upload: %v, want ErrDailyLimit", err)
+	}
+	mustCheck(t, rep)
+	if rep.StopReason != StopDailyLimit || !rep.StopReason.RunAgainHelps() {
+		t.Errorf("stop reason %q", rep.StopReason)
+	}
+	first := serverTotal(t, srv)
+	if first == 0 || first >= len(src.msgs) || rep.Totals.Uploaded != first {
+		t.Errorf("%d on the server, report says %d uploaded; want some but not all of %d", first, rep.Totals.Uploaded, len(src.msgs))
+	}
+	if sent, _ := srv.Messages("[Gmail]/Sent Mail"); len(sent) == 0 {
+		t.Errorf("nothing in [Gmail]/Sent Mail; folders %v", srv.Folders())
+	}
+
+	offset.Store(int64(25 * time.Hour)) // the next day
+	o.DailyUploadBytes = 1 << 30
+	rep, err = Upload(context.Background(), src.reader(), opts)
+	for err != nil && errors.Is(err, ErrDailyLimit) {
+		// Each day its share.
+		offset.Add(int64(25 * time.Hour))
+		rep, err = Upload(context.Background(), src.reader(), opts)
+	}
+	if err != nil {
+		t.Fatalf("the next days' runs: %v", err)
+	}
+	if n := serverTotal(t, srv); n != len(src.msgs) || rep.Totals.Uploaded+rep.Totals.Already != len(src.msgs) {
+		t.Errorf("after the next days %d on the server (want each of the %d once); report %+v", n, len(src.msgs), rep.Totals)
+	}
+}
+
+// staticToken is a token source that always has the same token.
+type staticToken string
+
+func (s staticToken) Token(context.Context) (oauth.Secret, error) {
+	return oauth.NewSecret(string(s)), nil
+}
+func (s staticToken) Rejected(oauth.Secret) bool { return false }
+
+// Microsoft 365: XOAUTH2 only, no MULTIAPPEND, and a throttle that answers
+// "Request is throttled. Suggested Backoff Time: N milliseconds" and then
+// closes the connection: the run waits as told, reconnects, and every
+// message arrives once.
+func TestMicrosoft365Throttle(t *testing.T) {
+	t.Parallel()
+	o := rehearsal.Microsoft365()
+	o.Logger, o.TempDir = testLogger(t), t.TempDir()
+	o.Throttle.Appends, o.Throttle.Window = 15, time.Second
+	srv, err := rehearsal.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	src := providerSource(40)
+	opts := rehearsalOptions(t, srv)
+	opts.Password = ""
+	opts.Tokens = staticToken(srv.Password())
+	opts.RetryTimeout = 20 * time.Second
+	start := time.Now()
+	rep, err := Upload(context.Background(), src.reader(), opts)
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	mustCheck(t, rep)
+	if n := serverTotal(t, srv); n != len(src.msgs) || rep.Totals.Uploaded != len(src.msgs) {
+		t.Errorf("%d on the server, %d uploaded; want each of the %d once", n, rep.Totals.Uploaded, len(src.msgs))
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("took %v: the throttle (15 a second) cannot have been met; the test tests nothing", took)
+	}
+	// A password does not get in.
+	opts.Tokens, opts.Password = nil, srv.Password()
+	if _, err := Upload(context.Background(), src.reader(), opts); !errors.Is(err, ErrAuth) {
+		t.Errorf("password login to the Microsoft-like server: %v, want ErrAuth", err)
+	}
+}
