@@ -148,7 +148,7 @@ func (d *dialer) openAs(ctx context.Context, security Security) (*bulkConn, erro
 		var se *bulk.StatusError
 		if errors.Is(err, bulk.ErrNoStartTLS) || errors.As(err, &se) {
 			if !d.allowPlaintext {
-				return fail(fmt.Errorf("%w: %s does not offer STARTTLS (%w); refusing to send the password unencrypted (use imaps:// or --allow-plaintext)", ErrConfig, t.Addr(), err))
+				return fail(fmt.Errorf("%w: %s: %w (%w)", ErrConfig, t.Addr(), ErrNoEncryption, err))
 			}
 			fail(nil)
 			d.log.Warn("server offers no STARTTLS; logging in without encryption as --allow-plaintext allows", "server", t.Addr())

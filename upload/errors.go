@@ -25,6 +25,12 @@ var (
 	// ErrAuth is a failed login: wrong user name or password, or a server
 	// refusing the login. Exit code 2.
 	ErrAuth = errors.New("login failed")
+	// ErrNoEncryption comes with ErrConfig: the server offers no
+	// encryption (no STARTTLS on imap://) and AllowPlaintext is off, so
+	// the password is not sent. What to do next depends on who asks (a
+	// flag for the command line, a question to the provider for the
+	// guided run); the text says neither.
+	ErrNoEncryption = errors.New("the server offers no encrypted connection; the password is not sent unencrypted")
 	// ErrOverQuota stops a run: the server answered [OVERQUOTA], nothing
 	// more will fit. Exit code 1.
 	ErrOverQuota = errors.New("the mailbox on the server is over its quota")

@@ -384,7 +384,7 @@ func TestPlaintextRefused(t *testing.T) {
 	tg.Security = StartTLS
 	opts.Target = &tg
 	_, err := Upload(context.Background(), s.reader(), opts)
-	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "STARTTLS") {
+	if !errors.Is(err, ErrConfig) || !errors.Is(err, ErrNoEncryption) {
 		t.Fatalf("Upload over imap:// without STARTTLS: %v, want a refusal (exit 2)", err)
 	}
 	if n := len(readBack(t, ms.client(t))["INBOX"]); n != 0 {

@@ -1,11 +1,13 @@
 package upload
 
 import (
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"mailferry/internal/oauth"
-
+	"mailferry/internal/private"
 	"mailferry/upload/plan"
 )
 
@@ -59,8 +61,10 @@ type Options struct {
 	// uploads nothing.
 	DryRun bool
 	// QuarantineDir receives the messages the server refuses, as
-	// <dir>/<folder>/<n>.eml (default DefaultQuarantineDir). Nothing is
-	// written there in a dry run or a rehearsal.
+	// <dir>/<folder>/<n>.eml; "" means "quarantine" in mailferry's folder
+	// of the user's data folder. The folder is made readable by the user
+	// alone; a link or a folder anyone may write to is refused. Nothing
+	// is written there in a dry run or a rehearsal.
 	QuarantineDir string
 	// TempDir is where messages too large for memory are spooled ("" means
 	// os.TempDir()).
@@ -171,9 +175,13 @@ func (o *Options) ioTimeout() time.Duration {
 	return o.IOTimeout
 }
 
-func (o *Options) quarantineDir() string {
-	if o.QuarantineDir == "" {
-		return DefaultQuarantineDir
+func (o *Options) quarantineDir() (string, error) {
+	if o.QuarantineDir != "" {
+		return o.QuarantineDir, nil
 	}
-	return o.QuarantineDir
+	data, err := private.DataDir(nil)
+	if err != nil {
+		return "", fmt.Errorf("no folder for quarantined messages: %w", err)
+	}
+	return filepath.Join(data, "quarantine"), nil
 }

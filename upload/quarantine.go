@@ -11,11 +11,15 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"mailferry/internal/private"
 )
 
-// DefaultQuarantineDir is where refused messages go when
-// Options.QuarantineDir is empty.
-const DefaultQuarantineDir = "mailferry-quarantine"
+// QuarantineFolderName is the quarantine folder's name beside a report.
+// Without a report or a folder given, refused messages go to "quarantine"
+// in mailferry's folder of the user's data folder (private.DataDir): a
+// private place, where the current folder may be shared or a link.
+const QuarantineFolderName = "mailferry-quarantine"
 
 // Reasons a message is quarantined without asking the server.
 const (
@@ -37,9 +41,16 @@ const (
 // names come from the source and may be hostile: every element is made
 // safe (safeElement) and the result is checked to stay below DIR.
 type quarantine struct {
-	dir string
-	off bool // dry run and rehearsal write nothing
-	mu  sync.Mutex
+	dir    string
+	dirErr error // why there is no quarantine folder
+	off    bool  // dry run and rehearsal write nothing
+	mu     sync.Mutex
+	ready  bool // dir was made and checked
+}
+
+func newQuarantine(o *Options) *quarantine {
+	dir, err := o.quarantineDir()
+	return &quarantine{dir: dir, dirErr: err, off: o.DryRun}
 }
 
 // save writes the message read from r and returns the file's path.
@@ -49,6 +60,17 @@ func (q *quarantine) save(folder []string, r io.Reader) (string, error) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.dirErr != nil {
+		return "", fmt.Errorf("quarantine: %w", q.dirErr)
+	}
+	if !q.ready {
+		// The folder itself is checked: a link there, or a folder anyone
+		// may write to, would hand the mail to someone else.
+		if err := private.MkdirAll(q.dir); err != nil {
+			return "", fmt.Errorf("quarantine: %w", err)
+		}
+		q.ready = true
+	}
 	dir, err := quarantineDir(q.dir, folder)
 	if err != nil {
 		return "", err

@@ -66,7 +66,7 @@ func newRun(opts Options, mode Mode) *run {
 		log:    log,
 		led:    newLedger(rep, opts.OnProgress),
 		verify: mode == ModeVerify,
-		quar:   &quarantine{dir: opts.quarantineDir(), off: opts.DryRun},
+		quar:   newQuarantine(&opts),
 		checks: &checks{all: opts.FullVerify},
 		budget: newBudget(opts.inFlightBytes()),
 	}

@@ -64,6 +64,9 @@ func (e *env) convert(args []string) int {
 	if err != nil {
 		return e.fail("convert", usageErrorf("%v", err))
 	}
+	if err := checkReportPath(*report); err != nil {
+		return e.fail("convert", err)
+	}
 	sel, err := formats.NewSelector(include, exclude)
 	if err != nil {
 		return e.fail("convert", usageErrorf("%v", err))

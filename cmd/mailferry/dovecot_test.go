@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -130,6 +131,140 @@ func TestUploadQuarantineExit3(t *testing.T) {
 	if n := len(srv.FetchAll(t)); n != 1 {
 		t.Errorf("Dovecot holds %d messages, want the 1 small one", n)
 	}
+}
+
+// Where reports and quarantined messages go, and that they are private:
+// an existing 0644 report file becomes 0600; without --quarantine the
+// refused message goes beside the report, else into the data folder, in
+// a 0700 folder as a 0600 file; a link where the report or the quarantine
+// goes is refused (the report before any work starts; the quarantine
+// copy with the reason in the summary, the run going on).
+func TestReportAndQuarantinePrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes")
+	}
+	srv := dovecottest.Start(t, dovecottest.Config{MaxMailSize: "2k"})
+	big := strings.Repeat("This line makes the message larger than the server allows.\n", 100)
+	mbox := "From sender@example.org Mon Jun  7 10:00:00 2010\nFrom: a@example.org\nSubject: small\nMessage-ID: <s@x>\n\nsmall\n\n" +
+		"From sender@example.org Mon Jun  7 11:00:00 2010\nFrom: a@example.org\nSubject: big\nMessage-ID: <b@x>\n\n" + big
+	src := filepath.Join(t.TempDir(), "Archive.mbox")
+	if err := os.WriteFile(src, []byte(mbox), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
+	modeOf := func(p string) os.FileMode {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	// quarantined returns the one file below dir, checking the modes of
+	// dir, of the folders below it and of the file.
+	quarantined := func(t *testing.T, dir string) string {
+		t.Helper()
+		var files []string
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			switch {
+			case err != nil:
+				t.Error(err)
+			case info.IsDir() && info.Mode().Perm() != 0o700:
+				t.Errorf("quarantine folder %s has mode %o, want 700", p, info.Mode().Perm())
+			case !info.IsDir():
+				files = append(files, p)
+				if info.Mode().Perm() != 0o600 {
+					t.Errorf("quarantined file %s has mode %o, want 600", p, info.Mode().Perm())
+				}
+			}
+			return nil
+		})
+		if len(files) != 1 {
+			t.Fatalf("quarantine %s holds %v, want one file", dir, files)
+		}
+		return files[0]
+	}
+
+	t.Run("beside the report", func(t *testing.T) {
+		cwd := t.TempDir()
+		t.Chdir(cwd)
+		dir := t.TempDir()
+		report := filepath.Join(dir, "report.json")
+		if err := os.WriteFile(report, []byte("an old report"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		data := t.TempDir()
+		res := runCLI(t, map[string]string{"MAILFERRY_PASSWORD": srv.Password, "XDG_DATA_HOME": data}, "upload", src,
+			"--to", to, "--tls-ca", srv.CAFile, "--report", report, "--quiet")
+		if res.code != exitIncomplete {
+			t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+		}
+		if m := modeOf(report); m != 0o600 {
+			t.Errorf("the report over a 0644 file has mode %o, want 600", m)
+		}
+		if b, _ := os.ReadFile(report); !strings.Contains(string(b), `"quarantined"`) {
+			t.Errorf("the report was not written: %.200s", b)
+		}
+		f := quarantined(t, filepath.Join(dir, "mailferry-quarantine"))
+		if !strings.Contains(res.stdout, "→ "+f) {
+			t.Errorf("the summary does not name %s:\n%s", f, res.stdout)
+		}
+		for _, d := range []string{cwd, data} {
+			if entries, _ := os.ReadDir(d); len(entries) != 0 {
+				t.Errorf("%s got %d entries; everything belongs beside the report", d, len(entries))
+			}
+		}
+	})
+
+	t.Run("in the data folder", func(t *testing.T) {
+		cwd := t.TempDir()
+		t.Chdir(cwd)
+		data := t.TempDir()
+		res := runCLI(t, map[string]string{"MAILFERRY_PASSWORD": srv.Password, "XDG_DATA_HOME": data}, "upload", src,
+			"--to", to, "--tls-ca", srv.CAFile, "--quiet")
+		if res.code != exitIncomplete {
+			t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+		}
+		quarantined(t, filepath.Join(data, "mailferry", "quarantine"))
+		if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+			t.Errorf("the current folder got %d entries", len(entries))
+		}
+	})
+
+	t.Run("links refused", func(t *testing.T) {
+		dir := t.TempDir()
+		elsewhere := t.TempDir()
+		link := filepath.Join(dir, "q")
+		if err := os.Symlink(elsewhere, link); err != nil {
+			t.Fatal(err)
+		}
+		res := runCLI(t, map[string]string{"MAILFERRY_PASSWORD": srv.Password}, "upload", src,
+			"--to", to, "--tls-ca", srv.CAFile, "--quarantine", link, "--quiet")
+		if res.code != exitIncomplete || !strings.Contains(res.stdout, "copy not written") || !strings.Contains(res.stdout, "symbolic link") {
+			t.Errorf("quarantine through a link: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+		}
+		if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+			t.Errorf("the link's target got %d entries", len(entries))
+		}
+
+		target := filepath.Join(elsewhere, "target.json")
+		os.WriteFile(target, []byte("keep"), 0o644)
+		reportLink := filepath.Join(dir, "report.json")
+		if err := os.Symlink(target, reportLink); err != nil {
+			t.Fatal(err)
+		}
+		before := len(srv.FetchAll(t))
+		res = runCLI(t, map[string]string{"MAILFERRY_PASSWORD": srv.Password}, "upload", src,
+			"--to", to, "--tls-ca", srv.CAFile, "--report", reportLink, "--quiet")
+		if res.code != exitUsage || !strings.Contains(res.stderr, "--report") || !strings.Contains(res.stderr, "symbolic link") {
+			t.Errorf("report through a link: exit %d\n%s", res.code, res.stderr)
+		}
+		if b, _ := os.ReadFile(target); string(b) != "keep" {
+			t.Errorf("the link's target was written: %q", b)
+		}
+		if n := len(srv.FetchAll(t)); n != before {
+			t.Errorf("the refused run uploaded: %d messages, then %d", before, n)
+		}
+	})
 }
 
 // TestUploadServerLimitsConnections: a server that allows two connections

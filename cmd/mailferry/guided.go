@@ -142,6 +142,9 @@ func (e *env) guidedWith(args []string, deps guidedDeps) int {
 	if err := f.oauth.Validate(); err != nil {
 		return e.fail("start", usageErrorf("%v", err))
 	}
+	if err := checkReportPath(f.report); err != nil {
+		return e.fail("start", err)
+	}
 	if e.hooks.autoconfig == nil {
 		// The provider's settings as the guided run looks them up (tests
 		// replace the look-up).

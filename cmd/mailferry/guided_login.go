@@ -71,12 +71,12 @@ func (g *guide) logIn(t upload.Target) (upload.Target, string, error) {
 			g.say("Please type it again (upper and lower case matter); try %d of 3.", wrong+1)
 		case upload.IsCertificateError(err):
 			g.say("The server %s could not prove that it is really %s: its security certificate\n"+
-				"is not trusted by this computer.\n  (%v)\n"+
+				"is not trusted by this computer.\n  (%s)\n"+
 				"This happens when the server name is not quite right (the certificate was made for\n"+
 				"another name), or when the provider uses a certificate of its own. mailferry stops\n"+
 				"here rather than send your password to a server it cannot trust.\n"+
 				"What to do: ask your provider for the exact IMAP server name. If they give you a\n"+
-				"certificate file, run mailferry again with --tls-ca FILE.", t.Host, t.Host, err)
+				"certificate file, run mailferry again with --tls-ca FILE.", t.Host, t.Host, errorText(err))
 			ans, err := g.ask("Type another server name to try, or press Enter to stop: ")
 			if err != nil || ans == "" {
 				if err != nil && !errors.Is(err, errNoAnswer) {
@@ -88,17 +88,24 @@ func (g *guide) logIn(t upload.Target) (upload.Target, string, error) {
 			if t, err = g.retarget(t, ans); err != nil {
 				return t, "", err
 			}
+		case errors.Is(err, upload.ErrNoEncryption):
+			g.say("The server %s does not offer an encrypted connection on port %d, so mailferry does\n"+
+				"not send your password there: anyone on the way could read it.\n"+
+				"Ask your provider for the IMAP settings with SSL/TLS (usually port 993), then run\n"+
+				"mailferry again with --server imaps://%s@%s:993 (or the port they give). Nothing was uploaded.",
+				t.Host, t.Port, t.User, t.Host)
+			return t, "", stopped{exitUsage}
 		case errors.Is(err, upload.ErrConfig):
-			g.say("The server %s does not offer a safe way to log in:\n  %v\n"+
-				"Ask your provider for the right IMAP server name and port. Nothing was uploaded.", t.Host, err)
+			g.say("The server %s does not offer a safe way to log in:\n  %s\n"+
+				"Ask your provider for the right IMAP server name and port. Nothing was uploaded.", t.Host, errorText(err))
 			return t, "", stopped{exitUsage}
 		default:
 			var dnsErr *net.DNSError
 			if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 				g.say("There is no server called %s. Please check the spelling.", t.Host)
 			} else {
-				g.say("I could not reach %s on port %d.\n  (%v)\n"+
-					"Check that the server name is right and that this computer is connected to the internet.", t.Host, t.Port, err)
+				g.say("I could not reach %s on port %d.\n  (%s)\n"+
+					"Check that the server name is right and that this computer is connected to the internet.", t.Host, t.Port, errorText(err))
 			}
 			ans, err := g.ask("Press Enter to try again, type another server name, or type stop: ")
 			if err != nil || strings.EqualFold(ans, "stop") {

@@ -251,7 +251,7 @@ func (g *guide) uploadAll(m *mail, a account) error {
 	g.say("This can take a while; you can keep using the computer. If it is interrupted,\nrun mailferry again: it continues where it stopped.")
 	report := g.reportPath(time.Now())
 	opts := g.serverOptions(a)
-	opts.QuarantineDir = filepath.Join(filepath.Dir(report), upload.DefaultQuarantineDir)
+	opts.QuarantineDir = filepath.Join(filepath.Dir(report), upload.QuarantineFolderName)
 	rep, took, err := g.upload(m, opts)
 	out := g.e.stdout
 	if rep != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"mailferry/internal/private"
 	mfterm "mailferry/internal/term"
 )
 
@@ -98,21 +98,13 @@ func (o *outputFlags) open(w io.Writer) (*logs, error) {
 	return l, nil
 }
 
-// openLogFile opens path for appending, creating it readable and writable
-// by the user alone. A symbolic link is refused (a link planted where the
-// log goes would make mailferry write into another file), and so is
-// anything but a regular file. An existing file is appended to, so that
-// the logs of several runs (an upload and its re-runs) stay together.
+// openLogFile opens path for appending, readable and writable by the
+// user alone (private.Append): a symbolic link is refused (a link planted
+// where the log goes would make mailferry write into another file), and
+// so is anything but a regular file. An existing file is appended to, so
+// that the logs of several runs (an upload and its re-runs) stay together.
 func openLogFile(path string) (*os.File, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return nil, usageErrorf("--log %s: is a symbolic link; give the file itself", path)
-		case !fi.Mode().IsRegular():
-			return nil, usageErrorf("--log %s: not a regular file", path)
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|oNoFollow, 0o600)
+	f, err := private.Append(path)
 	if err != nil {
 		return nil, usageErrorf("--log: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"mailferry/formats"
 	"mailferry/formats/detect"
 	"mailferry/internal/term"
+	"mailferry/upload"
 	"mailferry/upload/plan"
 )
 
@@ -370,6 +371,9 @@ func flagErrorCode(err error) int {
 // fail prints err and returns its exit code.
 func (e *env) fail(cmd string, err error) int {
 	fmt.Fprintf(e.stderr, "mailferry %s: %s\n", cmd, errorText(detect.Explain(err)))
+	if errors.Is(err, upload.ErrNoEncryption) {
+		fmt.Fprintf(e.stderr, "mailferry %s: use imaps:// (TLS, port 993), or --allow-plaintext if you accept that anyone on the network path can read the password\n", cmd)
+	}
 	return exitCode(err)
 }
 

@@ -15,6 +15,7 @@ import (
 	"mailferry/formats"
 	"mailferry/formats/detect"
 	"mailferry/internal/oauth"
+	"mailferry/internal/private"
 	mfterm "mailferry/internal/term"
 	"mailferry/upload"
 	"mailferry/upload/plan"
@@ -49,7 +50,11 @@ from the command line, and never written to logs or reports.
 
 Messages deleted in the source but still in its files (Thunderbird before
 "Compact") are skipped and counted. Messages the server refuses are saved in
-the quarantine folder with the server's reason, and the run goes on.
+the quarantine folder with the server's reason, and the run goes on. That
+folder is --quarantine, else mailferry-quarantine beside the --report file,
+else mailferry/quarantine in your data folder (~/.local/share on Linux,
+~/Library/Application Support on macOS, %LocalAppData% on Windows); only you
+can read it, and a link or a folder everyone may write to is refused.
 
 Examples:
   mailferry upload ~/.thunderbird/abcd.default
@@ -125,12 +130,12 @@ func (e *env) upload(args []string) int {
 	connections := fs.Int("connections", 4, "connections used in parallel; every folder goes over all of them (1 keeps the source order on the server)")
 	dryRun := fs.Bool("dry-run", false, "connect, log in, plan and read everything, but create and upload nothing")
 	full := fs.Bool("full", false, "verify every message byte for byte after the upload (default: header and size of each, and a random sample byte for byte)")
-	quarantine := fs.String("quarantine", upload.DefaultQuarantineDir, "save messages the server refuses in this folder")
+	quarantine := fs.String("quarantine", "", "save messages the server refuses in this folder (default: beside --report, else in your data folder)")
 	return e.serverCommand("upload", fs, args, &sf, func(opts *upload.Options) {
 		opts.Connections = *connections
 		opts.DryRun = *dryRun
 		opts.FullVerify = *full
-		opts.QuarantineDir = *quarantine
+		opts.QuarantineDir = quarantineDir(*quarantine, sf.report, e.getenv)
 	})
 }
 
@@ -158,6 +163,9 @@ func (e *env) serverCommand(cmd string, fs *flag.FlagSet, args []string, sf *ser
 	kind, err := detect.ParseKind(sf.format)
 	if err != nil {
 		return e.fail(cmd, usageErrorf("%v", err))
+	}
+	if err := checkReportPath(sf.report); err != nil {
+		return e.fail(cmd, err)
 	}
 	var opts upload.Options
 	if err := sf.apply(&opts); err != nil {
@@ -350,6 +358,12 @@ func printReport(w io.Writer, r *upload.Report, took time.Duration) {
 		fmt.Fprintf(w, "Server: %s\n", mfterm.Escape(r.Target))
 	}
 	fmt.Fprintln(w)
+	if r.Stopped != "" && len(r.Folders) == 0 && t.Found == 0 {
+		// Stopped at the connection or the login: counts of zero would
+		// read as "the source holds no mail".
+		fmt.Fprintf(w, "Stopped before any message was read: %s\n", mfterm.Escape(r.Stopped))
+		return
+	}
 	for _, f := range r.Folders {
 		status := " "
 		detail := ""
@@ -542,10 +556,40 @@ func splitFailed(l []upload.Problem) (failed []upload.Problem, notDone int) {
 	return failed, notDone
 }
 
+// quarantineDir is where refused messages go: the --quarantine folder,
+// else beside the report, else in mailferry's folder of the user's data
+// folder ("" when there is none: the upload package then says why
+// nothing was kept).
+func quarantineDir(flag, report string, getenv func(string) string) string {
+	switch {
+	case flag != "":
+		return flag
+	case report != "":
+		return filepath.Join(filepath.Dir(report), upload.QuarantineFolderName)
+	}
+	data, err := private.DataDir(getenv)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(data, "quarantine")
+}
+
+// checkReportPath refuses, before any work, a --report path the report
+// could not be written to privately at the end (a link, a folder).
+func checkReportPath(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := private.CheckFile(path); err != nil {
+		return usageErrorf("--report: %v", err)
+	}
+	return nil
+}
+
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
+	return private.WriteFile(path, append(b, '\n'))
 }
