@@ -181,6 +181,29 @@ func TestMailboxNames(t *testing.T) {
 			if !slices.Equal(names, tt.want) {
 				t.Errorf("LIST = %q, ground truth %q", names, tt.want)
 			}
+
+			// Subscriptions: the ground truth from sub.db against LSUB.
+			// Cyrus may subscribe the INBOX it creates at the first login.
+			if got := srv.Subscribed(t); len(got) > 1 || len(got) == 1 && got[0] != "INBOX" {
+				t.Errorf("before any SUBSCRIBE Subscribed() = %q, want at most INBOX", got)
+			}
+			for _, n := range append([]string{"INBOX"}, tt.created...) {
+				if err := c.Subscribe(n).Wait(); err != nil {
+					t.Errorf("SUBSCRIBE %q: %v", n, err)
+				}
+			}
+			subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lsub []string
+			for _, l := range subs {
+				lsub = append(lsub, l.Mailbox)
+			}
+			slices.Sort(lsub)
+			if got := srv.Subscribed(t); len(got) != len(tt.created)+1 || !slices.Equal(got, lsub) {
+				t.Errorf("Subscribed() = %q, LIST (SUBSCRIBED) = %q; want INBOX and the %d created", got, lsub, len(tt.created))
+			}
 		})
 	}
 }

@@ -9,6 +9,7 @@
 //	... run the code under test against srv.TLSAddr (or srv.Addr + STARTTLS),
 //	    user srv.User, password srv.Password, CA file srv.CAFile ...
 //	msgs := srv.Fetch(t, "Sent") // what Cyrus stored, read with mbexamine and the spool
+//	subs := srv.Subscribed(t)    // the subscriptions, read from the user's sub.db
 //
 // Start skips the test when Cyrus is missing or the tests do not run as
 // root, and fails it under CI=true (testutil.SkipOrFail). Every Start gets

@@ -81,14 +81,15 @@ type Variant struct {
 
 // Harness is what every kind's server offers (the methods of
 // *dovecottest.Server, *couriertest.Server and *cyrustest.Server that
-// they share). The ground truth (Mailboxes, Fetch, FetchAll) reads the
-// server's files with its own tools, never through IMAP.
+// they share). The ground truth (Mailboxes, Subscribed, Fetch, FetchAll)
+// reads the server's files with its own tools, never through IMAP.
 type Harness interface {
 	Dial(t testing.TB) *imapclient.Client // logged in over implicit TLS; t.Cleanup closes it
 	TLSConfig() *tls.Config               // trusting only the server's CA
 	URL(scheme string) string             // "imaps://user@127.0.0.1:port" or "imap://..."
 	PasswordFile(t testing.TB) string     // the password in a file of its own, for --password-file
 	Mailboxes(t testing.TB) []string      // all mailbox names, UTF-8, as IMAP shows them
+	Subscribed(t testing.TB) []string     // the subscribed mailbox names, UTF-8, as IMAP shows them
 	Fetch(t testing.TB, mailbox string) []StoredMessage
 	FetchAll(t testing.TB) []StoredMessage
 	Restart(t testing.TB) // same ports, same mail
