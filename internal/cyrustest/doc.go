@@ -57,6 +57,14 @@
 //     first login, subscribed; their attributes are sent in lower case
 //     (\sent, \junk); a second \Sent mailbox is refused with "NO [USEATTR]
 //     SPECIAL-USE flag conflict".
+//   - imapd creates the partition's stage directory (spool/stage./) at
+//     the first APPEND; of two connections doing that at once, one
+//     answers "NO System I/O error". Setup creates it, as a server that
+//     has ever stored mail has it.
+//   - DELETE renames the mailbox into DELETED.user... with the time in
+//     seconds as its suffix (Debian's delete_mode: delayed): deleting a
+//     mailbox of the same name twice within a second is refused with "NO
+//     Mailbox already exists".
 //   - A user's INBOX is created at the first login (autocreate_quota: 0);
 //     before it the ground truth lists no mailboxes.
 //   - A wrong password is answered "NO Login failed: authentication

@@ -175,7 +175,26 @@ func Variants() []Variant {
 // packages for skipping, cleanup and parallel use).
 func (v Variant) Start(t testing.TB) *Server {
 	t.Helper()
-	h := v.start(t)
+	return v.Around(t, v.start(t))
+}
+
+// Lookup returns the variant of the matrix with this name.
+func Lookup(name string) (Variant, bool) {
+	for _, v := range Variants() {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// Around makes a Server of this variant around a server of the same kind
+// started with another configuration (a Courier with a connection limit,
+// a Cyrus that refuses 8-bit headers), for tests of what the matrix does
+// not cover. The Facts stay the variant's: the test knows what its
+// configuration changed.
+func (v Variant) Around(t testing.TB, h Harness) *Server {
+	t.Helper()
 	srv := &Server{Variant: v, Harness: h}
 	switch s := h.(type) {
 	case *dovecottest.Server:
