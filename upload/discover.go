@@ -157,9 +157,9 @@ func makePlan(mailboxes []*formats.Mailbox, info plan.Info, opts plan.Options) (
 // the folders a previous upload created: when a planned folder is missing
 // but would exist with one more character refused, or with a fallback
 // name of a refused name (or of its refused fallback names), that is what
-// the server refuses. Used where
-// nothing may be created (dry run, verify); Upload learns the same from
-// the server's CREATE answers.
+// the server refuses. Dry runs and verify use it because they may create
+// nothing; an upload uses it before it creates anything, and learns what
+// is new from the server's CREATE answers.
 func inferRefused(mailboxes []*formats.Mailbox, facts *serverFacts, opts plan.Options) (plan.Info, error) {
 	info := facts.info
 	for {

@@ -596,6 +596,11 @@ func TestServerMatrix(t *testing.T) {
 			t.Errorf("second upload: totals %+v, want all %d already on the server", tot, src.uploadable)
 		}
 		checkChanged(t, "second upload", rep, src, facts.MungesHeaders)
+		// The folders of the first run say what it learned about names: no
+		// test folders again.
+		if len(rep.NameRules) != 0 {
+			t.Errorf("the second upload learned about names again: %q", rep.NameRules)
+		}
 		if after := snapshotKey(srv.Snapshot(t)); after != before {
 			t.Errorf("the second upload changed the server:\nbefore\n%s\nafter\n%s\n%s\n%s", before, after, res.stdout, res.stderr)
 		}
