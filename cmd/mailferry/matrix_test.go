@@ -613,6 +613,24 @@ func TestServerMatrix(t *testing.T) {
 			t.Errorf("verify: totals %+v, want all %d on the server", tot, src.uploadable)
 		}
 		checkChanged(t, "verify", rep, src, facts.MungesHeaders)
+		if got := serverFolders(t, rep, src); !maps.Equal(got, want.folders) {
+			t.Errorf("verify checked the folders %q, want %q", got, want.folders)
+		}
+
+		// A dry run now finds every folder under the name the upload gave it.
+		res, rep = mxRun(t, srv, "upload", src.root, "--dry-run")
+		if res.code != exitOK || rep == nil {
+			t.Fatalf("upload --dry-run after the upload: exit %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
+		}
+		if got := serverFolders(t, rep, src); !maps.Equal(got, want.folders) {
+			t.Errorf("the dry run after the upload plans the folders %q, want %q", got, want.folders)
+		}
+		if tot := rep.Totals; tot.Uploaded != 0 || tot.Already != src.uploadable {
+			t.Errorf("the dry run after the upload: totals %+v, want all %d already on the server", tot, src.uploadable)
+		}
+		if after := snapshotKey(srv.Snapshot(t)); after != before {
+			t.Errorf("verify or the dry run changed the server:\nbefore\n%s\nafter\n%s", before, after)
+		}
 	})
 }
 
