@@ -71,10 +71,15 @@ var longName = strings.Repeat("Projektablage Kunde Nord ", 7) + "Projektablage K
 // every server of the matrix (Dovecot keeps names in modified UTF-7, 2.7
 // bytes per character here, Courier in UTF-8). cyrillic100 and cyrillic50
 // are its first 100 and 50 characters: the fallback names it gets.
+// cyrillic60 with cyrillicChild below it is a path too long for Maildir++
+// (one directory name for the whole path) in modified UTF-7, though each
+// name alone is not.
 var (
-	longCyrillic = firstRunes(strings.Repeat("Входящие документы ", 11), 200)
-	cyrillic100  = firstRunes(longCyrillic, 100)
-	cyrillic50   = firstRunes(longCyrillic, 50)
+	longCyrillic  = firstRunes(strings.Repeat("Входящие документы ", 11), 200)
+	cyrillic100   = firstRunes(longCyrillic, 100)
+	cyrillic50    = firstRunes(longCyrillic, 50)
+	cyrillic60    = firstRunes(longCyrillic, 60)
+	cyrillicChild = "Договоры и счета за прошлый год с клиентами из Новосибирска"
 )
 
 func firstRunes(s string, n int) string { return string([]rune(s)[:n]) }
@@ -125,6 +130,8 @@ func mxProfile() []mxFolder {
 		}},
 		{key: "long", path: []string{longName}, msgs: one("long-name", 19)},
 		{key: "long-cyrillic", path: []string{longCyrillic}, msgs: one("long-cyrillic", 21)},
+		{key: "cyrillic-parent", path: []string{cyrillic60}},
+		{key: "cyrillic-child", path: []string{cyrillic60, cyrillicChild}, msgs: one("cyrillic-child", 26)},
 		{key: "spaced", path: []string{" spaced "}, msgs: one("spaced", 20)},
 		{key: "empty", path: []string{"Leer"}},
 		{key: "local-inbox", local: true, path: []string{"Inbox"}, special: true, msgs: one("local-inbox", 24)},
@@ -150,19 +157,23 @@ type mxExpect struct {
 // must show after an upload of mxProfile.
 var mxExpected = map[string]mxExpect{
 	// Maildir++ with "/": "." is refused ([CANNOT], also to STATUS), "/"
-	// is the delimiter; no special-use folders, so the conventional names.
+	// is the delimiter; no special-use folders, so the conventional names;
+	// a name or path over 255 bytes in modified UTF-7 is refused ("Mailbox
+	// name too long", or "Not found" for a child): the child is halved.
 	"dovecot": {folders: map[string]string{
 		"inbox": "INBOX", "family": "INBOX/Family", "sent": "Sent", "drafts": "Drafts", "trash": "Trash", "junk": "Junk",
 		"archives": "Archives", "archives-2019": "Archives/2019", "dot": "Importiert (_eml)", "slash": "A_B",
 		"ampersand": "Tom & Jerry", "percent": "100% erledigt", "umlaut": "Verträge", "long": longName, "spaced": " spaced ", "empty": "Leer",
 		"long-cyrillic": cyrillic50, "local-inbox": "INBOX", "local-trash": "Trash",
-	}, revealedByCreate: []string{"long-cyrillic"}},
+		"cyrillic-parent": cyrillic60, "cyrillic-child": cyrillic60 + "/" + firstRunes(cyrillicChild, 29),
+	}, revealedByCreate: []string{"long-cyrillic", "cyrillic-child"}},
 	// LAYOUT=fs keeps "." in names.
 	"dovecot-fs": {folders: map[string]string{
 		"inbox": "INBOX", "family": "INBOX/Family", "sent": "Sent", "drafts": "Drafts", "trash": "Trash", "junk": "Junk",
 		"archives": "Archives", "archives-2019": "Archives/2019", "dot": "Importiert (.eml)", "slash": "A_B",
 		"ampersand": "Tom & Jerry", "percent": "100% erledigt", "umlaut": "Verträge", "long": longName, "spaced": " spaced ", "empty": "Leer",
 		"long-cyrillic": cyrillic50, "local-inbox": "INBOX", "local-trash": "Trash",
+		"cyrillic-parent": cyrillic60, "cyrillic-child": cyrillic60 + "/" + cyrillicChild,
 	}, revealedByCreate: []string{"long-cyrillic"}},
 	// Hosting panels: everything below "INBOX.", the panel's special-use
 	// folders (INBOX.spam for Junk, INBOX.Archive for Archives), "/"
@@ -173,7 +184,8 @@ var mxExpected = map[string]mxExpect{
 		"slash": "INBOX.A_B", "ampersand": "INBOX.Tom & Jerry", "percent": "INBOX.100% erledigt", "umlaut": "INBOX.Verträge",
 		"long": "INBOX." + longName, "spaced": "INBOX. spaced ", "empty": "INBOX.Leer", "long-cyrillic": "INBOX." + cyrillic50,
 		"local-inbox": "INBOX", "local-trash": "INBOX.Trash",
-	}, revealedByCreate: []string{"long-cyrillic"}},
+		"cyrillic-parent": "INBOX." + cyrillic60, "cyrillic-child": "INBOX." + cyrillic60 + "." + firstRunes(cyrillicChild, 29),
+	}, revealedByCreate: []string{"long-cyrillic", "cyrillic-child"}},
 	// Courier: "INBOX." with ".", no special-use folders, "/" refused with
 	// a bare NO (learned by creating a test folder).
 	"courier": {folders: map[string]string{
@@ -182,6 +194,7 @@ var mxExpected = map[string]mxExpect{
 		"slash": "INBOX.A_B", "ampersand": "INBOX.Tom & Jerry", "percent": "INBOX.100% erledigt", "umlaut": "INBOX.Verträge",
 		"long": "INBOX." + longName, "spaced": "INBOX. spaced ", "empty": "INBOX.Leer", "long-cyrillic": "INBOX." + cyrillic100,
 		"local-inbox": "INBOX", "local-trash": "INBOX.Trash",
+		"cyrillic-parent": "INBOX." + cyrillic60, "cyrillic-child": "INBOX." + cyrillic60 + "." + cyrillicChild,
 	}, revealedByCreate: []string{"slash", "long-cyrillic"}, keepsLongKeyword: true},
 	// Cyrus as Debian configures it: like Courier, and "%" refused too.
 	"cyrus": {folders: map[string]string{
@@ -190,6 +203,7 @@ var mxExpected = map[string]mxExpect{
 		"slash": "INBOX.A_B", "ampersand": "INBOX.Tom & Jerry", "percent": "INBOX.100_ erledigt", "umlaut": "INBOX.Verträge",
 		"long": "INBOX." + longName, "spaced": "INBOX. spaced ", "empty": "INBOX.Leer", "long-cyrillic": "INBOX." + cyrillic100,
 		"local-inbox": "INBOX", "local-trash": "INBOX.Trash",
+		"cyrillic-parent": "INBOX." + cyrillic60, "cyrillic-child": "INBOX." + cyrillic60 + "." + cyrillicChild,
 	}, revealedByCreate: []string{"slash", "percent", "long-cyrillic"}, keepsLongKeyword: true},
 	// Cyrus with altnamespace and unixhierarchysep: "" with "/", its
 	// special-use folders (Archive for Archives), "." kept, "%" refused.
@@ -198,6 +212,7 @@ var mxExpected = map[string]mxExpect{
 		"archives": "Archive", "archives-2019": "Archive/2019", "dot": "Importiert (.eml)", "slash": "A_B",
 		"ampersand": "Tom & Jerry", "percent": "100_ erledigt", "umlaut": "Verträge", "long": longName, "spaced": " spaced ", "empty": "Leer",
 		"long-cyrillic": cyrillic100, "local-inbox": "INBOX", "local-trash": "Trash",
+		"cyrillic-parent": cyrillic60, "cyrillic-child": cyrillic60 + "/" + cyrillicChild,
 	}, revealedByCreate: []string{"percent", "long-cyrillic"}, keepsLongKeyword: true},
 }
 
