@@ -346,12 +346,18 @@ func eightBitHeader(msg []byte) bool {
 	return slices.ContainsFunc(head, func(c byte) bool { return c >= 0x80 })
 }
 
-// mxRun runs upload or verify against srv with a password file and reads
-// the JSON report (nil when none was written).
+// mxRun runs upload or verify against srv over implicit TLS with a
+// password file and reads the JSON report (nil when none was written).
 func mxRun(t *testing.T, srv *servertest.Server, cmd, src string, extra ...string) (result, *upload.Report) {
 	t.Helper()
+	return mxRunScheme(t, srv, "imaps", cmd, src, extra...)
+}
+
+// mxRunScheme is mxRun over "imaps" (implicit TLS) or "imap" (STARTTLS).
+func mxRunScheme(t *testing.T, srv *servertest.Server, scheme, cmd, src string, extra ...string) (result, *upload.Report) {
+	t.Helper()
 	report := filepath.Join(t.TempDir(), "report.json")
-	args := append([]string{cmd, src, "--to", srv.URL("imaps"), "--tls-ca", srv.CAFile,
+	args := append([]string{cmd, src, "--to", srv.URL(scheme), "--tls-ca", srv.CAFile,
 		"--password-file", srv.PasswordFile(t), "--report", report, "--quiet"}, extra...)
 	if cmd == "upload" {
 		args = append(args, "--quarantine", filepath.Join(t.TempDir(), "quarantine"))
@@ -602,8 +608,8 @@ func TestServerMatrix(t *testing.T) {
 		}
 		before := snapshotKey(mxCheckServer(t, srv, src, want))
 
-		// A second upload finds everything and adds nothing.
-		res, rep = mxRun(t, srv, "upload", src.root)
+		// A second upload (over STARTTLS) finds everything and adds nothing.
+		res, rep = mxRunScheme(t, srv, "imap", "upload", src.root)
 		if res.code != exitOK || rep == nil {
 			t.Fatalf("second upload: exit %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
 		}
