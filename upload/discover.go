@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -173,10 +175,11 @@ func makePlan(mailboxes []*formats.Mailbox, info plan.Info, opts plan.Options) (
 
 // inferRefused guesses the characters and names the server refuses from
 // the folders a previous upload created: when a planned folder is missing
-// but would exist with one more character refused, or with the fallback
-// name of a refused name, that is what the server refuses. Used where
-// nothing may be created (dry run, verify); Upload learns the same from
-// the server's CREATE answers.
+// but would exist with one more character refused, or with a fallback
+// name of a refused name (or of its refused fallback names), that is what
+// the server refuses. Dry runs and verify use it because they may create
+// nothing; an upload uses it before it creates anything, and learns what
+// is new from the server's CREATE answers.
 func inferRefused(mailboxes []*formats.Mailbox, facts *serverFacts, opts plan.Options) (plan.Info, error) {
 	info := facts.info
 	for {
@@ -198,9 +201,22 @@ func inferRefused(mailboxes []*formats.Mailbox, facts *serverFacts, opts plan.Op
 				try.Refused += string(r)
 				tries = append(tries, try)
 			}
-			try := info
-			try.RefusedNames = withName(info.RefusedNames, f.Server)
-			tries = append(tries, try)
+			// The name refused, then its fallback refused too, and so on,
+			// as an upload learns them one refusal at a time.
+			chain, name := info, f.Server
+			for range maxNameTries {
+				chain.RefusedNames = withName(chain.RefusedNames, name)
+				tries = append(tries, chain)
+				p2, err := makePlan(mailboxes, chain, opts)
+				if err != nil {
+					return info, err
+				}
+				pf := p2.Folder(f.Sources[0])
+				if pf == nil || pf.Server == name {
+					break
+				}
+				name = pf.Server
+			}
 			for _, try := range tries {
 				p2, err := makePlan(mailboxes, try, opts)
 				if err != nil {
@@ -255,17 +271,28 @@ func refusedCharacter(err error) (rune, bool) {
 }
 
 // probePrefix starts the names of the test folders created and deleted
-// again to learn which characters a server refuses.
+// again to learn which characters a server refuses. Each name also holds
+// a random tag: Cyrus keeps a deleted folder for a while under its name
+// and the second it was deleted, and refuses to delete a folder of the
+// same name again within that second.
 const probePrefix = "mailferry-test-"
+
+// maxSuspects bounds the characters of one refused name that are tried
+// (the first ones); a name with more odd characters than this gets the
+// fallback name when the ones tried do not explain the refusal.
+const maxSuspects = 16
 
 // learnRefusal learns why the server refused to create a folder: from its
 // answer when it names a character; else, since a bare NO teaches nothing,
-// by trying: for each character of the refused level that is not a
-// letter or digit, it creates a test folder with that character beside the
-// refused one and deletes it again. A character that cannot be created is
-// refused. When no character explains the refusal, the name itself is
-// refused (the plan gives it its fallback name). It reports whether the
-// plan must change; an error is a transport failure.
+// by trying. The suspects are the characters of the refused level that
+// are not ASCII letters or digits. A test folder named with all of them,
+// beside the refused one, is created and deleted again: when the server
+// takes it, no character is to blame (the name is too long, or refused
+// as a whole). Else each suspect is tried alone the same way, and those
+// that cannot be created are refused. When no character explains the
+// refusal, the name itself is refused (the plan gives it its fallback
+// name). It reports whether the plan must change; an error is a
+// transport failure.
 func (rn *run) learnRefusal(ctx context.Context, cn *conn, name string, refusal error) (bool, error) {
 	info := &rn.facts.info
 	if r, ok := refusedCharacter(refusal); ok {
@@ -278,47 +305,51 @@ func (rn *run) learnRefusal(ctx context.Context, cn *conn, name string, refusal 
 	}
 	levels := info.Split(name)
 	parent, level := levels[:len(levels)-1], levels[len(levels)-1]
-	var refused []rune
-	tried := map[rune]bool{}
+	var suspects []rune
 	for _, r := range level {
-		if tried[r] || r == info.Delimiter || strings.ContainsRune(info.Refused, r) || r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+		if r == info.Delimiter || strings.ContainsRune(info.Refused, r) || r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) ||
+			slices.Contains(suspects, r) {
 			continue
 		}
-		tried[r] = true
-		if len(tried) > 12 {
-			break // a name this odd gets the fallback name
+		if suspects = append(suspects, r); len(suspects) == maxSuspects {
+			break
 		}
-		probe := info.Join(append(append([]string(nil), parent...), probePrefix+string(r)+"x"))
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		cn.expect(cn.small())
-		err := cn.c.Create(probe, nil).Wait()
-		if err == nil {
-			cn.expect(cn.small())
-			if derr := cn.c.Delete(probe).Wait(); derr != nil {
-				if retry, _ := retryable(ctx, derr, cn.alive()); retry {
-					return false, derr
-				}
-				rn.log.Warn("could not delete a test folder; delete it by hand", "folder", probe, "err", derr)
-			}
-			continue
-		}
-		if retry, _ := retryable(ctx, err, cn.alive()); retry {
+	}
+	var refused []rune
+	if len(suspects) > 0 {
+		// All suspects at once first: one test folder for the common case
+		// of a name refused as a whole.
+		taken, named, err := rn.tryFolder(ctx, cn, parent, string(suspects))
+		if err != nil {
 			return false, err
 		}
-		if r2, ok := refusedCharacter(err); ok && r2 != r && !strings.ContainsRune(info.Refused, r2) {
-			refused = append(refused, r2)
-		}
-		refused = append(refused, r)
-	}
-	if len(refused) > 0 {
-		for _, r := range refused {
-			if !strings.ContainsRune(info.Refused, r) {
-				info.Refused += string(r)
-				rn.facts.learned = append(rn.facts.learned, fmt.Sprintf("the server refuses %q in folder names (learned by creating a test folder)", r))
+		if !taken {
+			refused = addRune(refused, named)
+			if len(suspects) == 1 {
+				refused = addRune(refused, suspects[0]) // tried alone already
+			} else {
+				for _, r := range suspects {
+					taken, named, err := rn.tryFolder(ctx, cn, parent, string(r))
+					if err != nil {
+						return false, err
+					}
+					refused = addRune(refused, named)
+					if !taken {
+						refused = addRune(refused, r)
+					}
+				}
 			}
 		}
+	}
+	learned := false
+	for _, r := range refused {
+		if r != info.Delimiter && !strings.ContainsRune(info.Refused, r) {
+			info.Refused += string(r)
+			rn.facts.learned = append(rn.facts.learned, fmt.Sprintf("the server refuses %q in folder names (learned by creating a test folder)", r))
+			learned = true
+		}
+	}
+	if learned {
 		return true, nil
 	}
 	if info.RefusedNames[name] {
@@ -329,11 +360,50 @@ func (rn *run) learnRefusal(ctx context.Context, cn *conn, name string, refusal 
 	return true, nil
 }
 
+// addRune adds r to l once; 0 is none.
+func addRune(l []rune, r rune) []rune {
+	if r == 0 || slices.Contains(l, r) {
+		return l
+	}
+	return append(l, r)
+}
+
+// tryFolder creates a test folder below parent whose name holds chars,
+// and deletes it again. It reports whether the server took it, and the
+// character its refusal names, if it names one; an error is a transport
+// failure.
+func (rn *run) tryFolder(ctx context.Context, cn *conn, parent []string, chars string) (taken bool, named rune, _ error) {
+	if ctx.Err() != nil {
+		return false, 0, ctx.Err()
+	}
+	probe := rn.facts.info.Join(append(slices.Clone(parent), fmt.Sprintf("%s%04x-%sx", probePrefix, rand.Uint32()&0xffff, chars)))
+	cn.expect(cn.small())
+	err := cn.c.Create(probe, nil).Wait()
+	if err == nil {
+		cn.expect(cn.small())
+		if derr := cn.c.Delete(probe).Wait(); derr != nil {
+			if retry, _ := retryable(ctx, derr, cn.alive()); retry {
+				return false, 0, derr
+			}
+			rn.log.Warn("could not delete a test folder; delete it by hand", "folder", probe, "err", derr)
+		}
+		return true, 0, nil
+	}
+	if retry, _ := retryable(ctx, err, cn.alive()); retry {
+		return false, 0, err
+	}
+	if r, ok := refusedCharacter(err); ok && strings.ContainsRune(chars, r) {
+		named = r
+	}
+	return false, named, nil
+}
+
 // learnByStatus learns, without creating anything (dry run, verify), the
 // characters the server refuses in the names of planned folders that do
 // not exist yet: Dovecot answers STATUS of such a name with the same
-// "[CANNOT] Character not allowed" as CREATE. It reports whether the plan
-// must change.
+// "[CANNOT] Character not allowed" as CREATE (not so a name too long,
+// which STATUS answers as any missing folder). It reports whether the
+// plan must change.
 func (rn *run) learnByStatus(cn *conn, p *plan.Plan) (bool, error) {
 	learned := false
 	for _, f := range p.Folders {

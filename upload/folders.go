@@ -22,6 +22,20 @@ func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats
 	if rn.created == nil {
 		rn.created = map[string]bool{}
 		rn.unusable = map[string]string{}
+		// The folders an earlier run created show what it learned about
+		// names (as verify and dry runs read them): plan with that, so that
+		// a re-run asks the server nothing again and creates no test
+		// folders (Courier takes 2 s to delete one).
+		info, err := inferRefused(mailboxes, rn.facts, rn.opts.Plan)
+		if err != nil {
+			return err
+		}
+		if info.Refused != rn.facts.info.Refused || len(info.RefusedNames) != len(rn.facts.info.RefusedNames) {
+			rn.facts.info = info
+			if rn.plan, err = makePlan(mailboxes, info, rn.opts.Plan); err != nil {
+				return err
+			}
+		}
 	}
 	subscribed := map[string]bool{}
 	tries := map[string]int{} // refusals per source folder

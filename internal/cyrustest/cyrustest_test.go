@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,6 +184,29 @@ func TestMailboxNames(t *testing.T) {
 			if !slices.Equal(names, tt.want) {
 				t.Errorf("LIST = %q, ground truth %q", names, tt.want)
 			}
+
+			// Subscriptions: the ground truth from sub.db against LSUB.
+			// Cyrus may subscribe the INBOX it creates at the first login.
+			if got := srv.Subscribed(t); len(got) > 1 || len(got) == 1 && got[0] != "INBOX" {
+				t.Errorf("before any SUBSCRIBE Subscribed() = %q, want at most INBOX", got)
+			}
+			for _, n := range append([]string{"INBOX"}, tt.created...) {
+				if err := c.Subscribe(n).Wait(); err != nil {
+					t.Errorf("SUBSCRIBE %q: %v", n, err)
+				}
+			}
+			subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lsub []string
+			for _, l := range subs {
+				lsub = append(lsub, l.Mailbox)
+			}
+			slices.Sort(lsub)
+			if got := srv.Subscribed(t); len(got) != len(tt.created)+1 || !slices.Equal(got, lsub) {
+				t.Errorf("Subscribed() = %q, LIST (SUBSCRIBED) = %q; want INBOX and the %d created", got, lsub, len(tt.created))
+			}
 		})
 	}
 }
@@ -284,4 +310,60 @@ func TestUsers(t *testing.T) {
 	if _, err := srv.FetchOf("bob", "Missing"); err == nil {
 		t.Errorf("FetchOf a missing mailbox: want an error")
 	}
+}
+
+// TestFirstAppends: the first messages stored on a new server, from
+// several connections at once, are all taken. imapd 3.6 creates the
+// partition's stage directory at its first APPEND, and of two connections
+// doing that at once one answers "NO System I/O error"; the harness
+// creates the directory, as a server that has ever stored mail has it.
+func TestFirstAppends(t *testing.T) {
+	t.Parallel()
+	srv := cyrustest.Start(t, cyrustest.Config{})
+	if _, err := os.Stat(filepath.Join(srv.Dir, "spool", "stage.")); err != nil {
+		t.Errorf("the stage directory: %v", err)
+	}
+	var clients []*imapclient.Client
+	for range 8 {
+		clients = append(clients, srv.Dial(t))
+	}
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := appendMessage(c, "INBOX", fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i), nil); err != nil {
+				t.Errorf("the first APPEND on connection %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := srv.Fetch(t, "INBOX"); len(got) != len(clients) {
+		t.Errorf("INBOX holds %d messages, want %d", len(got), len(clients))
+	}
+}
+
+// TestDeleteTwice: Debian's delete_mode: delayed keeps a deleted mailbox
+// as DELETED.user...NAME.<seconds in hex>, so a mailbox of the same name
+// deleted twice within a second is refused the second time.
+func TestDeleteTwice(t *testing.T) {
+	t.Parallel()
+	srv := cyrustest.Start(t, cyrustest.Config{})
+	c := srv.Dial(t)
+	var err error
+	// A second may end between the two; it cannot five times in a row.
+	for range 5 {
+		for range 2 {
+			if cerr := c.Create("INBOX.gone", nil).Wait(); cerr != nil {
+				t.Fatalf("CREATE INBOX.gone: %v", cerr)
+			}
+			if err = c.Delete("INBOX.gone").Wait(); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	refusal(t, "the second DELETE of INBOX.gone within a second", err, "Mailbox already exists")
 }

@@ -9,6 +9,7 @@
 //	... run the code under test against srv.TLSAddr (or srv.Addr + STARTTLS),
 //	    user srv.User, password srv.Password, CA file srv.CAFile ...
 //	msgs := srv.Fetch(t, "Sent") // what Cyrus stored, read with mbexamine and the spool
+//	subs := srv.Subscribed(t)    // the subscriptions, read from the user's sub.db
 //
 // Start skips the test when Cyrus is missing or the tests do not run as
 // root, and fails it under CI=true (testutil.SkipOrFail). Every Start gets
@@ -56,6 +57,14 @@
 //     first login, subscribed; their attributes are sent in lower case
 //     (\sent, \junk); a second \Sent mailbox is refused with "NO [USEATTR]
 //     SPECIAL-USE flag conflict".
+//   - imapd creates the partition's stage directory (spool/stage./) at
+//     the first APPEND; of two connections doing that at once, one
+//     answers "NO System I/O error". Setup creates it, as a server that
+//     has ever stored mail has it.
+//   - DELETE renames the mailbox into DELETED.user... with the time in
+//     seconds as its suffix (Debian's delete_mode: delayed): deleting a
+//     mailbox of the same name twice within a second is refused with "NO
+//     Mailbox already exists".
 //   - A user's INBOX is created at the first login (autocreate_quota: 0);
 //     before it the ground truth lists no mailboxes.
 //   - A wrong password is answered "NO Login failed: authentication

@@ -190,7 +190,12 @@ func Setup(dir string, cfg Config) (*Server, error) {
 	}
 	// lib/socket: every imapd binds lib/socket/idle.PID for IDLE
 	// notifications (and logs "bind: No such file or directory" without it).
-	for _, d := range []string{"etc", "lib/socket", "spool", "sieve", "run/proc", "run/lock", "run/socket"} {
+	// spool/stage./: imapd 3.6 creates the partition's stage directory at
+	// the first APPEND; two connections appending first at the same time
+	// race, and the loser answers "NO System I/O error" ("couldn't create
+	// stage directory: File exists", then the message file is not
+	// retried). A server that has ever stored mail has it.
+	for _, d := range []string{"etc", "lib/socket", "spool/stage.", "sieve", "run/proc", "run/lock", "run/socket"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, fmt.Errorf("cyrustest: %w", err)
 		}

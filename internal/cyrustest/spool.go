@@ -309,3 +309,74 @@ func (s *Server) FetchAll(t testing.TB) []daemontest.StoredMessage {
 	}
 	return msgs
 }
+
+// SubscribedOf returns the names of the mailboxes user has subscribed, as
+// IMAP shows them, in UTF-8, sorted. Cyrus keeps them in the user's
+// sub.db (subscription_db: flat) beside the user's other databases, in a
+// directory named after the INBOX's unique id, as the spool is: one line
+// "N" + internal name + TAB + LF per mailbox, after a version line. The
+// internal name separates levels with 0x1F and starts with "INBOX" for
+// the user's own mailboxes; levels are in modified UTF-7, with a "."
+// where IMAP shows "^" under Debian's namespace. A user who never logged
+// in has none.
+func (s *Server) SubscribedOf(user string) ([]string, error) {
+	boxes, err := s.examineUser(user)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(boxes, func(b *examined) bool { return b.name == "INBOX" })
+	if i < 0 {
+		return nil, nil
+	}
+	id := filepath.Base(boxes[i].path)
+	matches, err := filepath.Glob(filepath.Join(s.Dir, "lib", "user", "uuid", "*", "*", id, "sub.db"))
+	if err != nil || len(matches) == 0 {
+		return nil, err // nothing subscribed yet: no file
+	}
+	b, err := os.ReadFile(matches[0])
+	if err != nil {
+		return nil, err
+	}
+	prefix, delim := s.cfg.Namespace()
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		key, _, _ := strings.Cut(line, "\t")
+		internal, ok := strings.CutPrefix(key, "N")
+		if !ok {
+			continue // the version line, or an empty one
+		}
+		levels := strings.Split(internal, "\x1f")
+		if levels[0] != "INBOX" {
+			return nil, fmt.Errorf("sub.db of %s: %q is not one of the user's mailboxes", user, internal)
+		}
+		if len(levels) == 1 {
+			names = append(names, "INBOX")
+			continue
+		}
+		if delim == '.' {
+			// With "." as the separator Cyrus shows a "." inside a
+			// level as "^" (and keeps it as "." inside).
+			for i := range levels {
+				levels[i] = strings.ReplaceAll(levels[i], ".", "^")
+			}
+		}
+		name, err := decodeMUTF7(strings.Join(levels[1:], string(delim)))
+		if err != nil {
+			return nil, fmt.Errorf("sub.db of %s: %w", user, err)
+		}
+		names = append(names, prefix+name)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Subscribed returns the first user's subscribed mailboxes (see
+// SubscribedOf); it fails the test when they cannot be read.
+func (s *Server) Subscribed(t testing.TB) []string {
+	t.Helper()
+	names, err := s.SubscribedOf(s.User)
+	if err != nil {
+		t.Fatalf("cyrustest: subscriptions: %v", err)
+	}
+	return names
+}

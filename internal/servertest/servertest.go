@@ -81,14 +81,15 @@ type Variant struct {
 
 // Harness is what every kind's server offers (the methods of
 // *dovecottest.Server, *couriertest.Server and *cyrustest.Server that
-// they share). The ground truth (Mailboxes, Fetch, FetchAll) reads the
-// server's files with its own tools, never through IMAP.
+// they share). The ground truth (Mailboxes, Subscribed, Fetch, FetchAll)
+// reads the server's files with its own tools, never through IMAP.
 type Harness interface {
 	Dial(t testing.TB) *imapclient.Client // logged in over implicit TLS; t.Cleanup closes it
 	TLSConfig() *tls.Config               // trusting only the server's CA
 	URL(scheme string) string             // "imaps://user@127.0.0.1:port" or "imap://..."
 	PasswordFile(t testing.TB) string     // the password in a file of its own, for --password-file
 	Mailboxes(t testing.TB) []string      // all mailbox names, UTF-8, as IMAP shows them
+	Subscribed(t testing.TB) []string     // the subscribed mailbox names, UTF-8, as IMAP shows them
 	Fetch(t testing.TB, mailbox string) []StoredMessage
 	FetchAll(t testing.TB) []StoredMessage
 	Restart(t testing.TB) // same ports, same mail
@@ -174,7 +175,26 @@ func Variants() []Variant {
 // packages for skipping, cleanup and parallel use).
 func (v Variant) Start(t testing.TB) *Server {
 	t.Helper()
-	h := v.start(t)
+	return v.Around(t, v.start(t))
+}
+
+// Lookup returns the variant of the matrix with this name.
+func Lookup(name string) (Variant, bool) {
+	for _, v := range Variants() {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// Around makes a Server of this variant around a server of the same kind
+// started with another configuration (a Courier with a connection limit,
+// a Cyrus that refuses 8-bit headers), for tests of what the matrix does
+// not cover. The Facts stay the variant's: the test knows what its
+// configuration changed.
+func (v Variant) Around(t testing.TB, h Harness) *Server {
+	t.Helper()
 	srv := &Server{Variant: v, Harness: h}
 	switch s := h.(type) {
 	case *dovecottest.Server:

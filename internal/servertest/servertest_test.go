@@ -63,7 +63,8 @@ func appendMessage(c *imapclient.Client, mailbox string, msg []byte, opts *imap.
 // TestMatrix checks, on every server of the matrix, what the harnesses
 // promise: login over implicit TLS and over STARTTLS with the CA file,
 // the namespace, delimiter, capabilities and special-use folders of
-// Facts, CREATE of a nested folder, and an APPEND of a message with 8-bit
+// Facts, CREATE and SUBSCRIBE of a nested folder (and the subscriptions
+// the ground truth reads), and an APPEND of a message with 8-bit
 // header bytes and flags that the ground truth (read from the server's
 // files) and IMAP both show as stored, rewritten exactly as Facts says.
 func TestMatrix(t *testing.T) {
@@ -132,6 +133,18 @@ func TestMatrix(t *testing.T) {
 		}
 		if boxes := srv.Mailboxes(t); !slices.Contains(boxes, mailbox) || !slices.Contains(boxes, "INBOX") {
 			t.Errorf("ground truth mailboxes = %q, want INBOX and %q", boxes, mailbox)
+		}
+		if err := c.Subscribe(mailbox).Wait(); err != nil {
+			t.Fatalf("SUBSCRIBE %q: %v", mailbox, err)
+		}
+		subscribed := srv.Subscribed(t)
+		for name := range facts.SpecialUse {
+			if !slices.Contains(subscribed, name) {
+				t.Errorf("ground truth subscriptions %q lack the special-use mailbox %q", subscribed, name)
+			}
+		}
+		if !slices.Contains(subscribed, mailbox) {
+			t.Errorf("ground truth subscriptions = %q, want %q", subscribed, mailbox)
 		}
 
 		flags := []imap.Flag{imap.FlagSeen, imap.FlagFlagged, imap.FlagAnswered, "$Forwarded", "project-x"}

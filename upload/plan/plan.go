@@ -256,15 +256,25 @@ func cleanElement(e string, delim rune, refused string) (string, string) {
 // saying why.
 const maxElement = 100
 
+// shortElement is the length up to which a refused fallback name is
+// lengthened (with '_') rather than shortened.
+const shortElement = 20
+
 // FallbackName is the name a folder level gets when the server refused
 // the whole name without saying why: spaces and dots at its ends removed
-// (some servers refuse them), at most maxElement characters, and, when
-// that changed nothing, a '_' added, so that it always differs.
+// (some servers refuse them) and at most maxElement characters; a name
+// that this leaves as it was is halved when it is longer than
+// shortElement characters (servers limit the length of a name as they
+// store it: in modified UTF-7, 100 Cyrillic characters take 270 bytes),
+// else gets a '_' added. So it always differs from e.
 func FallbackName(e string) string {
 	f := strings.Trim(e, " .\t")
-	if utf8.RuneCountInString(f) > maxElement {
-		f = string([]rune(f)[:maxElement])
-		f = strings.TrimRight(f, " .")
+	n := utf8.RuneCountInString(f)
+	switch {
+	case n > maxElement:
+		f = strings.TrimRight(string([]rune(f)[:maxElement]), " .")
+	case f == e && n > shortElement:
+		f = strings.TrimRight(string([]rune(f)[:n/2]), " .")
 	}
 	if f == "" || f == e {
 		f += "_"
@@ -375,9 +385,13 @@ func Make(mailboxes []*formats.Mailbox, info Info, opts Options) (*Plan, error) 
 		}
 		// A name the server refused gets its fallback name, and so do the
 		// folders below it (they follow their parent). FallbackName always
-		// changes a name and the refused names are few: this ends.
+		// changes a name, but its names may come round again (a name
+		// lengthened, then halved): a name seen before ends the search, with
+		// a name the server refuses, which makes the folder unusable.
 		for i := len(head); i < len(elems); i++ {
-			for info.RefusedNames[info.Join(elems[:i+1])] {
+			seen := map[string]bool{}
+			for name := info.Join(elems[:i+1]); info.RefusedNames[name] && !seen[name]; name = info.Join(elems[:i+1]) {
+				seen[name] = true
 				elems[i] = FallbackName(elems[i])
 				why = appendOnce(why, "the server refused the name")
 			}

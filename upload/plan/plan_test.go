@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -387,5 +389,72 @@ func TestCanonical(t *testing.T) {
 	}
 	if got := (Info{Prefix: "INBOX.", Delimiter: '.'}).Canonical("Inbox.Sent"); got != "INBOX.Sent" {
 		t.Errorf("Canonical(Inbox.Sent) = %q", got)
+	}
+}
+
+func TestFallbackName(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"spaces and dots at the ends removed", " Spaced. ", "Spaced"},
+		{"longer than maxElement: cut", strings.Repeat("x", 150), strings.Repeat("x", maxElement)},
+		{"non-ASCII cut by characters", strings.Repeat("Д", 200), strings.Repeat("Д", maxElement)},
+		{"refused as it is at maxElement: halved", strings.Repeat("Д", maxElement), strings.Repeat("Д", maxElement/2)},
+		{"halved, no trailing space", "Rechnungen  und Belege", "Rechnungen"},
+		{"short: lengthened", "Files", "Files_"},
+		{"at shortElement: lengthened", strings.Repeat("x", shortElement), strings.Repeat("x", shortElement) + "_"},
+		{"only dots", "...", "_"},
+	}
+	for _, tt := range tests {
+		if got := FallbackName(tt.in); got != tt.want {
+			t.Errorf("%s: FallbackName(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+	for _, e := range []string{"", " ", "a", "a ", strings.Repeat("ab ", 40), strings.Repeat("é.", 60)} {
+		if FallbackName(e) == e {
+			t.Errorf("FallbackName(%q) did not change it", e)
+		}
+	}
+}
+
+// A long name that the server refuses again and again gets ever shorter
+// fallback names (a server that limits the stored length takes one of
+// them), and a server that refuses every one of them cannot make the plan
+// go round for ever: it ends on a refused name, which makes the folder
+// unusable.
+func TestPlanRefusedNamesEnd(t *testing.T) {
+	long := string([]rune(strings.Repeat("Входящие документы ", 11))[:200])
+	boxes := []*formats.Mailbox{mb("", "", long)}
+	info := Info{Delimiter: '/', RefusedNames: map[string]bool{}}
+	var chain []string
+	for e := long; len(chain) < 30; e = FallbackName(e) {
+		chain = append(chain, e)
+	}
+	// Refused: the name and its first fallback (100 characters).
+	info.RefusedNames[chain[0]], info.RefusedNames[chain[1]] = true, true
+	p, err := Make(boxes, info, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Folder(boxes[0]); f == nil || f.Server != chain[2] || utf8.RuneCountInString(f.Server) != 50 {
+		t.Errorf("refused at 200 and 100 characters -> %v, want %q", f, chain[2])
+	}
+
+	// Refused: every name FallbackName comes to.
+	for _, n := range chain {
+		info.RefusedNames[n] = true
+	}
+	done := make(chan *Plan)
+	go func() {
+		p, _ := Make(boxes, info, Options{})
+		done <- p
+	}()
+	select {
+	case p := <-done:
+		if f := p.Folder(boxes[0]); f == nil || !info.RefusedNames[f.Server] {
+			t.Errorf("every fallback refused -> %v, want one of the refused names", f)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Make does not end when every fallback name is refused")
 	}
 }
