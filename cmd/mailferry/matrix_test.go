@@ -366,6 +366,33 @@ func mxRunScheme(t *testing.T, srv *servertest.Server, scheme, cmd, src string, 
 	return res, readReport(t, report)
 }
 
+// mxScanNames runs scan with the server and returns its server names by
+// the matrix key of their source folder.
+func mxScanNames(t *testing.T, srv *servertest.Server, src *mxSource) map[string]string {
+	t.Helper()
+	res := runCLI(t, nil, "scan", src.root, "--json", "--to", srv.URL("imaps"), "--tls-ca", srv.CAFile,
+		"--password-file", srv.PasswordFile(t))
+	if res.code != exitOK {
+		t.Fatalf("scan --to: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	var got scanResult
+	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil {
+		t.Fatalf("scan --to --json: %v\n%s", err, res.stdout)
+	}
+	if got.Server == "" {
+		t.Errorf("scan --to does not name the server it planned for")
+	}
+	names := map[string]string{}
+	for _, f := range src.folders {
+		for _, sf := range got.Folders {
+			if sf.Path == f.displayPath() {
+				names[f.key] = sf.Target
+			}
+		}
+	}
+	return names
+}
+
 func readReport(t *testing.T, path string) *upload.Report {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -534,6 +561,10 @@ func TestServerMatrix(t *testing.T) {
 			t.Errorf("dry run totals %+v, want %d to upload and 1 skipped", rep.Totals, src.uploadable)
 		}
 		planned := serverFolders(t, rep, src)
+		// scan with the server plans with the same function.
+		if got := mxScanNames(t, srv, src); !maps.Equal(got, planned) {
+			t.Errorf("scan --to shows the server names %q, the dry run %q", got, planned)
+		}
 		for key, name := range want.folders {
 			f := src.folders[slices.IndexFunc(src.folders, func(f mxFolder) bool { return f.key == key })]
 			if slices.Contains(want.revealedByCreate, key) {
@@ -645,6 +676,9 @@ func TestServerMatrix(t *testing.T) {
 		}
 		if got := serverFolders(t, rep, src); !maps.Equal(got, want.folders) {
 			t.Errorf("the dry run after the upload plans the folders %q, want %q", got, want.folders)
+		}
+		if got := mxScanNames(t, srv, src); !maps.Equal(got, want.folders) {
+			t.Errorf("scan --to after the upload shows the server names %q, want %q", got, want.folders)
 		}
 		if tot := rep.Totals; tot.Uploaded != 0 || tot.Already != src.uploadable {
 			t.Errorf("the dry run after the upload: totals %+v, want all %d already on the server", tot, src.uploadable)

@@ -16,7 +16,7 @@ import (
 	"mailferry/upload/plan"
 )
 
-const scanManual = `mailferry scan [SOURCE] [--json] [--format KIND]
+const scanManual = `mailferry scan [SOURCE] [--json] [--format KIND] [--to URL | --email ADDRESS]
 
 Shows what mail SOURCE holds without changing anything: the kind of store,
 the folder tree with message counts, sizes, read / flagged / skipped /
@@ -37,6 +37,12 @@ mail, recognised as holding no mail, or listed under "Not read" with the
 reason and size. When files that look like mail could not be read, scan
 exits with code 3.
 
+The server names shown are those of a typical server ('/' between levels,
+no namespace prefix). With --to URL (or --email ADDRESS), scan logs in and
+asks that server: its namespace, delimiter, special-use folders and rules for
+folder names decide the names, exactly as upload plans them (nothing is
+created there). --prefix, --include and --exclude apply as in upload.
+
 Messages deleted in Thunderbird but still in the file (the folder was never
 compacted) are counted as skipped: they will not be uploaded.
 
@@ -49,9 +55,23 @@ func (e *env) scan(args []string) int {
 	fs := newFlagSet("scan", scanManual, e.stderr)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	format := fs.String("format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
+	var sf serverFlags
+	sf.registerConnect(fs)
 	pos, err := parseArgs(fs, args, e.stdout)
 	if err != nil {
 		return flagErrorCode(err)
+	}
+	var opts upload.Options
+	if err := sf.apply(&opts); err != nil {
+		return e.fail("scan", err)
+	}
+	if _, err := formats.NewSelector(sf.include, sf.exclude); err != nil {
+		return e.fail("scan", usageErrorf("%v", err))
+	}
+	if sf.withServer() {
+		if err := e.account("scan", &sf, &opts); err != nil {
+			return e.fail("scan", err)
+		}
 	}
 	if len(pos) > 1 {
 		fmt.Fprintf(e.stderr, "mailferry scan: one SOURCE at most, got %d\n", len(pos))
@@ -80,7 +100,7 @@ func (e *env) scan(args []string) int {
 	var results []*scanResult
 	code := exitOK
 	for _, src := range sources {
-		res, err := e.scanOne(src, kind)
+		res, err := e.scanOne(src, kind, opts)
 		var nm *detect.NoMailError
 		if errors.As(err, &nm) && len(nm.Others) > 0 {
 			// Only stores mailferry cannot read: say what they are and
@@ -137,6 +157,10 @@ type scanResult struct {
 	Warnings []string       `json:"warnings"`
 	Totals   scanTotals     `json:"totals"`
 	Renamed  []plan.Rename  `json:"renamed,omitempty"`
+	// Server is the server the names were planned for ("" is a typical
+	// server), Learned what was learned about its rules for names.
+	Server  string   `json:"server,omitempty"`
+	Learned []string `json:"learned,omitempty"`
 	// Files accounts for every file under the source.
 	Files *formats.FileLedger `json:"files,omitempty"`
 }
@@ -167,10 +191,12 @@ type scanTotals struct {
 	formats.FolderSummary
 }
 
-func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
+// scanOne reads one source. With opts.Target, the server names come from
+// that server (upload.PlanOn); else from a typical server.
+func (e *env) scanOne(src string, kind detect.Kind, opts upload.Options) (*scanResult, error) {
 	var warnings []string
-	opts := formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w.String()) }, SizesOnly: true}
-	s, err := detect.Open(src, kind, opts)
+	fopts := formats.Options{Warn: func(w formats.Warning) { warnings = append(warnings, w.String()) }, SizesOnly: true}
+	s, err := detect.Open(src, kind, fopts)
 	var nm *detect.NoMailError
 	if errors.As(err, &nm) {
 		return nil, err
@@ -188,13 +214,25 @@ func (e *env) scanOne(src string, kind detect.Kind) (*scanResult, error) {
 	for _, f := range sum.Folders {
 		boxes = append(boxes, f.Mailbox)
 	}
-	// Target names as a typical server ('/' delimiter, no special-use
-	// folders announced) would get them; upload --dry-run shows the real ones.
-	p, err := plan.Make(boxes, plan.Info{Delimiter: '/'}, plan.Options{})
-	if err != nil {
-		return nil, err
+	res := &scanResult{Source: src, Stores: s.Found}
+	var p *plan.Plan
+	if opts.Target != nil {
+		sp, err := upload.PlanOn(e.ctx, s.Reader, opts)
+		if err != nil {
+			return nil, err
+		}
+		p, res.Server, res.Learned = sp.Plan, sp.Target, sp.Learned
+		for _, u := range sp.Undecodable {
+			res.Learned = append(res.Learned, "left alone (its name cannot be decoded): "+u)
+		}
+	} else {
+		// Target names as a typical server ('/' delimiter, no special-use
+		// folders announced) would get them.
+		if p, err = plan.Make(boxes, plan.Info{Delimiter: '/'}, opts.Plan); err != nil {
+			return nil, err
+		}
 	}
-	res := &scanResult{Source: src, Stores: s.Found, Warnings: warnings, Renamed: p.Renames}
+	res.Warnings, res.Renamed = warnings, p.Renames
 	for _, a := range s.Accounts {
 		note := a.Note
 		if a.Skip != "" {
@@ -254,6 +292,9 @@ func printScan(w io.Writer, r *scanResult) {
 		}
 	}
 	fmt.Fprintln(w)
+	if r.Server != "" {
+		fmt.Fprintf(w, "Server names as planned on %s (nothing was created there):\n", term.Escape(r.Server))
+	}
 	fmt.Fprintf(w, "%8s %10s %6s %7s %7s %10s  %s\n", "messages", "size", "read", "flagged", "skipped", "incomplete", "folder → server")
 	for _, f := range r.Folders {
 		fmt.Fprintf(w, "%8d %10s %6d %7d %7d %10d  %s → %s\n", f.Messages, humanBytes(f.Bytes), f.Read,
@@ -265,6 +306,9 @@ func printScan(w io.Writer, r *scanResult) {
 		for _, rn := range r.Renamed {
 			fmt.Fprintf(w, "  %s → %s (%s)\n", term.Escape(rn.Source), term.Escape(rn.Server), term.Escape(rn.Reason))
 		}
+	}
+	for _, l := range r.Learned {
+		fmt.Fprintf(w, "Learned about the server: %s\n", term.Escape(l))
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")

@@ -89,23 +89,35 @@ type serverFlags struct {
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
+	f.registerConnect(fs)
+	fs.StringVar(&f.report, "report", "", "write a JSON report to this file")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only warnings and the summary")
+	fs.StringVar(&f.format, "format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
+}
+
+// registerConnect registers the flags that say which server and account,
+// how to reach it and how to place the folders there: what scan needs to
+// show the server's folder names.
+func (f *serverFlags) registerConnect(fs *flag.FlagSet) {
 	fs.StringVar(&f.to, "to", "", "the IMAP account: imaps://USER@HOST[:PORT] or imap://USER@HOST[:PORT]")
 	fs.StringVar(&f.email, "email", "", "instead of --to: your e-mail address; the server is looked up from it (see mailferry help start)")
 	fs.StringVar(&f.server, "server", "", "with --email: the IMAP server, HOST[:PORT], instead of looking it up")
 	fs.StringVar(&f.prefix, "prefix", "", "put every folder under this server folder instead of merging into the tree")
 	fs.Var(&f.include, "include", "only folders matching this pattern, as scan shows them (repeatable; * and ? allowed)")
 	fs.Var(&f.exclude, "exclude", "leave out folders matching this pattern (repeatable)")
-	fs.StringVar(&f.report, "report", "", "write a JSON report to this file")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "also trust the CA certificates in this PEM file")
 	fs.BoolVar(&f.insecure, "insecure-skip-verify", false, "do not check the server's TLS certificate (unsafe)")
 	fs.BoolVar(&f.allowPlaintext, "allow-plaintext", false, "allow sending the password unencrypted when the server offers no STARTTLS (unsafe)")
 	fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file (first line)")
-	fs.BoolVar(&f.quiet, "quiet", false, "print only warnings and the summary")
-	fs.StringVar(&f.format, "format", "", "force the store kind: "+strings.Join(detect.KindNames(), ", "))
 	fs.DurationVar(&f.retryTimeout, "retry-timeout", 2*time.Minute, "how long a lost connection is retried, or a server that asks to slow down waited for, before the run gives up")
 	fs.DurationVar(&f.ioTimeout, "io-timeout", time.Minute, "how long a connection may go without any progress before it is replaced")
 	fs.BoolVar(&f.noCompress, "no-compress", false, "do not compress the connection even where the server offers it (COMPRESS=DEFLATE)")
 	f.oauth.Register(fs)
+}
+
+// withServer reports whether the flags name a server.
+func (f *serverFlags) withServer() bool {
+	return f.to != "" || f.email != "" || f.server != "" || f.oauth.Enabled()
 }
 
 // apply puts the flags that map one to one onto opts, checking them.
