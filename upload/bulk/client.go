@@ -20,10 +20,10 @@ import (
 
 // Options configure a Client. The zero value is the default.
 type Options struct {
-	// MaxBatch is the most messages Append puts into one MULTIAPPEND
+	// MaxBatch is the most messages a caller puts into one MULTIAPPEND
 	// command (default 50). 1 turns MULTIAPPEND off.
 	MaxBatch int
-	// MaxBatchBytes is the most message bytes Append puts into one
+	// MaxBatchBytes is the most message bytes a caller puts into one
 	// MULTIAPPEND command (default 8 MiB); a larger message goes alone.
 	MaxBatchBytes int64
 	// MaxInFlight is the most commands sent and not yet answered (default
@@ -151,8 +151,8 @@ var (
 )
 
 // Client is one IMAP connection for the APPEND hot path: login, SELECT and
-// pipelined APPEND / MULTIAPPEND, nothing else. Submit and Append may be
-// called from one goroutine at a time; Wait, Caps and Exists from any.
+// pipelined APPEND / MULTIAPPEND, nothing else. Submit may be called
+// from one goroutine at a time; Wait, Caps and Exists from any.
 type Client struct {
 	conn net.Conn      // as given: closed by Close, deadlines
 	src  net.Conn      // the IMAP stream: conn, or deflate over it after COMPRESS
@@ -421,8 +421,8 @@ func (c *Client) Caps() []string {
 	return l
 }
 
-// MultiAppend reports whether Append will batch (MULTIAPPEND announced and
-// not turned off).
+// MultiAppend reports whether the connection takes MULTIAPPEND batches
+// (announced and not turned off).
 func (c *Client) MultiAppend() bool {
 	return !c.opts.NoMultiAppend && c.opts.maxBatch() > 1 && c.Has("MULTIAPPEND")
 }

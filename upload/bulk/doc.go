@@ -30,7 +30,7 @@
 //   - *StatusError (NO/BAD with its response code: LIMIT, OVERQUOTA,
 //     TRYCREATE, CANNOT, ...): nothing of the command was stored; a
 //     MULTIAPPEND is atomic, so one refused message refuses its batch
-//     (Append then sends the batch's messages again one by one).
+//     (the caller then sends the batch's messages again one by one).
 //   - *LostError: the connection ended first. Sent false: the command was
 //     not written completely and nothing was stored. Sent true: it may
 //     have been stored, and then wholly (Command.Atomic): a recheck that
