@@ -244,12 +244,6 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
-func contextCanceled() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx.Err()
-}
-
 func imapErr(typ, code, text string) error {
 	return &imap.Error{Type: imap.StatusResponseType(typ), Code: imap.ResponseCode(code), Text: text}
 }

@@ -134,13 +134,13 @@ func TestOAuthBrowserRememberRevokeLogout(t *testing.T) {
 	// user declines there: exit 2, and words that say why.
 	p.RevokeUser(srv.User)
 	deny, _ := p.Browser(t, srv.User, false)
-	e, out, errOut = oauthEnv(t, p, srv, vars, deny)
+	e, _, errOut = oauthEnv(t, p, srv, vars, deny)
 	code = e.run([]string{"verify", src, "--email", email, "--to", to, "--tls-ca", srv.CAFile, "--oauth2"})
 	if code != exitUsage || !strings.Contains(strings.ToLower(errOut.String()), "sign in") {
 		t.Errorf("a revoked sign-in, then a declined one: exit %d, want %d and the reason said\n%s", code, exitUsage, errOut)
 	}
 
-	e, out, errOut = oauthEnv(t, p, srv, vars, nil)
+	e, _, errOut = oauthEnv(t, p, srv, vars, nil)
 	if code := e.run([]string{"logout", "--email", email}); code != exitOK {
 		t.Errorf("logout: exit %d\n%s", code, errOut)
 	}

@@ -103,7 +103,9 @@ func (c *Client) Namespace(ctx context.Context) (prefix string, delim rune, ok b
 	if p.nil() {
 		return "", 0, false, nil
 	}
-	if !p.byte('(') || !p.byte('(') {
+	// The list of personal namespaces, then its first namespace: "((".
+	outer := p.byte('(')
+	if !outer || !p.byte('(') {
 		return "", 0, false, fmt.Errorf("%w: NAMESPACE %q: want a list of namespaces", ErrProtocol, clip(text))
 	}
 	raw, ok := p.astring()
