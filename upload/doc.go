@@ -1,15 +1,44 @@
 // Package upload owns everything on the IMAP side of mailferry: parsing the
-// target URL, connecting (TLS, STARTTLS, login), planning server folder
-// names from the source mailboxes (Plan), uploading the message stream of a
-// formats.Reader (Upload), verifying what the server holds against the
-// source (Verify), and rehearsing all of it on an in-process server that
-// keeps only headers (package rehearsal) when no target is given.
+// target URL, connecting (TLS, STARTTLS, login, OAuth, COMPRESS), planning
+// server folder names from the source mailboxes, uploading the message
+// stream of a formats.Reader (Upload), verifying what the server holds
+// against the source (Verify), and rehearsing all of it on an in-process
+// server that keeps only headers (package rehearsal) when no target is
+// given.
+//
+// Where each part lives, in the order a run meets them:
+//
+//   - upload.go, verify.go, rehearse.go, preview.go: the entry points
+//     (Upload, Verify, the rehearsal, PlanOn for scan); options.go,
+//     errors.go (the typed errors and the exit-code map), url.go.
+//   - run.go: what Upload and Verify share from start to end (setup,
+//     prepare, track, finish); settle.go: the marker of a run in progress.
+//   - dial.go, login.go, conn.go, progressconn.go: one dialer for every
+//     connection, the bulk client first, handed to go-imap after login;
+//     every read bounded (internal/imapguard), every wait timed.
+//   - discover.go, folders.go, and package plan: the server's namespace,
+//     delimiter, special-use folders and name rules; one plan for every
+//     command; folders created and subscribed.
+//   - fetch.go, serverset.go, and package fingerprint: the pre-scan of a
+//     folder and the multiset of message identities it yields.
+//   - dispatch.go, lanes.go, worker.go, appender.go, bulkappend.go,
+//     imapappend.go: each message admitted (already there, skipped,
+//     quarantined) or sent over one of the connections, in MULTIAPPEND
+//     batches where possible; a broken connection's messages checked and
+//     sent again at most maxTries times.
+//   - ledger.go: the one owner of every outcome, under its own lock;
+//     progress published outside it. report.go: the Report and its totals.
+//   - retry.go: what is retried (transport failures, requests to slow
+//     down, a provider's limit for the day) and for how long.
+//   - flags.go (flags and keywords), quarantine.go (refused messages kept
+//     privately), fullcheck.go (messages compared byte for byte).
 //
 // The identity of a message, for resuming and for verification, is its
-// Fingerprint (see fingerprint.go): the SHA-256 of its normalized header
-// block plus its exact size. Folders are multisets of fingerprints: a source
-// holding the same message twice ends with two copies on the server, and a
-// re-run adds none.
+// fingerprint (package fingerprint): the SHA-256 of its normalized header
+// block plus its exact size, with looser forms for servers that rewrite
+// what they store. Folders are multisets of fingerprints: a source holding
+// the same message twice ends with two copies on the server, and a re-run
+// adds none.
 //
 // Bytes policy: a message is sent exactly as the reader yields it
 // (formats.Message.Open: CRLF line endings, final CRLF; bare CRs and LFs are
