@@ -111,8 +111,8 @@ func (t *throttle) hit(te *throttleError, sent time.Time, timeout time.Duration)
 			ErrThrottled, te.wait.Round(time.Second), timeout.Round(time.Second), describe(te.err))
 	}
 	if giveUp {
-		return fmt.Errorf("%w: the server kept asking to slow down for %v (last answer: %s); run the same command again later to resume",
-			ErrThrottled, now.Sub(t.since).Round(100*time.Millisecond), describe(te.err))
+		return fmt.Errorf("%w: the server kept asking to slow down (for %v so far; the next pause, %v, would go past --retry-timeout %v) (last answer: %s); run the same command again later to resume",
+			ErrThrottled, now.Sub(t.since).Round(100*time.Millisecond), wait.Round(100*time.Millisecond), timeout.Round(time.Second), describe(te.err))
 	}
 	t.paused, t.until = now, now.Add(wait)
 	t.delay = min(2*t.delay, maxDelay)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"mailferry/internal/fakeimap"
+	"mailferry/upload"
 )
 
 // rawControls are bytes a server's text must never bring to the terminal
@@ -109,5 +110,30 @@ func TestNoEncryptionAdvice(t *testing.T) {
 	}
 	if strings.ContainsAny(all, rawControls) {
 		t.Errorf("raw control characters reached the output:\n%q", all)
+	}
+}
+
+// Every text of a report that comes from a source file or a server (a
+// Message-ID in a "missing:" line, a folder name, a reason, a quarantine
+// file name) prints escaped.
+func TestReportTextsEscaped(t *testing.T) {
+	nasty := "x\x1b[2J\r\x00\x07y"
+	rep := &upload.Report{Mode: upload.ModeUpload, Target: "imaps://u@h", Verified: true}
+	rep.Folders = []*upload.FolderReport{{
+		Sources: []string{"Src" + nasty}, Server: "Srv" + nasty,
+		Verify: &upload.FolderVerify{Status: "!", Expected: 2,
+			Missing:     []upload.Problem{{Pos: "a.mbox:1 (#1)", MessageID: "<id" + nasty + "@x>"}},
+			BodyDiffers: []upload.Problem{{Pos: "a.mbox:9 (#2)", MessageID: "<b" + nasty + ">", Reason: "r" + nasty}}},
+		Quarantined: []upload.Problem{{Pos: "a.mbox:20 (#3)", Reason: "NO " + nasty, File: "/q/" + nasty}},
+	}}
+	var out strings.Builder
+	printReport(&out, rep, 0)
+	if strings.ContainsAny(out.String(), rawControls) {
+		t.Errorf("raw control characters in the summary:\n%q", out.String())
+	}
+	for _, want := range []string{`missing: a.mbox:1 (#1) <idx\x1b[2J\r\x00\x07y@x>`, `Srvx\x1b[2J`, `NO x\x1b[2J`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, out.String())
+		}
 	}
 }
