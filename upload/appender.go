@@ -22,7 +22,10 @@ type job struct {
 	// tries counts the connections that broke while the job was being
 	// sent or in flight (see worker.lost).
 	tries int
-	sent  time.Time // when its APPEND was last sent
+	// failures counts the refusals that named a failure of the server's
+	// own (serverFailure), each followed by another try.
+	failures int
+	sent     time.Time // when its APPEND was last sent
 	// key is the server-side key the job was found by after a broken
 	// connection (landed); else its own fingerprint counts.
 	key    Fingerprint

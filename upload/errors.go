@@ -166,6 +166,21 @@ var throttleText = regexp.MustCompile(`(?i)throttl|rate[ -]?limit|\brate\b|too m
 // and texts naming a daily or hourly limit.
 var periodLimitText = regexp.MustCompile(`(?i)bandwidth limit|exceeded command|daily|per day|per hour|24 hours|sending quota|upload limit`)
 
+// serverFailureText matches a refusal that names a failure of the server's
+// own rather than anything about the message: Cyrus's "System I/O error"
+// (its first APPENDs race to create its staging directory), "internal
+// error", a temporary failure. The same message may well be taken a
+// moment later.
+var serverFailureText = regexp.MustCompile(`(?i)\bI/O error|internal (server )?error|temporar(y|ily) (failure|unavailable|error)|server ?bug`)
+
+// serverFailure reports whether a refusal is the server's own failure
+// (serverFailureText, or RFC 5530's [SERVERBUG]).
+func serverFailure(err error) bool {
+	ie := serverError(err)
+	return ie != nil && ie.Type == imap.StatusResponseTypeNo &&
+		(ie.Code == imap.ResponseCodeServerBug || serverFailureText.MatchString(ie.Text))
+}
+
 // quotaText matches a storage quota refusal from a server that sends no
 // [OVERQUOTA] code.
 var quotaText = regexp.MustCompile(`(?i)quota exceeded|over quota|exceeds? (the |your )?quota|mailbox (is )?full`)

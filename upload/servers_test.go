@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -208,5 +209,59 @@ func TestServerProfilesDetails(t *testing.T) {
 		if strings.Contains(string(m.Header), "<kw@awkward>") && !equalStrings(m.Flags, []string{"$label1", `\Seen`}) {
 			t.Errorf("the message whose keyword was refused has flags %v, want the rest of them", m.Flags)
 		}
+	}
+}
+
+// A server that fails to store a message for a reason of its own (Cyrus's
+// "NO System I/O error" while its first APPENDs race to create its staging
+// directory) gets the message again, a bounded number of times: a passing
+// failure loses nothing, a lasting one quarantines each message with the
+// server's words after 1+maxServerFailures tries, and the run goes on.
+func TestServerFailureRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		fail        int
+		quarantined bool
+	}{
+		{"passing", 3, false},
+		{"lasting", 1 << 20, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := rehearsal.Cyrus()
+			o.Logger, o.TempDir, o.FailAppends = testLogger(t), t.TempDir(), tc.fail
+			o.NoMultiAppend = true // one APPEND per message: the refusals count exactly
+			srv, err := rehearsal.Start(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			var s source
+			in := s.box("", formats.SpecialInbox, "Inbox")
+			for i := range 6 {
+				s.add(in, mail(fmt.Sprint(i), fmt.Sprintf("<%d@failure>", i), "text"), time.Now())
+			}
+			opts := rehearsalOptions(t, srv)
+			opts.Connections = 1
+			rep, err := Upload(context.Background(), s.reader(), opts)
+			inbox, _ := srv.Messages("INBOX")
+			if !tc.quarantined {
+				if err != nil || rep.Totals.Uploaded != 6 || len(inbox) != 6 {
+					t.Fatalf("Upload: %v, totals %+v, %d on the server; want all 6 uploaded once\n%s", err, rep.Totals, len(inbox), dumpReport(rep))
+				}
+				return
+			}
+			if !errors.Is(err, ErrIncomplete) || rep.Totals.Quarantined != 6 || len(inbox) != 0 {
+				t.Fatalf("Upload: %v, totals %+v, %d on the server; want all 6 quarantined\n%s", err, rep.Totals, len(inbox), dumpReport(rep))
+			}
+			for _, q := range rep.Folders[0].Quarantined {
+				if !strings.Contains(q.Reason, "System I/O error") {
+					t.Errorf("quarantined with %q, want the server's words", q.Reason)
+				}
+			}
+			if got, want := srv.AppendsRefused(), 6*(1+maxServerFailures); got != want {
+				t.Errorf("the server refused %d APPENDs, want %d (each message 1+%d times)", got, want, maxServerFailures)
+			}
+		})
 	}
 }

@@ -254,9 +254,15 @@ func (w *worker) abandon(closed bool) {
 	w.dropBulk()
 }
 
+// maxServerFailures bounds how often one message is sent again after the
+// server refused it for a failure of its own.
+const maxServerFailures = 2
+
 // refused ends a message the server answered with NO or BAD: over quota
-// stops the run; a request to slow down sends it again later; anything
-// else quarantines the message.
+// stops the run; a request to slow down, or a failure the server names as
+// its own (at most maxServerFailures times), sends it again; a refused
+// keyword sends it without that keyword; anything else quarantines the
+// message.
 func (w *worker) refused(ctx context.Context, j *job, err error) {
 	retry, rerr := retryable(ctx, err, true)
 	var te *throttleError
@@ -268,6 +274,11 @@ func (w *worker) refused(ctx context.Context, j *job, err error) {
 		w.rn.fail(rerr)
 	case ctx.Err() != nil:
 		w.rn.end(j, outFailed, Problem{Code: ProblemStopped, Reason: ReasonStopped})
+	case serverFailure(err) && j.failures < maxServerFailures:
+		// NO means not stored: sending it again cannot duplicate it.
+		j.failures++
+		w.rn.log.Warn("the server failed to store a message; sending it again", "pos", j.e.pos.String(), "answer", describe(err))
+		w.redo = append(w.redo, j)
 	case keywordRefusal.MatchString(describe(err)) && w.rn.led.dropKeyword(j, describe(err)):
 		// The message is fine: it goes again without the keyword.
 		w.rn.log.Debug("the server refused a keyword; sending the message without it", "pos", j.e.pos.String(), "answer", describe(err))

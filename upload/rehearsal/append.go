@@ -162,6 +162,9 @@ func (s *session) checkAppend(mb *mailbox, size int64, flags []string) *imapErro
 			}
 		}
 	}
+	if s.a.failAppend() {
+		return refused(refusalOr(o.ServerFailure, Refusal{Text: "System I/O error"}))
+	}
 	now := o.Clock()
 	if t := o.Throttle; t != nil {
 		if over, left := s.a.throttled(now); over {

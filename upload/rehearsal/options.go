@@ -123,6 +123,13 @@ type Options struct {
 	MaxConnections  int
 	ConnectionLimit ConnectionLimit
 
+	// FailAppends refuses the first this many messages appended (counted
+	// over all connections) with ServerFailure: a failure of the server's
+	// own, such as Cyrus's "NO System I/O error" when its first APPENDs
+	// race to create its staging directory. A message refused so is not
+	// stored.
+	FailAppends   int
+	ServerFailure Refusal
 	// DailyUploadBytes refuses APPENDs once this many bytes were appended
 	// within 24 hours of the first (0: no budget), with OverBudget.
 	DailyUploadBytes int64

@@ -231,3 +231,11 @@ func (s *Server) Connections() int {
 	defer s.mu.Unlock()
 	return len(s.conns)
 }
+
+// AppendsRefused returns how many messages were refused as the server's
+// own failure (Options.FailAppends).
+func (s *Server) AppendsRefused() int {
+	s.a.mu.Lock()
+	defer s.a.mu.Unlock()
+	return s.a.failed
+}

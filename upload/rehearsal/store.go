@@ -22,6 +22,7 @@ type account struct {
 	budgetUsed      int64
 	throttleStart   time.Time
 	throttleCount   int
+	failed          int // APPENDs refused as the server's own failure (FailAppends)
 
 	flagMu sync.Mutex        // guards spell and sets; a leaf lock
 	spell  map[string]string // keyword spelling, by lower case
@@ -117,6 +118,18 @@ func (a *account) delete(name string, selected *mailbox) *Refusal {
 	}
 	delete(a.mailboxes, name)
 	return nil
+}
+
+// failAppend reports whether this APPEND is one of the first
+// Options.FailAppends, refused as the server's own failure.
+func (a *account) failAppend() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.failed >= a.opts.FailAppends {
+		return false
+	}
+	a.failed++
+	return true
 }
 
 // checkName applies the server's naming rules to a CREATE.
