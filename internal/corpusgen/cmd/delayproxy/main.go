@@ -62,10 +62,13 @@ func main() {
 	p.SetBandwidth(faultproxy.Down, down)
 	fmt.Println(p.Addr())
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	if statsSignal != nil {
+		signal.Notify(sig, statsSignal)
+	}
 	for s := range sig {
 		printStats(os.Stdout, p.Stats())
-		if s != syscall.SIGUSR1 {
+		if statsSignal == nil || s != statsSignal {
 			break
 		}
 	}
