@@ -42,12 +42,13 @@ var (
 	// re-run resumes.
 	ErrGaveUp = errors.New("gave up")
 	// ErrThrottled stops a run whose server kept asking it to slow down
-	// for longer than RetryTimeout. Exit code 1; a re-run later resumes.
+	// for longer than RetryTimeout. Exit code 4 (come back later); a
+	// re-run later resumes.
 	ErrThrottled = errors.New("gave up waiting for the server")
 	// ErrDailyLimit stops a run at the provider's limit on uploads over a
 	// period (Gmail: about 500 MB of IMAP upload a day, then "[OVERQUOTA]
 	// Account exceeded command or bandwidth limits"): nothing more goes
-	// in today. A re-run later resumes.
+	// in today. Exit code 4 (come back later); a re-run later resumes.
 	ErrDailyLimit = errors.New("the provider's upload limit for now is used up")
 	// ErrServer stops a run whose server answered in a way the run cannot
 	// go on with: a response that breaks the IMAP grammar, or one larger
