@@ -2,7 +2,7 @@
 # bench.sh: mailferry upload against mbsync and doveadm import, side by side.
 #
 # Usage (from anywhere in the repository):
-#   internal/corpusgen/bench.sh                 # 5000 messages (~300 MB), the issue-6 setup
+#   internal/corpusgen/bench.sh                 # 5000 messages (~300 MB), the default setup
 #   internal/corpusgen/bench.sh -n 500          # smaller and quicker
 #   internal/corpusgen/bench.sh -size 50M -seed 7 -rtt 40ms -keep /tmp/bench
 #
