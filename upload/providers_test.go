@@ -141,3 +141,55 @@ func TestMicrosoft365Throttle(t *testing.T) {
 		t.Errorf("password login to the Microsoft-like server: %v, want ErrAuth", err)
 	}
 }
+
+// Microsoft 365 keeps the folder name "Files" for itself and refuses to
+// create it with a text that names no reason ("NO Command Error. 12"): the
+// run learns the rule, puts that folder and its child under another name
+// (shown as a rename), and every message arrives once; a second run
+// uploads nothing.
+func TestMicrosoft365ReservedFiles(t *testing.T) {
+	t.Parallel()
+	o := rehearsal.Microsoft365()
+	o.Logger, o.TempDir = testLogger(t), t.TempDir()
+	o.Throttle = nil
+	srv, err := rehearsal.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var s source
+	boxes := []*formats.Mailbox{s.box("", formats.SpecialInbox, "Inbox"), s.box("", formats.SpecialNone, "Files"), s.box("", formats.SpecialNone, "Files", "2020")}
+	for i := range 9 {
+		s.add(boxes[i%3], mail(fmt.Sprint(i), fmt.Sprintf("<files-%d@provider>", i), "body\n"), time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC))
+	}
+	opts := rehearsalOptions(t, srv)
+	opts.Password = ""
+	opts.Tokens = staticToken(srv.Password())
+	rep, err := Upload(context.Background(), s.reader(), opts)
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	mustCheck(t, rep)
+	for _, f := range srv.Folders() {
+		if strings.EqualFold(f, "Files") || strings.HasPrefix(strings.ToLower(f), "files/") {
+			t.Errorf("folder %q exists on a server that refuses it", f)
+		}
+	}
+	renamed := map[string]string{}
+	for _, r := range rep.Renames {
+		renamed[r.Source] = r.Server
+	}
+	files, child := renamed["Files"], renamed["Files/2020"]
+	if files == "" || child == "" || !strings.HasPrefix(child, files+"/") {
+		t.Fatalf("renames %+v: want Files and Files/2020 renamed, the child below its parent", rep.Renames)
+	}
+	for _, name := range []string{files, child, "INBOX"} {
+		if msgs, err := srv.Messages(name); err != nil || len(msgs) != 3 {
+			t.Errorf("%s holds %d messages (%v), want 3", name, len(msgs), err)
+		}
+	}
+	rep, err = Upload(context.Background(), s.reader(), opts)
+	if err != nil || rep.Totals.Uploaded != 0 || rep.Totals.Already != 9 {
+		t.Errorf("second run: %v, totals %+v; want all 9 already there", err, rep.Totals)
+	}
+}

@@ -194,7 +194,12 @@ func Gmail() Options {
 //   - a message over 35 MiB (Exchange Online's default receive limit is
 //     36 MB; APPENDLIMIT is not announced) refused with "NO Maximum size
 //     of appendable message has been exceeded", Exchange's text as
-//     administrators list it (no protocol log of it was found).
+//     administrators list it (no protocol log of it was found);
+//   - the folder name "Files" is reserved (Exchange keeps a folder of
+//     that name for its own use; migration tools' FAQs tell users to
+//     rename it): CREATE is refused with Exchange's generic "NO Command
+//     Error. 12", which names no reason, so the uploader must learn the
+//     rule itself.
 //
 // Its default folders are conventional names without attributes; whether
 // Exchange Online shows special-use attributes was not verified.
@@ -211,6 +216,8 @@ func Microsoft365() Options {
 		AppendLimit:     35 << 20,
 		HideAppendLimit: true,
 		TooBig:          Refusal{Text: "Maximum size of appendable message has been exceeded"},
+		Reserved:        []string{"Files"},
+		ReservedRefusal: Refusal{Text: "Command Error. 12"},
 		Throttle: &Throttle{Window: 5 * time.Minute,
 			Refusal: Refusal{Text: "Request is throttled. Suggested Backoff Time: %d milliseconds"},
 			Bye:     "Connection closed. 14"},
