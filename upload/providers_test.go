@@ -193,3 +193,43 @@ func TestMicrosoft365ReservedFiles(t *testing.T) {
 		t.Errorf("second run: %v, totals %+v; want all 9 already there", err, rep.Totals)
 	}
 }
+
+// Microsoft 365 refuses a message with a line over 10,239 characters
+// ("BAD Command Argument Error. 11"): that message is quarantined with the
+// server's answer (mailferry never rewrites a message), the others
+// arrive, and the run says it is incomplete.
+func TestMicrosoft365LongLine(t *testing.T) {
+	t.Parallel()
+	o := rehearsal.Microsoft365()
+	o.Logger, o.TempDir = testLogger(t), t.TempDir()
+	o.Throttle = nil
+	srv, err := rehearsal.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	src := providerSource(6)
+	in := src.box("", formats.SpecialInbox, "Inbox")
+	src.add(in, mail("long", "<long@provider>", strings.Repeat("x", 10239)+"\n"), time.Now())
+	src.add(in, mail("longer", "<longer@provider>", strings.Repeat("y", 10240)+"\n"), time.Now())
+	opts := rehearsalOptions(t, srv)
+	opts.Password = ""
+	opts.Tokens = staticToken(srv.Password())
+	rep, err := Upload(context.Background(), src.reader(), opts)
+	if !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("Upload: %v, want ErrIncomplete (one message refused)", err)
+	}
+	mustCheck(t, rep)
+	if rep.Totals.Quarantined != 1 || rep.Totals.Uploaded != len(src.msgs)-1 || serverTotal(t, srv) != len(src.msgs)-1 {
+		t.Fatalf("totals %+v, %d on the server; want all but the 10,240-character line uploaded", rep.Totals, serverTotal(t, srv))
+	}
+	var q Problem
+	for _, f := range rep.Folders {
+		for _, p := range f.Quarantined {
+			q = p
+		}
+	}
+	if q.MessageID != "<longer@provider>" || q.Code != ProblemRefused || !strings.Contains(q.Reason, "Command Argument Error. 11") {
+		t.Errorf("quarantined %+v, want <longer@provider> refused with the server's words", q)
+	}
+}

@@ -1,6 +1,7 @@
 package rehearsal
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -195,6 +196,11 @@ func (s *session) store(size int64) (m message, r *imapError, err error) {
 		eight = &cyrus8bit{r: in, munge: o.EightBit == EightBitMunge, blank: true, inHeader: true}
 		in = eight
 	}
+	var lines *lineMeter
+	if o.MaxLineLength > 0 {
+		lines = &lineMeter{r: in}
+		in = lines
+	}
 	if o.FinalNewline {
 		in = &finalNewline{r: in}
 	}
@@ -213,7 +219,39 @@ func (s *session) store(size int64) (m message, r *imapError, err error) {
 	if eight != nil && eight.saw && o.EightBit == EightBitReject {
 		return message{}, no("", "Message contains non-ASCII characters in headers"), nil
 	}
+	if lines != nil && lines.longest > o.MaxLineLength {
+		return message{}, refused(refusalOr(o.LongLine, Refusal{Code: "LIMIT", Text: "Line too long"})), nil
+	}
 	return message{size: stored, hoff: off, hlen: hlen}, nil, nil
+}
+
+// lineMeter measures the longest line of a stream, without its CRLF.
+type lineMeter struct {
+	r       io.Reader
+	current int // bytes of the line so far, a CR at its end included
+	lastCR  bool
+	longest int
+}
+
+func (l *lineMeter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for rest := p[:n]; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			l.current += len(rest)
+			l.lastCR = rest[len(rest)-1] == '\r'
+			break
+		}
+		l.current += i
+		if (i > 0 && rest[i-1] == '\r') || (i == 0 && l.lastCR) {
+			l.current--
+		}
+		l.longest = max(l.longest, l.current)
+		l.current, l.lastCR = 0, false
+		rest = rest[i+1:]
+	}
+	l.longest = max(l.longest, l.current)
+	return n, err
 }
 
 type countReader struct {

@@ -98,6 +98,11 @@ type Options struct {
 	AppendLimit     int64
 	HideAppendLimit bool
 	TooBig          Refusal
+	// MaxLineLength refuses a message holding a longer line (its bytes
+	// without CRLF; 0: no limit) with LongLine, once the whole message
+	// has arrived.
+	MaxLineLength int
+	LongLine      Refusal
 	// MaxKeywordLength refuses an APPEND with a longer keyword (0: no
 	// limit), with KeywordRefusal.
 	MaxKeywordLength int

@@ -199,7 +199,10 @@ func Gmail() Options {
 //     that name for its own use; migration tools' FAQs tell users to
 //     rename it): CREATE is refused with Exchange's generic "NO Command
 //     Error. 12", which names no reason, so the uploader must learn the
-//     rule itself.
+//     rule itself;
+//   - a message with a line longer than 10,239 characters is refused
+//     with "BAD Command Argument Error. 11" (imapsync's Office 365 FAQ
+//     names both; such lines break the mail standard's 998).
 //
 // Its default folders are conventional names without attributes; whether
 // Exchange Online shows special-use attributes was not verified.
@@ -218,6 +221,8 @@ func Microsoft365() Options {
 		TooBig:          Refusal{Text: "Maximum size of appendable message has been exceeded"},
 		Reserved:        []string{"Files"},
 		ReservedRefusal: Refusal{Text: "Command Error. 12"},
+		MaxLineLength:   10239,
+		LongLine:        Refusal{Bad: true, Text: "Command Argument Error. 11"},
 		Throttle: &Throttle{Window: 5 * time.Minute,
 			Refusal: Refusal{Text: "Request is throttled. Suggested Backoff Time: %d milliseconds"},
 			Bye:     "Connection closed. 14"},
