@@ -215,7 +215,7 @@ func TestHomeCopyScanUploadConvert(t *testing.T) {
 	if conv.code != exitIncomplete {
 		t.Fatalf("convert: exit %d, want %d\n%s\n%s", conv.code, exitIncomplete, conv.stdout, conv.stderr)
 	}
-	if !strings.Contains(conv.stdout, "messages found 5 = written 5 + skipped 0 + failed 0") ||
+	if !strings.Contains(conv.stdout, "messages found 5 = written 5 + skipped 0 + not converted 0 + failed 0") ||
 		!strings.Contains(conv.stdout, "= read as mail 4 + no mail 4 + not read 3") {
 		t.Errorf("convert output:\n%s", conv.stdout)
 	}

@@ -50,7 +50,9 @@ func classify(path string) (Kind, string) {
 			return MSG, ""
 		case eml.Detect(path):
 			return EML, ""
-		case mbox.LooksLikeMbox(path):
+		case mbox.LooksLikeMbox(path), mbox.TextBeforeFirstMessage(path, mbox.EnvelopeSeparators):
+			// A damaged or hand-edited mbox is read from its first
+			// separator on; the text before it is quarantined.
 			return Mbox, ""
 		}
 		return Auto, ""

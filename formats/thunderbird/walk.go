@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
+	"mailferry/formats/mbox"
 	"mailferry/internal/mutf7"
 )
 
@@ -278,7 +279,7 @@ func (w *walker) walk(dir string, prefix formats.Folder, diskRel string) {
 			if ignoredFile(c.name) {
 				continue
 			}
-			if !looksLikeMbox(full) {
+			if !looksLikeMbox(full) && !mbox.TextBeforeFirstMessage(full, mbox.ThunderbirdSeparators) {
 				w.r.warnf(formats.Pos{File: w.r.relPath(full)}, "not an mbox file (no \"From \" line at the start) and no .msf beside it; skipped")
 				continue
 			}
