@@ -143,3 +143,48 @@ func TestMboxLeadingTextKeptInQuarantine(t *testing.T) {
 		t.Errorf("Dovecot holds %d messages, want 2", n)
 	}
 }
+
+// The guided run accounts for every file under its source as the upload
+// command does: the accounting line that adds up, the files not read with
+// what to do, and exit 3 when some of them hold or may hold mail.
+func TestGuidedShowsFilesNotRead(t *testing.T) {
+	srv := dovecottest.Start(t, dovecottest.Config{})
+	home, _ := homeCopy(t)
+	report := filepath.Join(t.TempDir(), "report.json")
+	res := runGuided(t, testDeps(home, nil), map[string]string{"MAILFERRY_PASSWORD": srv.Password}, "",
+		"--source", home, "--email", "someone@example.test", "--server", "imaps://"+srv.User+"@"+srv.TLSAddr, "--yes",
+		"--tls-ca", srv.CAFile, "--report", report)
+	if res.code != exitIncomplete {
+		t.Fatalf("guided run: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, exitIncomplete, res.stdout, res.stderr)
+	}
+	for _, want := range []string{
+		"Messages found: 5 = uploaded 5 + already on the server 0 + skipped 0 + quarantined 0",
+		fmt.Sprintf("Files under %s: 11 (", home),
+		"= read as mail 4 + no mail 4 + not read 3",
+		"Not read (3):",
+		"! Documents/saved.txt (",
+		"what to do:",
+		"3 file(s) on this computer that hold or may hold mail were not read",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("the result lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if strings.Contains(res.stdout, "Done: all") {
+		t.Errorf("the result says done although files were not read:\n%s", res.stdout)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep upload.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Files == nil || rep.Files.Check() != nil || rep.Files.MailNotRead() != 3 {
+		t.Errorf("report files = %+v, want the ledger with 3 files not read", rep.Files)
+	}
+	if n := len(srv.FetchAll(t)); n != 5 {
+		t.Errorf("Dovecot holds %d messages, want 5", n)
+	}
+}
