@@ -76,7 +76,7 @@ type result struct {
 	// messages (text before an mbox's first separator).
 	quarantined []string
 	warnings    []string
-	ledger   *formats.FileLedger
+	ledger      *formats.FileLedger
 }
 
 func readSource(t *testing.T, path string) *result {
