@@ -148,6 +148,7 @@ const (
 	reasonAttachment   = "attachment Mail.app stored beside its message (put back into the message when it is read)"
 	reasonMaildirMeta  = "Maildir index and state of a mail server or sync tool"
 	reasonMaildirTmp   = "unfinished delivery in a Maildir's tmp/ (never shown by a mail program)"
+	reasonMHSequences  = "MH folder's sequences (which messages are unread, flagged, replied: given to them)"
 	reasonEmpty        = "empty file"
 	reasonText         = "text without mail headers"
 	reasonBinary       = "binary data, not a mail format"
@@ -183,6 +184,8 @@ func knownNoMail(path, name string) string {
 	switch {
 	case ext == ".msf":
 		return reasonSummary
+	case name == ".mh_sequences":
+		return reasonMHSequences
 	case lower == ".ds_store" || lower == "thumbs.db" || lower == "ehthumbs.db" || lower == "desktop.ini" ||
 		strings.HasPrefix(name, "._") || name == "Icon\r" || lower == ".localized":
 		return reasonOSMeta
