@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,7 @@ func TestMboxLeadingTextSalvagedEverywhere(t *testing.T) {
 	if scan.code != exitOK {
 		t.Fatalf("scan: exit %d\n%s%s", scan.code, scan.stdout, scan.stderr)
 	}
+	checkFilesLine(t, "scan", scan.stdout)
 	for _, want := range []string{
 		"Quarantined (kept, never uploaded): 3 (text before the first From_ line",
 		"= read as mail 4 + no mail 3 + not read 0",
@@ -51,6 +53,7 @@ func TestMboxLeadingTextSalvagedEverywhere(t *testing.T) {
 	if up.code != exitIncomplete {
 		t.Fatalf("upload (rehearsal): exit %d, want %d\n%s\n%s", up.code, exitIncomplete, up.stdout, up.stderr)
 	}
+	checkFilesLine(t, "upload", up.stdout)
 	if want := "Messages found: 7 = uploaded 4 + already on the server 0 + skipped 0 + quarantined 3"; !strings.Contains(up.stdout, want) {
 		t.Errorf("upload output lacks %q:\n%s", want, up.stdout)
 	}
@@ -85,6 +88,7 @@ func TestMboxLeadingTextSalvagedEverywhere(t *testing.T) {
 	if conv.code != exitIncomplete {
 		t.Fatalf("convert: exit %d, want %d\n%s\n%s", conv.code, exitIncomplete, conv.stdout, conv.stderr)
 	}
+	checkFilesLine(t, "convert", conv.stdout)
 	for _, want := range []string{
 		"messages found 7 = written 4 + skipped 0 + not converted 3 + failed 0",
 		"= read as mail 4 + no mail 3 + not read 0",
@@ -116,6 +120,7 @@ func TestMboxLeadingTextKeptInQuarantine(t *testing.T) {
 	if res.code != exitIncomplete {
 		t.Fatalf("upload: exit %d, want %d\n%s\n%s", res.code, exitIncomplete, res.stdout, res.stderr)
 	}
+	checkFilesLine(t, "upload", res.stdout)
 	for _, want := range []string{
 		"Messages found: 4 = uploaded 2 + already on the server 0 + skipped 0 + quarantined 2",
 		"= read as mail 2 + no mail 0 + not read 0",
@@ -157,6 +162,7 @@ func TestGuidedShowsFilesNotRead(t *testing.T) {
 	if res.code != exitIncomplete {
 		t.Fatalf("guided run: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, exitIncomplete, res.stdout, res.stderr)
 	}
+	checkFilesLine(t, "guided run", res.stdout)
 	for _, want := range []string{
 		"Messages found: 5 = uploaded 5 + already on the server 0 + skipped 0 + quarantined 0",
 		fmt.Sprintf("Files under %s: 11 (", home),
@@ -186,5 +192,77 @@ func TestGuidedShowsFilesNotRead(t *testing.T) {
 	}
 	if n := len(srv.FetchAll(t)); n != 5 {
 		t.Errorf("Dovecot holds %d messages, want 5", n)
+	}
+}
+
+// The tree the issue ends with: stores of several programs (Thunderbird in
+// a hidden directory, Apple Mail, MH folders, exported .eml files), an
+// mbox with text before its first message, a damaged Outlook file and a
+// saved message no store holds. Every readable message arrives once, the
+// files that could not be read are named, the lines add up and the exit
+// code says not everything could be taken.
+func TestMixedTreeEveryFileAccounted(t *testing.T) {
+	const notes = "Notes typed above the mail\n\n"
+	msg := func(n int) string {
+		return fmt.Sprintf("From: anna@example.org\nTo: ben@example.org\nSubject: mixed %d\nDate: Mon, 7 Jun 2010 10:00:00 +0000\nMessage-ID: <mixed%d@example.org>\n\nbody %d\n", n, n, n)
+	}
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		".thunderbird/profiles.ini":                              "[Profile0]\nName=default\nIsRelative=1\nPath=abcd.default\nDefault=1\n",
+		".thunderbird/abcd.default/prefs.js":                     `user_pref("mail.server.server1.type", "none");` + "\n",
+		".thunderbird/abcd.default/Mail/Local Folders/Inbox":     tbFolder(msg(1), msg(2)),
+		".thunderbird/abcd.default/Mail/Local Folders/Inbox.msf": "",
+		".mail/saved": notes + "From anna@example.org Mon Jun  7 10:00:00 2010\n" + msg(3),
+		"Library/Mail/V10/Mailboxes/Archive.mbox/Messages/1.emlx": emlxOf(msg(4)),
+		"Mail/inbox/1":             msg(5),
+		"Mail/inbox/2":             msg(6),
+		"Mail/inbox/.mh_sequences": "unseen: 2\nflagged: 1\n",
+		"Mail/work/1":              msg(7),
+		"Documents/Exported/a.eml": msg(8),
+		"Documents/old.pst":        "!BDN0000",
+		"Documents/saved.txt":      msg(9),
+	})
+	scan := runCLI(t, nil, "scan", root, "--json")
+	var s struct {
+		Folders []struct {
+			Path                    string
+			Messages, Read, Flagged int
+		}
+		Files ledgerJSON
+	}
+	if err := json.Unmarshal([]byte(scan.stdout), &s); err != nil {
+		t.Fatalf("scan --json: %v\n%s", err, scan.stderr)
+	}
+	var mh []string
+	for _, f := range s.Folders {
+		if strings.HasPrefix(f.Path, "Mail/") {
+			mh = append(mh, fmt.Sprintf("%s %d/%d/%d", f.Path, f.Messages, f.Read, f.Flagged))
+		}
+	}
+	if want := []string{"Mail/inbox 2/1/1", "Mail/work 1/1/0"}; !slices.Equal(mh, want) {
+		t.Errorf("MH folders (messages/read/flagged) = %q, want %q", mh, want)
+	}
+	if want := []string{"Documents/old.pst|store|true", "Documents/saved.txt|mail|true"}; !slices.Equal(s.Files.notRead(), want) || !s.Files.adds() {
+		t.Errorf("not read = %q (adds up %v), want %q", s.Files.notRead(), s.Files.adds(), want)
+	}
+
+	up := runCLI(t, nil, "upload", root, "--quiet")
+	if up.code != exitIncomplete {
+		t.Fatalf("upload (rehearsal): exit %d, want %d\n%s\n%s", up.code, exitIncomplete, up.stdout, up.stderr)
+	}
+	n := checkFilesLine(t, "upload", up.stdout)
+	if n[3] != 2 {
+		t.Errorf("upload: %d files not read, want 2:\n%s", n[3], up.stdout)
+	}
+	if want := "Messages found: 9 = uploaded 8 + already on the server 0 + skipped 0 + quarantined 1"; !strings.Contains(up.stdout, want) {
+		t.Errorf("upload output lacks %q:\n%s", want, up.stdout)
+	}
+	conv := runCLI(t, nil, "convert", root, "--format", "eml", "--out", filepath.Join(t.TempDir(), "out"), "--quiet")
+	if conv.code != exitIncomplete {
+		t.Fatalf("convert: exit %d, want %d\n%s\n%s", conv.code, exitIncomplete, conv.stdout, conv.stderr)
+	}
+	checkFilesLine(t, "convert", conv.stdout)
+	if want := "messages found 9 = written 8 + skipped 0 + not converted 1 + failed 0"; !strings.Contains(conv.stdout, want) {
+		t.Errorf("convert output lacks %q:\n%s", want, conv.stdout)
 	}
 }
