@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
+	"mailferry/formats/mbox"
 	"mailferry/formats/msg"
 )
 
@@ -244,7 +245,8 @@ type sniffed struct {
 	reason string // what it is
 }
 
-// sniffSize is how much of an unknown file is read to tell what it is.
+// sniffSize is how much of an unknown file is read to tell what it is
+// (plain text further, by mbox.TextBeforeFirstMessage).
 const sniffSize = 4096
 
 // sniff reads the start of a file that no reader took and no name
@@ -261,6 +263,10 @@ func sniff(path string) (sniffed, error) {
 		return sniffed{}, err
 	}
 	sn := sniffBytes(b[:n])
+	if sn.reason == reasonText && mbox.TextBeforeFirstMessage(path, mbox.EnvelopeSeparators) {
+		// Notes above the mail, or a damaged start: an mbox all the same.
+		sn = sniffed{mail: true, reason: "an mbox file with text before its first message"}
+	}
 	if !sn.mail && bytes.HasPrefix(b[:n], cfbMagic) && msg.Detect(path) {
 		// A compound file is told from other programs' (Word, Excel,
 		// installers) only by the streams inside it.

@@ -53,3 +53,17 @@ func TestMboxWithLeadingTextInTree(t *testing.T) {
 		t.Errorf("ledger: %d files read, want 5 (4 mbox files with mail, 1 empty mbox)", l.Read.Files)
 	}
 }
+
+// Inside a store whose reader does not take it (here beside a Maildir's
+// cur/ and new/), an mbox with text before its first message is not
+// "text without mail headers": it is listed as mail not read.
+func TestMboxWithLeadingTextNotTaken(t *testing.T) {
+	root := t.TempDir()
+	tree{
+		"Maildir/cur/1275904800.1.host:2,S": msgA,
+		"Maildir/new/.keep":                 "",
+		"Maildir/old-notes":                 "Notes\n\nFrom anna@example.org Mon Jun  7 10:00:00 2010\n" + msgB,
+	}.build(t, root)
+	r := readSource(t, root)
+	check(t, "not read", r.notRead(), []string{"Maildir/old-notes|mail|true|1"})
+}

@@ -114,8 +114,14 @@ func notMboxExt(ext string) bool {
 // salvageWindow bounds how far into a file TextBeforeFirstMessage looks for
 // the first separator: far enough for a few notes typed above the mail or
 // the remains of a damaged start, not so far that every large text file is
-// read.
-const salvageWindow = 256 << 10
+// read. A file with a NUL byte in its first binaryWindow bytes (a picture,
+// an archive, a disk image under a name no rule knows) is looked at only
+// that far: searching every such file of a home folder for mail would
+// cost far more than the rare damaged mbox that starts with binary bytes.
+const (
+	salvageWindow = 256 << 10
+	binaryWindow  = 4 << 10
+)
 
 // TextBeforeFirstMessage reports whether the file at path is an mbox file
 // whose first message comes after text that is not a message (a damaged or
@@ -124,15 +130,26 @@ const salvageWindow = 256 << 10
 // reads such a file from that separator on and yields the text before it
 // quarantined (QuarantineLeadingText), so that nothing is lost. A file that
 // starts with a From_ line (LooksLikeMbox) or with header fields (a
-// message) is not one.
+// message) is not one; a file that looks binary from its start is looked
+// at only as far as its first 4 KiB (see salvageWindow).
 func TextBeforeFirstMessage(path string, seps Separators) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	head, err := io.ReadAll(io.LimitReader(f, salvageWindow))
-	if err != nil || !bytes.Contains(head, []byte("\nFrom ")) {
+	head := make([]byte, salvageWindow)
+	n, err := io.ReadFull(f, head[:binaryWindow])
+	if err == nil && bytes.IndexByte(head[:n], 0) < 0 {
+		var more int
+		more, err = io.ReadFull(f, head[n:])
+		n += more
+	}
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return false
+	}
+	head = head[:n]
+	if !bytes.Contains(head, []byte("\nFrom ")) {
 		return false
 	}
 	s := NewSplitter(bytes.NewReader(head), path, SplitOptions{

@@ -24,6 +24,8 @@ func TestTextBeforeFirstMessage(t *testing.T) {
 		{"text that mentions From", "a letter\n\nFrom here on we go\nand on\n", false, false},
 		{"envelope without header fields after a blank line", "notes\n\n" + bare, true, false},
 		{"no separator in the window", strings.Repeat("notes\n", salvageWindow/6+1) + "\n" + headed, false, false},
+		{"separator far into a text file", strings.Repeat("notes\n", binaryWindow/6+1) + "\n" + headed, true, true},
+		{"separator far into a binary file", "\x00" + strings.Repeat("notes\n", binaryWindow/6+1) + "\n" + headed, false, false},
 		{"empty", "", false, false},
 	}
 	dir := t.TempDir()
