@@ -21,9 +21,9 @@ func TestMboxWithLeadingTextInTree(t *testing.T) {
 		".thunderbird/abcd.default/Mail/Local Folders/Inbox":     tbMbox(msgA),
 		".thunderbird/abcd.default/Mail/Local Folders/Inbox.msf": "",
 		".thunderbird/abcd.default/Mail/Local Folders/Damaged":   notes + tbMbox(msgB),
-		".mail/saved":            notes + tbMbox(msgA, msgB),
+		".mail/saved":            notes + plainMbox(msgA, msgB),
 		".mail/empty":            "",
-		"Backup/mbox/notes.mbox": notes + tbMbox(msgB),
+		"Backup/mbox/notes.mbox": notes + plainMbox(msgB),
 		"Backup/mbox/todo.txt":   "buy milk\n\nFrom here on, only tea\n",
 	}.build(t, root)
 
@@ -66,4 +66,13 @@ func TestMboxWithLeadingTextNotTaken(t *testing.T) {
 	}.build(t, root)
 	r := readSource(t, root)
 	check(t, "not read", r.notRead(), []string{"Maildir/old-notes|mail|true|1"})
+}
+
+// plainMbox is an mbox as mail programs other than Thunderbird write it.
+func plainMbox(msgs ...string) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString("From anna@example.org Mon Jun  7 10:00:00 2010\n" + m + "\n")
+	}
+	return b.String()
 }
