@@ -280,14 +280,25 @@ func TestCleanTreeExitsZero(t *testing.T) {
 func TestOnlyOtherStoresCLI(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, map[string]string{
-		"Outlook 15 Profiles/Main Profile/Data/Outlook.sqlite": "SQLite format 3\x00",
-		"backup.pst": "!BDN0000",
+		"Outlook 15 Profiles/Main Profile/Data/Outlook.sqlite":          "SQLite format 3\x00",
+		"Outlook 15 Profiles/Main Profile/Data/Messages/1.olk15Message": "x",
+		"backup.pst":          "!BDN0000",
+		"Documents/saved.txt": fileMsgB,
 	})
 	res := runCLI(t, nil, "scan", root)
 	if res.code != exitIncomplete {
 		t.Fatalf("scan: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	for _, want := range []string{"Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst, .ost), damaged", "what to do:"} {
+	// Every other file is accounted for too: the saved message beside
+	// them is mail not read.
+	if n := checkFilesLine(t, "scan", res.stdout); n != [4]int{4, 0, 0, 4} {
+		t.Errorf("files line = %v, want 4 files, all 4 not read:\n%s", n, res.stdout)
+	}
+	if strings.Contains(res.stdout, "Total:") {
+		t.Errorf("scan shows totals of folders although none can be read:\n%s", res.stdout)
+	}
+	for _, want := range []string{"Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst, .ost), damaged", "what to do:",
+		"! Documents/saved.txt ("} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("scan output lacks %q:\n%s", want, res.stdout)
 		}
