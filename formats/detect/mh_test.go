@@ -16,6 +16,7 @@ func TestMHFoldersInTree(t *testing.T) {
 		"Mail/inbox/1":             msgA,
 		"Mail/inbox/2":             msgB,
 		"Mail/inbox/.mh_sequences": "unseen: 2\n",
+		"Mail/inbox/,3":            msgB, // deleted with rmm
 		"Mail/work/1":              msgB,
 		"Documents/Exported/a.eml": msgA,
 		"Backup/old.mbox":          "From anna@example.org Mon Jun  7 10:00:00 2010\n" + msgA,
@@ -23,8 +24,8 @@ func TestMHFoldersInTree(t *testing.T) {
 	r := readSource(t, home)
 	check(t, "stores", r.stores(home), []string{"mbox Backup/old.mbox", "eml Documents/Exported", "eml Mail"})
 	check(t, "folders", r.folders, []string{"Backup/old", "Documents/Exported/Exported", "Mail/inbox", "Mail/work"})
-	if r.messages != 5 {
-		t.Errorf("read %d messages, want 5", r.messages)
+	if r.messages != 5 || r.skipped != 1 {
+		t.Errorf("read %d messages (%d skipped), want 5 (1, deleted)", r.messages, r.skipped)
 	}
 	check(t, "not read", r.notRead(), nil)
 	check(t, "no mail", r.noMail(), []string{

@@ -44,7 +44,8 @@
 //     named 1, 2, 3, ...) are read in the order of their numbers, with the
 //     flags of the folder's .mh_sequences when it has one: a message in
 //     the "unseen" sequence is unread, every other one read; "flagged"
-//     gives \Flagged and "replied" \Answered. A file that cannot be read is skipped as SkipUnreadable
+//     gives \Flagged and "replied" \Answered. Files named ",3" or "#3"
+//     are messages deleted with nmh's rmm: skipped as formats.SkipDeleted. A file that cannot be read is skipped as SkipUnreadable
 //     with a warning saying why.
 package eml
 
@@ -56,6 +57,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,6 +103,10 @@ type folder struct {
 	// mh holds the flags of an MH folder's numbered messages, from its
 	// .mh_sequences; nil for other folders.
 	mh *mhFlags
+	// isMH is set for a folder with numbered message files or
+	// .mh_sequences: its ",N" and "#N" files are messages deleted with
+	// nmh's rmm.
+	isMH bool
 }
 
 type kind int
@@ -169,7 +175,12 @@ func (r *Reader) walk(root string) error {
 		for _, tf := range d.Files {
 			f.files = append(f.files, file{path: tf.Path, kind: kindOf(filepath.Base(tf.Path)), size: tf.Size, mtime: tf.ModTime})
 		}
-		if f.mh = readMHFlags(d.Dir); f.mh != nil {
+		f.mh = readMHFlags(d.Dir)
+		f.isMH = f.mh != nil || slices.ContainsFunc(f.files, func(fe file) bool {
+			_, ok := mhNumber(filepath.Base(fe.path))
+			return ok
+		})
+		if f.isMH {
 			sortMH(f.files)
 		}
 	}
@@ -273,6 +284,10 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	m := &formats.Message{Mailbox: f.box, Pos: formats.Pos{File: fe.path, Index: index}}
 	switch {
+	case f.isMH && mhDeleted(filepath.Base(fe.path)):
+		m.Skip = formats.SkipDeleted
+		r.cfg.ReportFile(fe.path, nil) // accounted for as a skipped message
+		return m
 	case fe.kind == kindOther:
 		m.Skip = SkipNotEML
 		return m

@@ -158,3 +158,13 @@ func sortMH(files []file) {
 		return 0
 	})
 }
+
+// mhDeleted reports the name nmh's rmm gives a deleted message: its number
+// behind a ',' (or '#' with some configurations).
+func mhDeleted(name string) bool {
+	if len(name) < 2 || name[0] != ',' && name[0] != '#' {
+		return false
+	}
+	_, ok := mhNumber(name[1:])
+	return ok
+}

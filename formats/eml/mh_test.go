@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailferry/formats"
 	"mailferry/formats/formatstest"
 )
 
@@ -29,6 +30,8 @@ func TestMHFolders(t *testing.T) {
 		"inbox/old/3":             mhMessage(3),
 		"inbox/old/.mh_sequences": "unseen: 3\n",
 		"drafts/1":                mhMessage(4),
+		"drafts/,2":               mhMessage(5), // deleted with rmm
+		"drafts/#3":               mhMessage(6),
 	}
 	for rel, content := range files {
 		p := filepath.Join(root, filepath.FromSlash(rel))
@@ -42,7 +45,7 @@ func TestMHFolders(t *testing.T) {
 	if !Detect(root) || !IsMHMessage(filepath.Join(root, "inbox", "10")) || IsMHMessage(filepath.Join(root, "inbox", ".mh_sequences")) {
 		t.Fatalf("an MH tree is not recognised")
 	}
-	formatstest.Run(t, openFn(root, Config{}, nil), formatstest.Want{Mailboxes: []string{"drafts", "inbox", "inbox/old"}, Messages: 5})
+	formatstest.Run(t, openFn(root, Config{}, nil), formatstest.Want{Mailboxes: []string{"drafts", "inbox", "inbox/old"}, Messages: 7, Skipped: 2})
 	r, err := Open(root, Config{}.Options)
 	if err != nil {
 		t.Fatal(err)
@@ -51,10 +54,12 @@ func TestMHFolders(t *testing.T) {
 	_, msgs := formatstest.Collect(t, r)
 	var got []string
 	for _, m := range msgs {
-		got = append(got, fmt.Sprintf("%s/%s %s", m.Mailbox.DisplayPath(), filepath.Base(m.Pos.File), strings.Join(m.Flags, ",")))
+		got = append(got, fmt.Sprintf("%s/%s %s%s", m.Mailbox.DisplayPath(), filepath.Base(m.Pos.File), strings.Join(m.Flags, ","), m.Skip))
 	}
 	want := []string{
 		`drafts/1 \Seen`,
+		`drafts/#3 ` + formats.SkipDeleted,
+		`drafts/,2 ` + formats.SkipDeleted,
 		`inbox/1 \Seen,\Answered,\Flagged`,
 		`inbox/2 \Flagged`,
 		`inbox/10 `,
