@@ -2,6 +2,7 @@ package eml
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,7 +49,7 @@ func readMHFlags(dir string) *mhFlags {
 
 // parseMHSequences parses "name: ranges" lines; a line that starts with
 // white space continues the one before (nmh folds long sequences).
-func parseMHSequences(r interface{ Read([]byte) (int, error) }) *mhFlags {
+func parseMHSequences(r io.Reader) *mhFlags {
 	seqs := map[string]string{}
 	last := ""
 	sc := bufio.NewScanner(r)
