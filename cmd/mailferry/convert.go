@@ -125,7 +125,10 @@ func (e *env) convert(args []string) int {
 	if err != nil {
 		return e.fail("convert", err)
 	}
-	if rep.Totals.Failed > 0 || rep.Totals.Incomplete > 0 || filesIncomplete(files) {
+	// Items kept in not-converted/ (text before an mbox's first message)
+	// were not taken as mail: finished, but not everything could be taken,
+	// as for upload.
+	if rep.Totals.Failed > 0 || rep.Totals.Incomplete > 0 || rep.Totals.Quarantined > 0 || filesIncomplete(files) {
 		return exitIncomplete
 	}
 	return exitOK
@@ -155,8 +158,8 @@ func printConvert(w io.Writer, r *convert.Report, took time.Duration) {
 		fmt.Fprintf(w, "Note: %s\n", term.Escape(n))
 	}
 	t := r.Totals
-	fmt.Fprintf(w, "\n%s: %d folders; messages found %d = written %d + skipped %d + failed %d; %s in %s\n",
-		term.Escape(r.Out), t.Folders, t.Found, t.Written, t.Skipped, t.Failed, humanBytes(t.Bytes), took.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "\n%s: %d folders; messages found %d = written %d + skipped %d + not converted %d + failed %d; %s in %s\n",
+		term.Escape(r.Out), t.Folders, t.Found, t.Written, t.Skipped, t.Quarantined, t.Failed, humanBytes(t.Bytes), took.Round(100*time.Millisecond))
 	if t.Incomplete > 0 {
 		fmt.Fprintf(w, "Incomplete in the source (written as they are): %d\n", t.Incomplete)
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,6 +112,30 @@ func (l ledgerJSON) adds() bool {
 	return n == l.Files
 }
 
+// filesLineRE is the accounting line printFiles writes.
+var filesLineRE = regexp.MustCompile(`(?m)^Files under .*: (\d+) \([^)]*\) = read as mail (\d+) \+ no mail (\d+) \+ not read (\d+)$`)
+
+// checkFilesLine asserts that out holds exactly one accounting line of the
+// files under a source, that it adds up, and that no warning says
+// otherwise; it returns the line's numbers (files, read, no mail, not
+// read).
+func checkFilesLine(t *testing.T, what, out string) [4]int {
+	t.Helper()
+	all := filesLineRE.FindAllStringSubmatch(out, -1)
+	if len(all) != 1 {
+		t.Errorf("%s: %d accounting lines of the files, want 1:\n%s", what, len(all), out)
+		return [4]int{}
+	}
+	var n [4]int
+	for i := range n {
+		n[i], _ = strconv.Atoi(all[0][i+1])
+	}
+	if n[0] != n[1]+n[2]+n[3] || strings.Contains(out, "do not add up") {
+		t.Errorf("%s: the files do not add up: %s", what, all[0][0])
+	}
+	return n
+}
+
 var homeNotRead = []string{
 	"Documents/Exported/passwd.eml|link|true",
 	"Documents/old.pst|store|true",
@@ -165,6 +191,7 @@ func TestHomeCopyScanUploadConvert(t *testing.T) {
 	}
 
 	text := runCLI(t, nil, "scan", home)
+	checkFilesLine(t, "scan", text.stdout)
 	for _, want := range []string{
 		"Found, but mailferry cannot read it:",
 		"Outlook data file (.pst, .ost), damaged",
@@ -192,6 +219,7 @@ func TestHomeCopyScanUploadConvert(t *testing.T) {
 			t.Errorf("upload output lacks %q:\n%s", want, up.stdout)
 		}
 	}
+	checkFilesLine(t, "upload", up.stdout)
 	if strings.Contains(up.stdout, "root:x:0:0") {
 		t.Errorf("the linked file was read")
 	}
@@ -215,7 +243,8 @@ func TestHomeCopyScanUploadConvert(t *testing.T) {
 	if conv.code != exitIncomplete {
 		t.Fatalf("convert: exit %d, want %d\n%s\n%s", conv.code, exitIncomplete, conv.stdout, conv.stderr)
 	}
-	if !strings.Contains(conv.stdout, "messages found 5 = written 5 + skipped 0 + failed 0") ||
+	checkFilesLine(t, "convert", conv.stdout)
+	if !strings.Contains(conv.stdout, "messages found 5 = written 5 + skipped 0 + not converted 0 + failed 0") ||
 		!strings.Contains(conv.stdout, "= read as mail 4 + no mail 4 + not read 3") {
 		t.Errorf("convert output:\n%s", conv.stdout)
 	}
@@ -235,12 +264,15 @@ func TestCleanTreeExitsZero(t *testing.T) {
 	if res.code != exitOK {
 		t.Fatalf("scan: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
+	checkFilesLine(t, "scan", res.stdout)
 	if !strings.Contains(res.stdout, "= read as mail 2 + no mail 3 + not read 0") || strings.Contains(res.stdout, "Not read (") {
 		t.Errorf("scan output:\n%s", res.stdout)
 	}
-	if up := runCLI(t, nil, "upload", root, "--quiet"); up.code != exitOK {
+	up := runCLI(t, nil, "upload", root, "--quiet")
+	if up.code != exitOK {
 		t.Errorf("upload: exit %d\n%s", up.code, up.stdout)
 	}
+	checkFilesLine(t, "upload", up.stdout)
 }
 
 // A source holding only stores mailferry cannot read: scan names them and
@@ -248,14 +280,25 @@ func TestCleanTreeExitsZero(t *testing.T) {
 func TestOnlyOtherStoresCLI(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, map[string]string{
-		"Outlook 15 Profiles/Main Profile/Data/Outlook.sqlite": "SQLite format 3\x00",
-		"backup.pst": "!BDN0000",
+		"Outlook 15 Profiles/Main Profile/Data/Outlook.sqlite":          "SQLite format 3\x00",
+		"Outlook 15 Profiles/Main Profile/Data/Messages/1.olk15Message": "x",
+		"backup.pst":          "!BDN0000",
+		"Documents/saved.txt": fileMsgB,
 	})
 	res := runCLI(t, nil, "scan", root)
 	if res.code != exitIncomplete {
 		t.Fatalf("scan: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	for _, want := range []string{"Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst, .ost), damaged", "what to do:"} {
+	// Every other file is accounted for too: the saved message beside
+	// them is mail not read.
+	if n := checkFilesLine(t, "scan", res.stdout); n != [4]int{4, 0, 0, 4} {
+		t.Errorf("files line = %v, want 4 files, all 4 not read:\n%s", n, res.stdout)
+	}
+	if strings.Contains(res.stdout, "Total:") {
+		t.Errorf("scan shows totals of folders although none can be read:\n%s", res.stdout)
+	}
+	for _, want := range []string{"Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst, .ost), damaged", "what to do:",
+		"! Documents/saved.txt ("} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("scan output lacks %q:\n%s", want, res.stdout)
 		}

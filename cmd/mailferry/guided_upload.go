@@ -208,6 +208,11 @@ func (g *guide) upload(m *mail, opts upload.Options) (*upload.Report, time.Durat
 	rep, err := upload.Upload(g.ctx, &knownFolders{Reader: src.Reader, boxes: boxes}, opts)
 	took := time.Since(start)
 	prog.finish(g.ctx.Err() != nil || rep == nil || rep.Stopped != "")
+	if rep != nil && g.ctx.Err() == nil {
+		// Every file under the source, as the upload command accounts
+		// for it: what was read, what holds no mail, what was not read.
+		rep.Files = sourceLedger(src, func(m string) { g.logs.log.Warn(m) })
+	}
 	return rep, took, err
 }
 
@@ -272,7 +277,18 @@ func (g *guide) uploadAll(m *mail, a account) error {
 			fmt.Fprintf(out, "The report (for you or your support desk) is in %s\n", report)
 		}
 	}
+	var files *formats.FileLedger
+	if rep != nil {
+		files = rep.Files
+	}
 	switch {
+	case err == nil && filesIncomplete(files):
+		fmt.Fprintf(out, "Almost done: all %s that were read are on the server, each one checked. But\n", messages(onServer))
+		fmt.Fprintf(out, "%d file(s) on this computer that hold or may hold mail were not read: the list\n", files.MailNotRead())
+		fmt.Fprintln(out, "\"Not read\" above says which, why, and what you can do.")
+		fmt.Fprintln(out, "Keep the old POP3 account until you have looked at them.")
+		reportLine()
+		return stopped{exitIncomplete}
 	case err == nil:
 		fmt.Fprintf(out, "Done: all %s are on the server, each one checked.\n", messages(onServer))
 		if tt.Skipped > 0 {
@@ -299,6 +315,9 @@ func (g *guide) uploadAll(m *mail, a account) error {
 		fmt.Fprintln(out, "arrive as complete copies of your mail here: the list above says which and why.")
 		if tt.Quarantined > 0 {
 			fmt.Fprintf(out, "Copies of the messages the server refused are in %s\n", opts.QuarantineDir)
+		}
+		if filesIncomplete(files) {
+			fmt.Fprintf(out, "Also, %d file(s) that hold or may hold mail were not read (listed under \"Not read\").\n", files.MailNotRead())
 		}
 		fmt.Fprintln(out, "Keep the old POP3 account until you have looked at them.")
 		reportLine()

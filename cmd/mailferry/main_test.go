@@ -247,7 +247,7 @@ func TestConvertSampleToEachFormat(t *testing.T) {
 			t.Errorf("convert --format %s: exit %d\n%s\n%s", format, res.code, res.stdout, res.stderr)
 			continue
 		}
-		if !strings.Contains(res.stdout, "messages found 9 = written 8 + skipped 1 + failed 0") {
+		if !strings.Contains(res.stdout, "messages found 9 = written 8 + skipped 1 + not converted 0 + failed 0") {
 			t.Errorf("convert --format %s summary:\n%s", format, res.stdout)
 		}
 		// The output is a source again: scan must find the 8 messages.

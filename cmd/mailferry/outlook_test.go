@@ -290,7 +290,7 @@ func TestConvertOutlook(t *testing.T) {
 				if res.code != exitOK {
 					t.Fatalf("convert: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 				}
-				summary := fmt.Sprintf("messages found %d = written %d + skipped %d + failed 0", len(msgs), written, skipped)
+				summary := fmt.Sprintf("messages found %d = written %d + skipped %d + not converted 0 + failed 0", len(msgs), written, skipped)
 				if !strings.Contains(res.stdout, summary) {
 					t.Errorf("convert summary lacks %q:\n%s", summary, res.stdout)
 				}

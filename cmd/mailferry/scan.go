@@ -106,6 +106,12 @@ func (e *env) scan(args []string) int {
 			// Only stores mailferry cannot read: say what they are and
 			// what to do.
 			res, err = &scanResult{Source: src, Stores: nm.Others, Folders: []scanFolder{}, Warnings: []string{}}, nil
+			// And every other file there, as for any source.
+			if l, lerr := nm.Ledger(); lerr == nil {
+				res.Files = l
+			} else {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("could not account for the files of %s: %v", src, lerr))
+			}
 		}
 		if err != nil {
 			return e.fail("scan", err)
@@ -264,9 +270,12 @@ func printScan(w io.Writer, r *scanResult) {
 		}
 	}
 	printOthers(w, r.others())
-	if len(r.Folders) == 0 && r.Files == nil {
+	if len(r.Folders) == 0 {
+		// Nothing mailferry reads was found there: only what the files
+		// under it are.
+		printFiles(w, r.Files)
 		fmt.Fprintln(w)
-		return // nothing mailferry reads was found there
+		return
 	}
 	if len(r.Accounts) > 0 {
 		fmt.Fprintln(w, "\nAccounts:")

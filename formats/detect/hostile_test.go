@@ -67,7 +67,7 @@ func TestOtherStoresInTree(t *testing.T) {
 // names them (scan shows them), matched by ErrNoMail.
 func TestOnlyOtherStores(t *testing.T) {
 	root := t.TempDir()
-	tree{"backup.pst": "!BDNxxxx", "readme.txt": "hello\n"}.build(t, root)
+	tree{"backup.pst": "!BDNxxxx", "readme.txt": "hello\n", "saved.txt": msgA}.build(t, root)
 	_, err := Open(root, Auto, formats.Options{})
 	var nm *NoMailError
 	if !errors.As(err, &nm) || !errors.Is(err, ErrNoMail) {
@@ -75,6 +75,14 @@ func TestOnlyOtherStores(t *testing.T) {
 	}
 	if len(nm.Others) != 1 || nm.Others[0].Program != "Outlook" || !strings.Contains(err.Error(), "what to do:") {
 		t.Errorf("NoMailError = %+v (%v), want the .pst with advice", nm.Others, err)
+	}
+	// The other files there are accounted for all the same.
+	l, err := nm.Ledger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Check(); err != nil || l.Files != 3 || l.Read.Files != 0 || l.MailNotRead() != 2 {
+		t.Errorf("ledger: %d files, %d read, %d mail not read (%v); want 3, 0, 2 (the .pst and the saved message)", l.Files, l.Read.Files, l.MailNotRead(), err)
 	}
 	if _, err := Open(filepath.Join(root, "backup.pst"), Auto, formats.Options{}); !errors.As(err, &nm) || len(nm.Others) != 1 {
 		t.Errorf("Open(backup.pst) = %v, want a *NoMailError naming it", err)

@@ -50,7 +50,9 @@ func classify(path string) (Kind, string) {
 			return MSG, ""
 		case eml.Detect(path):
 			return EML, ""
-		case mbox.LooksLikeMbox(path):
+		case mbox.LooksLikeMbox(path), mbox.TextBeforeFirstMessage(path, mbox.EnvelopeSeparators):
+			// A damaged or hand-edited mbox is read from its first
+			// separator on; the text before it is quarantined.
 			return Mbox, ""
 		}
 		return Auto, ""
@@ -193,7 +195,9 @@ func detectTree(root string, owned map[string]bool, collapse bool) ([]Found, err
 				stores = append(stores, Found{Kind: k, Path: p, Note: note})
 			case k == Auto && mbox.IsEmptyFolder(p):
 				stores = append(stores, Found{Kind: Mbox, Path: p})
-			case k == EML:
+			case k == EML, k == Auto && eml.IsMHMessage(p):
+				// An MH folder's numbered message files are read by the
+				// eml reader, with the flags of its .mh_sequences.
 				messageDir(dir, EML)
 			case k == MSG && strings.EqualFold(filepath.Ext(name), ".msg"):
 				// The msg reader takes .msg files only (a template, .oft,

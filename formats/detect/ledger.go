@@ -305,6 +305,22 @@ func (s *Source) Ledger() (*formats.FileLedger, error) {
 	if t.readers == 0 || t.finished < t.readers || t.readers < len(t.stores) {
 		return nil, ErrNotFinished
 	}
+	return t.ledger()
+}
+
+// Ledger accounts for every file under a path that holds no store
+// mailferry can read: the stores of other programs, and every other file,
+// listed as Source.Ledger lists them (a saved message among them is mail
+// not read), nothing being read as mail.
+func (e *NoMailError) Ledger() (*formats.FileLedger, error) {
+	t := newFileTracker(e.Path, nil)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ledger()
+}
+
+// ledger walks the source for Ledger; t.mu is held.
+func (t *fileTracker) ledger() (*formats.FileLedger, error) {
 	a := &accountant{t: t, led: &formats.FileLedger{Root: t.root, NotRead: []formats.NotRead{}, NoMail: []formats.FileGroup{}},
 		groups: map[string]*formats.FileGroup{}, seen: map[string]bool{}}
 	st, err := os.Lstat(t.root)

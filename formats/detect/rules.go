@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
+	"mailferry/formats/mbox"
 	"mailferry/formats/msg"
 )
 
@@ -148,6 +149,7 @@ const (
 	reasonAttachment   = "attachment Mail.app stored beside its message (put back into the message when it is read)"
 	reasonMaildirMeta  = "Maildir index and state of a mail server or sync tool"
 	reasonMaildirTmp   = "unfinished delivery in a Maildir's tmp/ (never shown by a mail program)"
+	reasonMHSequences  = "MH folder's sequences (which messages are unread, flagged, replied: given to them)"
 	reasonEmpty        = "empty file"
 	reasonText         = "text without mail headers"
 	reasonBinary       = "binary data, not a mail format"
@@ -183,6 +185,8 @@ func knownNoMail(path, name string) string {
 	switch {
 	case ext == ".msf":
 		return reasonSummary
+	case name == ".mh_sequences":
+		return reasonMHSequences
 	case lower == ".ds_store" || lower == "thumbs.db" || lower == "ehthumbs.db" || lower == "desktop.ini" ||
 		strings.HasPrefix(name, "._") || name == "Icon\r" || lower == ".localized":
 		return reasonOSMeta
@@ -241,7 +245,8 @@ type sniffed struct {
 	reason string // what it is
 }
 
-// sniffSize is how much of an unknown file is read to tell what it is.
+// sniffSize is how much of an unknown file is read to tell what it is
+// (plain text further, by mbox.TextBeforeFirstMessage).
 const sniffSize = 4096
 
 // sniff reads the start of a file that no reader took and no name
@@ -258,6 +263,10 @@ func sniff(path string) (sniffed, error) {
 		return sniffed{}, err
 	}
 	sn := sniffBytes(b[:n])
+	if sn.reason == reasonText && mbox.TextBeforeFirstMessage(path, mbox.EnvelopeSeparators) {
+		// Notes above the mail, or a damaged start: an mbox all the same.
+		sn = sniffed{mail: true, reason: "an mbox file with text before its first message"}
+	}
 	if !sn.mail && bytes.HasPrefix(b[:n], cfbMagic) && msg.Detect(path) {
 		// A compound file is told from other programs' (Word, Excel,
 		// installers) only by the streams inside it.

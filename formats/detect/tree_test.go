@@ -72,8 +72,11 @@ type result struct {
 	folders  []string
 	messages int
 	skipped  int
-	warnings []string
-	ledger   *formats.FileLedger
+	// quarantined lists "folder:offset+size" of the items read as not
+	// messages (text before an mbox's first separator).
+	quarantined []string
+	warnings    []string
+	ledger      *formats.FileLedger
 }
 
 func readSource(t *testing.T, path string) *result {
@@ -102,6 +105,9 @@ func readSource(t *testing.T, path string) *result {
 		}
 		if err != nil {
 			t.Fatal(err)
+		}
+		if m.Quarantine != "" {
+			res.quarantined = append(res.quarantined, fmt.Sprintf("%s:%d+%d", m.Mailbox.DisplayPath(), m.Pos.Offset, m.Size))
 		}
 		if m.Skip != "" {
 			res.skipped++

@@ -39,7 +39,13 @@
 //     plainly is a message (a header block with a From:, Date:, Subject:,
 //     Message-ID: or Received: field, then a blank line) is read as one,
 //     as exports and MH-style folders name them that way. Thumbs.db and desktop.ini are
-//     ignored. A file that cannot be read is skipped as SkipUnreadable
+//     ignored.
+//   - MH folders (nmh, Sylpheed, Claws Mail, Evolution: message files
+//     named 1, 2, 3, ...) are read in the order of their numbers, with the
+//     flags of the folder's .mh_sequences when it has one: a message in
+//     the "unseen" sequence is unread, every other one read; "flagged"
+//     gives \Flagged and "replied" \Answered. Files named ",3" or "#3"
+//     are messages deleted with nmh's rmm: skipped as formats.SkipDeleted. A file that cannot be read is skipped as SkipUnreadable
 //     with a warning saying why.
 package eml
 
@@ -51,6 +57,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +100,13 @@ type Reader struct {
 type folder struct {
 	box   *formats.Mailbox
 	files []file
+	// mh holds the flags of an MH folder's numbered messages, from its
+	// .mh_sequences; nil for other folders.
+	mh *mhFlags
+	// isMH is set for a folder with numbered message files or
+	// .mh_sequences: its ",N" and "#N" files are messages deleted with
+	// nmh's rmm.
+	isMH bool
 }
 
 type kind int
@@ -161,14 +175,25 @@ func (r *Reader) walk(root string) error {
 		for _, tf := range d.Files {
 			f.files = append(f.files, file{path: tf.Path, kind: kindOf(filepath.Base(tf.Path)), size: tf.Size, mtime: tf.ModTime})
 		}
+		f.mh = readMHFlags(d.Dir)
+		f.isMH = f.mh != nil || slices.ContainsFunc(f.files, func(fe file) bool {
+			_, ok := mhNumber(filepath.Base(fe.path))
+			return ok
+		})
+		if f.isMH {
+			sortMH(f.files)
+		}
 	}
 	return nil
 }
 
-// ignored names files that operating systems leave in folders.
+// ignored names files that operating systems leave in folders, and the
+// state nmh keeps at the top of its mail directory ("context": the
+// current folder), which would otherwise make that directory a folder of
+// its own. The file accounting still says what they are.
 func ignored(name string) bool {
 	switch strings.ToLower(name) {
-	case "thumbs.db", "desktop.ini", "ehthumbs.db":
+	case "thumbs.db", "desktop.ini", "ehthumbs.db", "context":
 		return true
 	}
 	return false
@@ -207,7 +232,7 @@ func Detect(path string) bool {
 	}
 	notMaildir := func(name string) bool { return name != "cur" && name != "new" && name != "tmp" }
 	return formats.FindInTree(path, 3, 2000, notMaildir, func(p string) bool {
-		return kindOf(p) == kindEML && fileLooksLikeMail(p)
+		return kindOf(p) == kindEML && fileLooksLikeMail(p) || IsMHMessage(p)
 	})
 }
 
@@ -259,6 +284,10 @@ func (r *Reader) Next(ctx context.Context) (*formats.Message, error) {
 func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	m := &formats.Message{Mailbox: f.box, Pos: formats.Pos{File: fe.path, Index: index}}
 	switch {
+	case f.isMH && mhDeleted(filepath.Base(fe.path)):
+		m.Skip = formats.SkipDeleted
+		r.cfg.ReportFile(fe.path, nil) // accounted for as a skipped message
+		return m
 	case fe.kind == kindOther:
 		m.Skip = SkipNotEML
 		return m
@@ -289,7 +318,11 @@ func (r *Reader) message(f *folder, fe *file, index int) *formats.Message {
 	if res.nuls > 0 {
 		r.cfg.Warnf(m.Pos, "removed %d trailing NUL bytes", res.nuls)
 	}
-	if !r.cfg.Unread {
+	n, numbered := mhNumber(filepath.Base(fe.path))
+	switch {
+	case f.mh != nil && fe.kind == kindBare && numbered:
+		m.Flags = f.mh.flags(n)
+	case !r.cfg.Unread:
 		m.Flags = []string{`\Seen`}
 	}
 	m.Size = r.ld.spool.Size()

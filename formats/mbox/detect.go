@@ -3,9 +3,13 @@ package mbox
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mailferry/formats"
 )
 
 // LooksLikeMbox reports whether the file's first line that is not blank
@@ -75,7 +79,7 @@ func IsEmptyFolder(path string) bool {
 		if looked++; looked > maxLooks {
 			return false
 		}
-		if LooksLikeMbox(filepath.Join(dir, n)) {
+		if sib := filepath.Join(dir, n); LooksLikeMbox(sib) || TextBeforeFirstMessage(sib, EnvelopeSeparators) {
 			return true
 		}
 	}
@@ -105,4 +109,58 @@ func notMboxExt(ext string) bool {
 		return true
 	}
 	return false
+}
+
+// salvageWindow bounds how far into a file TextBeforeFirstMessage looks for
+// the first separator: far enough for a few notes typed above the mail or
+// the remains of a damaged start, not so far that every large text file is
+// read. A file with a NUL byte in its first binaryWindow bytes (a picture,
+// an archive, a disk image under a name no rule knows) is looked at only
+// that far: searching every such file of a home folder for mail would
+// cost far more than the rare damaged mbox that starts with binary bytes.
+const (
+	salvageWindow = 256 << 10
+	binaryWindow  = 4 << 10
+)
+
+// TextBeforeFirstMessage reports whether the file at path is an mbox file
+// whose first message comes after text that is not a message (a damaged or
+// hand-edited file): within its first 256 KiB, after such text, a "From "
+// line starts a message by the splitter's own rule for seps. The splitter
+// reads such a file from that separator on and yields the text before it
+// quarantined (QuarantineLeadingText), so that nothing is lost. A file that
+// starts with a From_ line (LooksLikeMbox) or with header fields (a
+// message) is not one; a file that looks binary from its start is looked
+// at only as far as its first 4 KiB (see salvageWindow).
+func TextBeforeFirstMessage(path string, seps Separators) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, salvageWindow)
+	n, err := io.ReadFull(f, head[:binaryWindow])
+	if err == nil && bytes.IndexByte(head[:n], 0) < 0 {
+		var more int
+		more, err = io.ReadFull(f, head[n:])
+		n += more
+	}
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return false
+	}
+	head = head[:n]
+	if !bytes.Contains(head, []byte("\nFrom ")) {
+		return false
+	}
+	s := NewSplitter(bytes.NewReader(head), path, SplitOptions{
+		Options:    formats.Options{SizesOnly: true},
+		Separators: seps,
+	})
+	ctx := context.Background()
+	first, err := s.Next(ctx)
+	if err != nil || first.Quarantine == "" {
+		return false
+	}
+	next, err := s.Next(ctx)
+	return err == nil && next.Quarantine == "" && next.FromLine != ""
 }

@@ -99,7 +99,11 @@ func HashIfNecessary(name, goos string) string {
 }
 
 // hashSuffix splits a file name that may be a hashed folder name into the
-// kept prefix and the 8 lower-case hex digits at its end.
+// kept prefix and the 8 lower-case hex digits at its end. The prefix has no
+// length limit: a name is cut at its first illegal character (or before a
+// trailing '.', '~' or ' ') even when that lies beyond the 47 units kept of
+// a name that is merely too long, so a 70-character name with a '/' at
+// position 60 keeps 60 characters before its hash.
 func hashSuffix(disk string) (prefix, hex string, ok bool) {
 	if len(disk) < 8 {
 		return "", "", false
@@ -112,16 +116,16 @@ func hashSuffix(disk string) (prefix, hex string, ok bool) {
 		}
 	}
 	prefix = disk[:len(disk)-8]
-	if !utf8.ValidString(prefix) || utf8.RuneCountInString(prefix) > hashMaxLen-8 {
+	if !utf8.ValidString(prefix) {
 		return "", "", false
 	}
 	return prefix, hex, true
 }
 
 // looksHashed reports whether a file name has the shape of a hashed folder
-// name whose real name is worth looking for: up to 47 characters followed by
-// 8 hex digits, at least one of them a letter (a folder named "20240101" is
-// much more likely a date than a hash).
+// name whose real name is worth looking for: a prefix followed by 8 hex
+// digits, at least one of them a letter (a folder named "20240101" is much
+// more likely a date than a hash).
 func looksHashed(disk string) bool {
 	_, hex, ok := hashSuffix(disk)
 	return ok && strings.ContainsAny(hex, "abcdef")

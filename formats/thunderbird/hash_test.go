@@ -90,7 +90,7 @@ func TestMatchesHashedName(t *testing.T) {
 			t.Errorf("MatchesHashedName(%q, %q) = %v, want %v", tt.disk, tt.name, got, tt.want)
 		}
 	}
-	looks := map[string]bool{"a72130ad9": true, "20240101": false, "Inbox": false, "Projects 2024a1b2c3d4": true, "x" + strings.Repeat("y", 50) + "a1b2c3d4": false}
+	looks := map[string]bool{"a72130ad9": true, "20240101": false, "Inbox": false, "Projects 2024a1b2c3d4": true, "x" + strings.Repeat("y", 50) + "a1b2c3d4": true, "Projects 2024a1b2c3d4.msf": false}
 	for disk, want := range looks {
 		if got := looksHashed(disk); got != want {
 			t.Errorf("looksHashed(%q) = %v, want %v", disk, got, want)

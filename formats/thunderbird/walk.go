@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mailferry/formats"
+	"mailferry/formats/mbox"
 	"mailferry/internal/mutf7"
 )
 
@@ -189,19 +190,24 @@ func looksLikeFolderDir(dir string) bool {
 }
 
 // hasMozillaStatus reports an mbox written by Thunderbird: it starts with
-// "From " and has an X-Mozilla-Status header near the start.
+// "From " (or has text before its first message, a damaged or hand-edited
+// folder file) and has an X-Mozilla-Status header near the start.
 func hasMozillaStatus(path string) bool {
 	// Most files a directory walk meets are not mbox files: look at the
 	// first bytes before reading further.
+	leading := false
 	if !looksLikeMbox(path) {
-		return false
+		if !mbox.TextBeforeFirstMessage(path, mbox.ThunderbirdSeparators) {
+			return false
+		}
+		leading = true
 	}
 	b, err := readHead(path, 16<<10)
 	if err != nil {
 		return false
 	}
 	s := strings.TrimLeft(string(b), "\r\n")
-	return strings.HasPrefix(s, "From ") && strings.Contains(s, "\nX-Mozilla-Status:")
+	return (leading || strings.HasPrefix(s, "From ")) && strings.Contains(s, "\nX-Mozilla-Status:")
 }
 
 // walker turns one account directory into folders.
@@ -278,7 +284,7 @@ func (w *walker) walk(dir string, prefix formats.Folder, diskRel string) {
 			if ignoredFile(c.name) {
 				continue
 			}
-			if !looksLikeMbox(full) {
+			if !looksLikeMbox(full) && !mbox.TextBeforeFirstMessage(full, mbox.ThunderbirdSeparators) {
 				w.r.warnf(formats.Pos{File: w.r.relPath(full)}, "not an mbox file (no \"From \" line at the start) and no .msf beside it; skipped")
 				continue
 			}
