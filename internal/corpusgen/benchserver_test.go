@@ -15,7 +15,8 @@ import (
 // through the shared harness so that the benchmark runs the server the
 // integration tests run. It does nothing unless MAILFERRY_BENCH_SERVER
 // names a directory: then it starts Dovecot (mail_fsync = optimized,
-// as real servers; MAILFERRY_BENCH_FSYNC=no turns it off), writes
+// as real servers; MAILFERRY_BENCH_FSYNC=no turns it off; with
+// MAILFERRY_BENCH_COMPRESS=yes it offers COMPRESS=DEFLATE), writes
 // DIR/server.env (shell variables: addresses, user, password file, CA,
 // config and mail home for doveadm) and serves until DIR/stop exists or
 // MAILFERRY_BENCH_MAX_MINUTES (default 120) have passed. Run it with
@@ -25,7 +26,10 @@ func TestBenchServer(t *testing.T) {
 	if dir == "" {
 		t.Skip("bench.sh's Dovecot: set MAILFERRY_BENCH_SERVER=DIR to run it")
 	}
-	srv := dovecottest.Start(t, dovecottest.Config{Fsync: os.Getenv("MAILFERRY_BENCH_FSYNC") != "no"})
+	srv := dovecottest.Start(t, dovecottest.Config{
+		Fsync:    os.Getenv("MAILFERRY_BENCH_FSYNC") != "no",
+		Compress: os.Getenv("MAILFERRY_BENCH_COMPRESS") == "yes",
+	})
 	env := fmt.Sprintf("TLS_ADDR=%s\nPLAIN_ADDR=%s\nIMAP_USER=%s\nPASSWORD_FILE=%s\nCA_FILE=%s\nDOVECOT_CONF=%s\nMAIL_HOME=%s\nDOVECOT_VERSION=%q\n",
 		srv.TLSAddr, srv.Addr, srv.User, srv.PasswordFile(t), srv.CAFile, srv.ConfPath, srv.Home, srv.Version)
 	tmp := filepath.Join(dir, "server.env.tmp")

@@ -4,6 +4,8 @@
 // Maildir (for mbsync and `doveadm import`). The size mix follows what
 // real mailboxes hold: most messages 2-20 KB of text, a share with
 // base64 attachments of 100 KB to 2 MB, and now and then one of about 10 MB.
+// MixText makes a mailbox of text only instead: plain-text mail, HTML
+// newsletters and messages with both, without attachments.
 //
 // Both outputs read back through mailferry's readers give the same
 // messages: the same CRLF bytes, flags and received dates (the tests show
@@ -41,6 +43,43 @@ type Options struct {
 	// Start is the received date of the first message (zero:
 	// 2015-01-01 UTC). Later messages are 1 minute to 3 hours apart.
 	Start time.Time
+	// Mix chooses the kind of mail (zero: MixDefault). With MixText,
+	// AttachmentRate and HugeEvery are ignored: there are none.
+	Mix Mix
+}
+
+// Mix is a kind of mailbox.
+type Mix int
+
+const (
+	// MixDefault: mostly text, a share with base64 attachments, now and
+	// then a huge message (see the package doc).
+	MixDefault Mix = iota
+	// MixText: text only, as a mailbox of correspondence and newsletters
+	// is. About half the messages are plain text (1.5 to 18 KB), a third
+	// multipart/alternative with the text and its HTML, the rest HTML
+	// only, laid out as newsletters are (tables, inline styles, links;
+	// 10 to 80 KB). No attachments, nothing base64 but DKIM signatures.
+	MixText
+)
+
+// ParseMix reads a Mix by name: "default" or "text".
+func ParseMix(s string) (Mix, error) {
+	switch s {
+	case "", "default":
+		return MixDefault, nil
+	case "text":
+		return MixText, nil
+	}
+	return MixDefault, fmt.Errorf("unknown mix %q: want default or text", s)
+}
+
+// String is the name ParseMix reads.
+func (m Mix) String() string {
+	if m == MixText {
+		return "text"
+	}
+	return "default"
 }
 
 // Defaults of the mix. With 5000 messages they make about 300 MB.
@@ -134,6 +173,12 @@ func (g *Generator) Next() (*Message, bool) {
 		m.Flags = append(m.Flags, `$label1`)
 	}
 
+	if g.opts.Mix == MixText {
+		g.buf = g.textMessage(g.buf[:0], m)
+		m.Data = g.buf
+		g.bytes += int64(len(m.Data))
+		return m, true
+	}
 	var attach int
 	switch {
 	case g.opts.HugeEvery > 0 && g.n%g.opts.HugeEvery == g.opts.HugeEvery/2:
@@ -161,6 +206,49 @@ var names = []string{"Alice Martin", "Bob Chen", "Carla Rossi", "Dmitri Ivanov",
 // them, a text part of about text bytes, and an attachment of about
 // attach bytes (0: none).
 func (g *Generator) message(b []byte, m *Message, text, attach int) []byte {
+	b = g.headers(b, m)
+	r := g.rng
+	boundary := fmt.Sprintf("=_%016x", r.Uint64())
+	if attach > 0 {
+		b = fmt.Appendf(b, "Content-Type: multipart/mixed; boundary=\"%s\"\n\nThis is a multi-part message in MIME format.\n\n--%s\n", boundary, boundary)
+	}
+	b = append(b, "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"...)
+	b = g.text(b, text)
+	if attach > 0 {
+		b = fmt.Appendf(b, "\n--%s\nContent-Type: application/octet-stream; name=\"file%d.bin\"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"file%d.bin\"\n\n", boundary, m.Index, m.Index)
+		b = g.attachment(b, attach)
+		b = fmt.Appendf(b, "--%s--\n", boundary)
+	}
+	return b
+}
+
+// textMessage writes one message of MixText: plain text, text and HTML
+// (multipart/alternative) or HTML alone.
+func (g *Generator) textMessage(b []byte, m *Message) []byte {
+	b = g.headers(b, m)
+	r := g.rng
+	switch k := r.IntN(100); {
+	case k < 50:
+		b = append(b, "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"...)
+		return g.text(b, int(math.Exp(math.Log(1500)+r.Float64()*math.Log(12))))
+	case k < 85:
+		boundary := fmt.Sprintf("=_%016x", r.Uint64())
+		text := int(math.Exp(math.Log(1500) + r.Float64()*math.Log(12)))
+		b = fmt.Appendf(b, "Content-Type: multipart/alternative; boundary=\"%s\"\n\n--%s\n", boundary, boundary)
+		b = append(b, "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"...)
+		b = g.text(b, text)
+		b = fmt.Appendf(b, "\n--%s\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n", boundary)
+		b = g.html(b, text*5/2)
+		return fmt.Appendf(b, "\n--%s--\n", boundary)
+	default:
+		b = append(b, "Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"...)
+		return g.html(b, int(math.Exp(math.Log(10<<10)+r.Float64()*math.Log(8))))
+	}
+}
+
+// headers writes the header of a message up to MIME-Version, as mail from
+// the Internet carries it.
+func (g *Generator) headers(b []byte, m *Message) []byte {
 	r := g.rng
 	from := r.IntN(len(names))
 	fromAddr := strings.ToLower(strings.Fields(names[from])[0]) + "@example.org"
@@ -178,19 +266,53 @@ func (g *Generator) message(b []byte, m *Message, text, attach int) []byte {
 	if r.IntN(100) != 0 { // 1% without Message-ID, as old or broken mail is
 		b = fmt.Appendf(b, "Message-ID: <%d.%x@example.org>\n", m.Index, r.Uint64())
 	}
-	b = append(b, "MIME-Version: 1.0\n"...)
-	boundary := fmt.Sprintf("=_%016x", r.Uint64())
-	if attach > 0 {
-		b = fmt.Appendf(b, "Content-Type: multipart/mixed; boundary=\"%s\"\n\nThis is a multi-part message in MIME format.\n\n--%s\n", boundary, boundary)
+	return append(b, "MIME-Version: 1.0\n"...)
+}
+
+// html writes an HTML document of about n bytes laid out as newsletters
+// and mail clients write it: a table per paragraph, inline styles, links
+// with tracking parameters; lines of at most about 80 characters, ending
+// in LF.
+func (g *Generator) html(b []byte, n int) []byte {
+	r := g.rng
+	start := len(b)
+	b = append(b, "<!DOCTYPE html>\n<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\n"...)
+	b = append(b, "<style>body{margin:0;padding:0}table{border-collapse:collapse}</style></head>\n<body>\n"...)
+	b = append(b, "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\">\n"...)
+	line := 0
+	put := func(tok string) {
+		if line > 0 && line+len(tok) > 76 {
+			b = append(b, '\n')
+			line = 0
+		} else if line > 0 {
+			b = append(b, ' ')
+			line++
+		}
+		b = append(b, tok...)
+		line += len(tok)
 	}
-	b = append(b, "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"...)
-	b = g.text(b, text)
-	if attach > 0 {
-		b = fmt.Appendf(b, "\n--%s\nContent-Type: application/octet-stream; name=\"file%d.bin\"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"file%d.bin\"\n\n", boundary, m.Index, m.Index)
-		b = g.attachment(b, attach)
-		b = fmt.Appendf(b, "--%s--\n", boundary)
+	for len(b)-start < n {
+		if line > 0 {
+			b = append(b, '\n')
+			line = 0
+		}
+		b = append(b, "<tr>\n<td style=\"font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:22px;\ncolor:#333333;padding:8px 24px 8px 24px;\" align=\"left\">\n"...)
+		for w := 20 + r.IntN(60); w > 0; w-- {
+			word := words[r.IntN(len(words))]
+			if r.IntN(25) == 0 {
+				put(fmt.Sprintf("<a href=\"https://news.example.org/c/%x?u=%x&amp;m=%d\"", r.Uint32(), r.Uint32(), r.IntN(1000)))
+				put("style=\"color:#1a73e8;text-decoration:underline;\">" + word + "</a>")
+				continue
+			}
+			if r.IntN(40) == 0 {
+				word = "<b>" + word + "</b>"
+			}
+			put(word)
+		}
+		b = append(b, "\n</td>\n</tr>\n"...)
+		line = 0
 	}
-	return b
+	return append(b, "</table>\n</body>\n</html>\n"...)
 }
 
 // text writes paragraphs of words, about n bytes, ending in LF. Now and then

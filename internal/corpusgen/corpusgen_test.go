@@ -133,19 +133,111 @@ func TestMix(t *testing.T) {
 	}
 }
 
+// TestTextMix checks MixText on 1000 messages: no attachment and nothing
+// huge, plain text, multipart/alternative and HTML-only messages in about
+// the documented shares and sizes, lines mail can carry, and a corpus that
+// differs from the default mix of the same seed.
+func TestTextMix(t *testing.T) {
+	const n = 1000
+	g := New(Options{Seed: 4, Messages: n, Mix: MixText, AttachmentRate: 0.5, HugeEvery: 10})
+	var plain, alternative, html int
+	var total int64
+	for {
+		m, ok := g.Next()
+		if !ok {
+			break
+		}
+		d := m.Data
+		size := len(d)
+		total += int64(size)
+		if bytes.Contains(d, []byte("Content-Disposition")) || bytes.Contains(d, []byte("base64")) || bytes.Contains(d, []byte("multipart/mixed")) {
+			t.Errorf("message %d has an attachment", m.Index)
+		}
+		switch {
+		case bytes.Contains(d, []byte("Content-Type: multipart/alternative")):
+			alternative++
+			if !bytes.Contains(d, []byte("Content-Type: text/plain")) || !bytes.Contains(d, []byte("Content-Type: text/html")) || !bytes.HasSuffix(d, []byte("--\n")) {
+				t.Errorf("message %d: multipart/alternative without both parts or closing boundary", m.Index)
+			}
+			if size < 4<<10 || size > 80<<10 {
+				t.Errorf("message %d: text and HTML in %d bytes, want about 5-65 KB", m.Index, size)
+			}
+		case bytes.Contains(d, []byte("Content-Type: text/html")):
+			html++
+			if size < 10<<10 || size > 84<<10 {
+				t.Errorf("message %d: HTML message of %d bytes, want about 10-80 KB", m.Index, size)
+			}
+		case bytes.Contains(d, []byte("Content-Type: text/plain")):
+			plain++
+			if size < 2<<10 || size > 24<<10 {
+				t.Errorf("message %d: text message of %d bytes, want about 2-20 KB", m.Index, size)
+			}
+		default:
+			t.Errorf("message %d has no text part", m.Index)
+		}
+		for i, l := range bytes.Split(d, []byte("\n")) {
+			if len(l) > 200 {
+				t.Errorf("message %d, line %d: %d characters", m.Index, i+1, len(l))
+				break
+			}
+		}
+		if bytes.HasPrefix(d, []byte("From ")) || !bytes.HasSuffix(d, []byte("\n")) || bytes.HasSuffix(d, []byte("\n\n")) || bytes.Contains(d, []byte("\r")) {
+			t.Errorf("message %d: want LF lines, ending in one LF, not starting with From", m.Index)
+		}
+	}
+	if plain+alternative+html != n {
+		t.Fatalf("counted %d messages, want %d", plain+alternative+html, n)
+	}
+	if plain < 420 || plain > 580 || alternative < 280 || alternative > 420 || html < 100 || html > 200 {
+		t.Errorf("%d plain, %d alternative, %d HTML only; want about 50%%, 35%%, 15%%", plain, alternative, html)
+	}
+	if mean := total / n; mean < 8<<10 || mean > 24<<10 {
+		t.Errorf("mean size %d bytes, want 8-24 KB", mean)
+	}
+	a, _ := digest(Options{Seed: 4, Messages: 50, Mix: MixText})
+	b, _ := digest(Options{Seed: 4, Messages: 50})
+	if a == b {
+		t.Errorf("the text mix and the default mix of one seed are the same corpus")
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	for _, m := range []Mix{MixDefault, MixText} {
+		got, err := ParseMix(m.String())
+		if err != nil || got != m {
+			t.Errorf("ParseMix(%q) = %v, %v; want %v", m.String(), got, err, m)
+		}
+	}
+	if got, err := ParseMix(""); err != nil || got != MixDefault {
+		t.Errorf("ParseMix(\"\") = %v, %v; want the default", got, err)
+	}
+	if _, err := ParseMix("pictures"); err == nil {
+		t.Errorf("ParseMix(\"pictures\") accepted")
+	}
+}
+
 // TestReadersAgree writes a corpus and reads both outputs with mailferry's
 // readers: the same messages, bytes, flags and dates, in the same order,
 // also through the generic mbox reader (bytes only: it leaves
 // X-Mozilla-Status in).
 func TestReadersAgree(t *testing.T) {
+	for _, opts := range []Options{
+		{Seed: 5, Messages: 120, AttachmentRate: 0.05, HugeEvery: -1},
+		{Seed: 5, Messages: 120, Mix: MixText},
+	} {
+		t.Run(opts.Mix.String(), func(t *testing.T) { readersAgree(t, opts) })
+	}
+}
+
+func readersAgree(t *testing.T, opts Options) {
 	dir := t.TempDir()
-	const n = 120
-	st, err := Write(dir, Options{Seed: 5, Messages: n, AttachmentRate: 0.05, HugeEvery: -1})
+	n := opts.Messages
+	st, err := Write(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Messages != n || st.Attachments == 0 {
-		t.Fatalf("Write: %+v, want %d messages, some with attachments", st, n)
+	if st.Messages != n || (st.Attachments == 0) != (opts.Mix == MixText) {
+		t.Fatalf("Write: %+v, want %d messages, with attachments unless text only", st, n)
 	}
 	fi, err := os.Stat(filepath.Join(dir, MboxName))
 	if err != nil || fi.Size() != st.MboxBytes {
@@ -168,7 +260,7 @@ func TestReadersAgree(t *testing.T) {
 		t.Fatalf("read %d messages from the mbox and %d from the Maildir, want %d", len(fromMbox), len(fromMaildir), n)
 	}
 
-	gen := New(Options{Seed: 5, Messages: n, AttachmentRate: 0.05, HugeEvery: -1})
+	gen := New(opts)
 	var imapBytes int64
 	for i := range n {
 		m, _ := gen.Next()

@@ -25,6 +25,12 @@ const DefaultCompressLevel = flate.BestSpeed
 // ends with a sync flush (the empty stored block of Z_SYNC_FLUSH), so the
 // server can decode all of it at once: a pipelined command is never held
 // back waiting for the next one.
+//
+// The deflate output goes through a buffer (out) that is handed to the
+// connection below once per Write: compress/flate writes whatever it has
+// in pieces of a few hundred bytes, and each piece written straight to a
+// TLS connection would become a TLS record of its own (header and tag on
+// every piece) and a system call; without Nagle, a TCP segment too.
 type deflateConn struct {
 	net.Conn // below: TLS or TCP
 
@@ -33,20 +39,27 @@ type deflateConn struct {
 
 	wmu sync.Mutex
 	w   *flate.Writer
+	out *bufio.Writer // the deflate output, written to Conn once per Write
 }
+
+// deflateOutSize is the buffer between the deflate writer and the
+// connection: the size of the bulk client's own write buffer, so that one
+// Write of it (already compressed) needs one write below.
+const deflateOutSize = 64 << 10
 
 // newDeflateConn starts deflate on c. buffered are the bytes the server
 // sent after its OK to COMPRESS that were already read from c: the start
 // of its compressed stream.
 func newDeflateConn(c net.Conn, buffered []byte, level int) (*deflateConn, error) {
-	w, err := flate.NewWriter(c, level)
+	out := bufio.NewWriterSize(c, deflateOutSize)
+	w, err := flate.NewWriter(out, level)
 	if err != nil {
 		return nil, fmt.Errorf("COMPRESS: %w", err)
 	}
 	src := io.MultiReader(bytes.NewReader(append([]byte(nil), buffered...)), c)
 	// flate reads byte by byte from an io.ByteReader; bufio gives it one
 	// without a system call per byte.
-	return &deflateConn{Conn: c, r: flate.NewReader(bufio.NewReaderSize(src, 32<<10)), w: w}, nil
+	return &deflateConn{Conn: c, r: flate.NewReader(bufio.NewReaderSize(src, 32<<10)), w: w, out: out}, nil
 }
 
 // Read returns inflated bytes. A stream that ends, is cut or does not
@@ -64,13 +77,17 @@ func (z *deflateConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write deflates p and flushes.
+// Write deflates p, flushes the deflate stream and writes what it made to
+// the connection below in as few writes as the buffer allows.
 func (z *deflateConn) Write(p []byte) (int, error) {
 	z.wmu.Lock()
 	defer z.wmu.Unlock()
 	n, err := z.w.Write(p)
 	if err == nil {
 		err = z.w.Flush()
+	}
+	if err == nil {
+		err = z.out.Flush()
 	}
 	return n, err
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"mailferry/internal/dovecottest"
@@ -247,4 +248,125 @@ func checkCut(t *testing.T, srv *dovecottest.Server, box string, msgs []testMsg,
 		t.Errorf("%s: all %d messages stored through a cut connection", box, len(msgs))
 	}
 	t.Logf("%s: %d of %d messages stored", box, len(stored), len(msgs))
+}
+
+// countingConn counts the writes and bytes that reach the connection.
+type countingConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	bytes  int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.writes++
+	c.bytes += int64(len(p))
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (c *countingConn) counts() (int, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes, c.bytes
+}
+
+// TestCompressWholeBuffers sends a MULTIAPPEND of generated messages
+// through COMPRESS and looks at what reaches the connection below: one
+// write per buffer the client flushes (not the deflate writer's pieces of
+// a few hundred bytes, each of which would be a TLS record and a system
+// call of its own), and about as few bytes as deflating the whole command
+// in one go.
+func TestCompressWholeBuffers(t *testing.T) {
+	msgs := testMessages(50, 11, -1)
+	cc, sc := net.Pipe()
+	received := make(chan []byte, 1) // the command as the server inflated it
+	go func() {
+		defer sc.Close()
+		br := bufio.NewReader(sc)
+		io.WriteString(sc, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN LITERAL+ MULTIAPPEND COMPRESS=DEFLATE] hi\r\n")
+		readCmd(br) // B1 AUTHENTICATE PLAIN ...
+		io.WriteString(sc, "B1 OK [CAPABILITY IMAP4rev1 LITERAL+ MULTIAPPEND COMPRESS=DEFLATE] in\r\n")
+		if !strings.HasSuffix(readCmd(br), "COMPRESS DEFLATE") {
+			return
+		}
+		io.WriteString(sc, "B2 OK DEFLATE active\r\n")
+		var got bytes.Buffer
+		zr := bufio.NewReader(io.TeeReader(flate.NewReader(br), &got))
+		for {
+			line, err := zr.ReadString('\n')
+			if err != nil {
+				return
+			}
+			i := strings.LastIndexByte(line, '{')
+			if !strings.HasSuffix(line, "+}\r\n") || i < 0 {
+				break // the command's end
+			}
+			size, err := strconv.Atoi(line[i+1 : len(line)-4])
+			if err != nil {
+				return
+			}
+			if _, err := io.CopyN(io.Discard, zr, int64(size)); err != nil {
+				return
+			}
+		}
+		// what the tee read ahead belongs to no command: the client
+		// sends nothing more before the answer
+		received <- got.Bytes()
+		zw, _ := flate.NewWriter(sc, flate.BestSpeed)
+		fmt.Fprintf(zw, "B3 OK [APPENDUID 9 100:149] done\r\n")
+		zw.Flush()
+		io.Copy(io.Discard, br) // until the client closes
+	}()
+	conn := &countingConn{Conn: cc}
+	c, err := New(conn, Options{MaxBatch: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Login(ctx, "u", "p"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Compressed() {
+		t.Fatal("COMPRESS not in force")
+	}
+	writes0, bytes0 := conn.counts()
+	res, err := c.Append(ctx, "INBOX", items(msgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("item %d: %v", i, r.Err)
+		}
+	}
+	writes1, bytes1 := conn.counts()
+	writes, wire := writes1-writes0, bytes1-bytes0
+	command := <-received
+
+	var sent int64
+	for _, m := range msgs {
+		sent += int64(len(m.data))
+	}
+	if int64(len(command)) < sent {
+		t.Fatalf("the server inflated %d bytes, want at least the %d of the messages", len(command), sent)
+	}
+	// The client's write buffer is flushed when full and at the end of
+	// the command: one write below each.
+	maxWrites := len(command)/(64<<10) + 1
+	if writes > maxWrites {
+		t.Errorf("%d writes to the connection for a command of %d bytes, want at most %d (one per flushed buffer)", writes, len(command), maxWrites)
+	}
+	var oneShot bytes.Buffer
+	zw, _ := flate.NewWriter(&oneShot, DefaultCompressLevel)
+	zw.Write(command)
+	zw.Flush()
+	// A sync flush per buffer ends a block early and adds an empty one:
+	// within a few percent of deflating it all at once.
+	if limit := int64(oneShot.Len()) * 104 / 100; wire > limit {
+		t.Errorf("%d bytes on the wire for %d bytes of command, want at most %d (one-shot deflate: %d)", wire, len(command), limit, oneShot.Len())
+	}
+	t.Logf("%d messages, %d bytes of command: %d bytes on the wire in %d writes (one-shot deflate %d)", len(msgs), len(command), wire, writes, oneShot.Len())
 }

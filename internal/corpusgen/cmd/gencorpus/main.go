@@ -3,6 +3,7 @@
 //
 //	go run ./internal/corpusgen/cmd/gencorpus -n 5000 -out /tmp/corpus
 //	go run ./internal/corpusgen/cmd/gencorpus -size 50M -seed 7 -out /tmp/small
+//	go run ./internal/corpusgen/cmd/gencorpus -n 2000 -mix text -out /tmp/text
 //
 // It prints one line of key=value facts about what it wrote.
 package main
@@ -28,6 +29,7 @@ func run(args []string) int {
 	seed := fs.Uint64("seed", 1, "seed: the same seed gives the same corpus")
 	attach := fs.Float64("attachments", corpusgen.DefaultAttachmentRate, "share of messages with a 100 KB-2 MB attachment (negative: none)")
 	huge := fs.Int("huge-every", corpusgen.DefaultHugeEvery, "every N-th message is about 10 MB (negative: none)")
+	mixName := fs.String("mix", "default", "kind of mail: default (text, attachments, huge ones) or text (plain and HTML, no attachments)")
 	out := fs.String("out", "", "directory to write (required; Bench and maildir must not exist in it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -36,7 +38,12 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "gencorpus: need -out DIR and no arguments")
 		return 2
 	}
-	opts := corpusgen.Options{Seed: *seed, Messages: *n, AttachmentRate: *attach, HugeEvery: *huge}
+	mix, err := corpusgen.ParseMix(*mixName)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gencorpus: -mix: %v\n", err)
+		return 2
+	}
+	opts := corpusgen.Options{Seed: *seed, Messages: *n, AttachmentRate: *attach, HugeEvery: *huge, Mix: mix}
 	if *size != "" {
 		b, err := parseSize(*size)
 		if err != nil {
