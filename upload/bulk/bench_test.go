@@ -2,7 +2,6 @@ package bulk
 
 import (
 	"bufio"
-	"compress/flate"
 	"context"
 	"fmt"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/klauspost/compress/flate"
 
 	"mailferry/internal/dovecottest"
 	"mailferry/internal/faultproxy"

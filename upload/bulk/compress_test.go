@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -369,4 +371,97 @@ func TestCompressWholeBuffers(t *testing.T) {
 		t.Errorf("%d bytes on the wire for %d bytes of command, want at most %d (one-shot deflate: %d)", wire, len(command), limit, oneShot.Len())
 	}
 	t.Logf("%d messages, %d bytes of command: %d bytes on the wire in %d writes (one-shot deflate %d)", len(msgs), len(command), wire, writes, oneShot.Len())
+}
+
+// recordingConn keeps what is written to it.
+type recordingConn struct {
+	net.Conn
+	buf bytes.Buffer
+}
+
+func (c *recordingConn) Write(p []byte) (int, error) { return c.buf.Write(p) }
+
+// base64Lines is n random bytes as a MIME body part has them: base64 in
+// lines of 76 characters.
+func base64Lines(n int, seed uint64) []byte {
+	raw := make([]byte, n)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := range raw {
+		raw[i] = byte(rng.Uint32())
+	}
+	enc := base64.StdEncoding.EncodeToString(raw)
+	var b bytes.Buffer
+	for i := 0; i < len(enc); i += 76 {
+		b.WriteString(enc[i:min(i+76, len(enc))])
+		b.WriteString("\r\n")
+	}
+	return b.Bytes()
+}
+
+// Text and base64 taking turns on one compressed stream: an independent
+// inflater (the standard library's, as a server's zlib) reads back every
+// byte; base64 costs about 3/4 of its size on the wire (Huffman codes,
+// never stored as it is) and text much less.
+func TestCompressTextAndBase64(t *testing.T) {
+	wire := &recordingConn{}
+	z, err := newDeflateConn(wire, nil, DefaultCompressLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := []byte(strings.Repeat("Subject: the quarterly report\r\nFrom: Anna <anna@example.net>\r\n\r\nDear all, the figures are attached; see you on Monday.\r\n", 300))
+	var plain bytes.Buffer
+	var textWire, encodedWire int
+	for i := range 6 {
+		part := text
+		if i%2 == 1 {
+			part = base64Lines(150<<10, uint64(i))
+		}
+		for off := 0; off < len(part); off += 64 << 10 {
+			chunk := part[off:min(off+64<<10, len(part))]
+			before := wire.buf.Len()
+			if _, err := z.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 1 {
+				encodedWire += wire.buf.Len() - before
+			} else {
+				textWire += wire.buf.Len() - before
+			}
+			plain.Write(chunk)
+		}
+	}
+	got, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(wire.buf.Bytes())), int64(plain.Len())+1))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("inflate: %v", err)
+	}
+	if !bytes.Equal(got, plain.Bytes()) {
+		t.Fatalf("inflated %d bytes, want the %d written", len(got), plain.Len())
+	}
+	encodedPlain := 3 * len(base64Lines(150<<10, 1))
+	if r := float64(encodedWire) / float64(encodedPlain); r > 0.8 || r < 0.7 {
+		t.Errorf("base64 went out at %.2f of its size, want about 0.75 (Huffman codes)", r)
+	}
+	if r := float64(textWire) / float64(3*len(text)); r > 0.1 {
+		t.Errorf("repetitive text went out at %.2f of its size: its repeats were not found", r)
+	}
+}
+
+func TestLooksEncoded(t *testing.T) {
+	prose := strings.Repeat("It was the best of times, it was the worst of times; (see: the attached file).\r\n", 100)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"base64", base64Lines(32<<10, 7), true},
+		{"base64 with a header line", append([]byte("Content-Transfer-Encoding: base64\r\n\r\n"), base64Lines(32<<10, 8)...), true},
+		{"prose", []byte(prose), false},
+		{"HTML", []byte(strings.Repeat(`<p class="x">Hello <b>there</b></p>`+"\r\n", 200)), false},
+		{"quoted-printable", []byte(strings.Repeat("Gr=C3=BC=C3=9Fe aus K=C3=B6ln, bis Montag=\r\n", 200)), false},
+		{"short base64", base64Lines(1<<10, 9), false},
+	} {
+		if got := looksEncoded(tc.data); got != tc.want {
+			t.Errorf("%s: looksEncoded = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }
