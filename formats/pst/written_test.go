@@ -82,7 +82,7 @@ func sampleFolders() []*psttest.Folder {
 	}
 	forwarded := &psttest.Message{Props: []psttest.Prop{
 		s(0x001A, "IPM.Note"), s(0x0037, "Unread, forwarded"), i32(0x0E07, 0), tm(0x0E06, received.Add(time.Hour)), i32(0x1081, 104),
-		s(0x0C1A, "Dave"), s(0x0C1F, "dave@example.org"), s(0x1035, "<fwd@example.org>"),
+		s(0x0C1A, "Dave"), s(0x0C1F, "dave@example.org"), s(0x0C1E, "SMTP"), s(0x0042, "Dave"), s(0x0065, "dave@example.org"), s(0x1035, "<fwd@example.org>"),
 		bin(0x1009, rtfMELA(`{\rtf1\ansi\ansicpg1252\fromhtml1 {\*\htmltag64 <html><body>}RTF wraps HTML here{\*\htmltag72 </body></html>}}`)),
 	}}
 	sent := &psttest.Message{
