@@ -234,6 +234,9 @@ func Write(path string, opts Options, folders []*Folder) error {
 		return err
 	}
 	w := &writer{fh: fh, opts: opts, ansi: opts.Format == ANSI, off: 0x4400, nextNID: 0x400}
+	// Keywords always has a name-to-ID entry: Outlook's map is never
+	// empty, and libpff refuses one that is.
+	w.names = []string{"Keywords"}
 	w.idSize, w.maxBlock, w.trailer = 8, 8192-16, 16
 	if w.ansi {
 		w.idSize, w.maxBlock, w.trailer = 4, 8192-12, 12
@@ -484,9 +487,7 @@ func (w *writer) nameMap() {
 	props := []Prop{Int32(0x0001, 251)}
 	// One GUID (PSETID_Common) so that the stream is never empty.
 	props = append(props, Binary(0x0002, []byte{0x08, 0x20, 0x06, 0, 0, 0, 0, 0, 0xC0, 0, 0, 0, 0, 0, 0, 0x46}))
-	if len(entries) > 0 {
-		props = append(props, Binary(0x0003, entries), Binary(0x0004, strs))
-	}
+	props = append(props, Binary(0x0003, entries), Binary(0x0004, strs))
 	w.pcNode(nidNameToIDMap, 0, props)
 }
 
