@@ -96,11 +96,13 @@ func readAll(t *testing.T, path string) *readResult {
 			if err != nil {
 				return Meta{}, err
 			}
-			if ok {
-				n, err := io.Copy(io.Discard, rc)
-				if err != nil || n != size {
-					return Meta{}, fmt.Errorf("attachment: %d of %d bytes: %v", n, size, err)
-				}
+			if !ok {
+				continue // no content (by reference): pffexport writes no file either
+			}
+			n, err := io.Copy(io.Discard, rc)
+			rc.Close()
+			if err != nil || n != size {
+				return Meta{}, fmt.Errorf("attachment: %d of %d bytes: %v", n, size, err)
 			}
 			name := stringProp(a, 0x3707) // PidTagAttachLongFilename
 			if name == "" {

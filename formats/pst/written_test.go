@@ -98,7 +98,10 @@ func sampleFolders() []*psttest.Folder {
 	trashed := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "Old news"), i32(0x0E07, 0x01), tm(0x0E06, received), s(0x1000, "deleted")}}
 	contact := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Contact"), s(0x0037, "Alice Example"), s(0x3001, "Alice Example")}}
 	appointment := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Appointment"), s(0x0037, "Meeting")}}
-	nested := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "In a subfolder"), i32(0x0E07, 0x01), tm(0x0E06, received), s(0x1000, "nested")}}
+	// An attachment by reference (PidTagAttachMethod 2: a path to a file on
+	// the sender's disk) has no content to rebuild: a loss.
+	nested := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "In a subfolder"), i32(0x0E07, 0x01), tm(0x0E06, received), s(0x1000, "nested")},
+		Attachments: []*psttest.Attachment{{Props: []psttest.Prop{i32(0x3705, 2), s(0x3707, "plan.docx"), s(0x3708, `\\server\share\plan.docx`)}}}}
 	return []*psttest.Folder{
 		{Name: "Inbox", Class: "IPF.Note", Role: psttest.RoleInbox, Messages: []*psttest.Message{figures, forwarded, contact},
 			Folders: []*psttest.Folder{{Name: "Projects", Class: "IPF.Note", Messages: []*psttest.Message{nested}}}},
@@ -294,6 +297,11 @@ func TestWrittenFiles(t *testing.T) {
 			checkState("You won", "Junk-E-Mail", nil, received)
 			checkState("Old news", "Gelöschte Elemente", []string{`\Seen`}, received)
 			checkState("In a subfolder", "Inbox/Projects", []string{`\Seen`}, received)
+			for subject, m := range bySubject {
+				if loss := subject == "In a subfolder"; loss != (m.Incomplete != "") || (loss && !strings.Contains(m.Incomplete, "plan.docx")) {
+					t.Errorf("%q: Incomplete %q", subject, m.Incomplete)
+				}
+			}
 
 			// Received mail: its transport headers are its headers; bodies and
 			// attachments from the properties.
