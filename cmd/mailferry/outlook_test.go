@@ -219,7 +219,15 @@ func TestScanOutlook(t *testing.T) {
 // and internal date; folders that are not mail are not created; a second
 // upload uploads nothing; verify matches.
 func TestUploadOutlookToDovecot(t *testing.T) {
-	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "java-libpst-dist-list.pst"), msgSource(t), mixedSource(t)} {
+	// Every Outlook file of the corpus: the Enron .pst, the Outlook 2013
+	// .ost (4 KiB pages), the sent items and drafts of the go-pst sample,
+	// the password-protected .pst and the one with only contacts; then
+	// .msg files alone and beside .eml files.
+	sources := []outlookSource{
+		pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "pst-extractor-test-2013.ost"), pstSource(t, "go-pst-support.pst"),
+		pstSource(t, "java-libpst-passworded.pst"), pstSource(t, "java-libpst-dist-list.pst"), msgSource(t), mixedSource(t),
+	}
+	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
 			srv := dovecottest.Start(t, dovecottest.Config{})
 			vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
@@ -270,7 +278,7 @@ func TestUploadOutlookToDovecot(t *testing.T) {
 // file under the source accounted for), the counts are the reader's, and
 // the output, scanned as a source again, holds every message written.
 func TestConvertOutlook(t *testing.T) {
-	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "java-libpst-dist-list.pst")} {
+	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "pst-extractor-test-2013.ost"), pstSource(t, "java-libpst-dist-list.pst")} {
 		r := src.open(t)
 		_, msgs := formatstest.Collect(t, r)
 		r.Close()
