@@ -23,8 +23,9 @@ import (
 
 // The tests in this file read files that psttest writes from [MS-PST]:
 // the cases the shared corpus lacks (an ANSI file with mail, the cyclic
-// encoding, a password, every special folder, every message state) in
-// every layout and encoding. compare_test.go reads the same files with
+// encoding, an encoded .ost of 4 KiB pages with compressed blocks, a
+// password, every special folder, every message state) in every layout
+// and encoding. compare_test.go reads the same files with
 // readpst and pffexport, so that the writer is checked too.
 
 var (
@@ -127,6 +128,9 @@ var writtenVariants = []struct {
 	{"unicode-none", psttest.Options{Format: psttest.Unicode, Crypt: psttest.CryptNone, Password: "secret"}},
 	{"unicode-permute", psttest.Options{Format: psttest.Unicode, Crypt: psttest.CryptPermute}},
 	{"unicode-cyclic", psttest.Options{Format: psttest.Unicode, Crypt: psttest.CryptCyclic, Password: "geheim"}},
+	{"4k-none", psttest.Options{Format: psttest.Unicode4K, Crypt: psttest.CryptNone}},
+	{"4k-permute", psttest.Options{Format: psttest.Unicode4K, Crypt: psttest.CryptPermute}},
+	{"4k-cyclic", psttest.Options{Format: psttest.Unicode4K, Crypt: psttest.CryptCyclic}},
 }
 
 func writeSample(t *testing.T, opts psttest.Options) string {
@@ -224,7 +228,7 @@ func TestWrittenFiles(t *testing.T) {
 			if got := r.Store().PasswordProtected(); got != (v.opts.Password != "") {
 				t.Errorf("PasswordProtected = %v, want %v", got, v.opts.Password != "")
 			}
-			wantFormat := map[psttest.Format]string{psttest.ANSI: "ANSI", psttest.Unicode: "Unicode"}[v.opts.Format]
+			wantFormat := map[psttest.Format]string{psttest.ANSI: "ANSI", psttest.Unicode: "Unicode", psttest.Unicode4K: "Unicode 4K"}[v.opts.Format]
 			if r.Store().Format() != wantFormat {
 				t.Errorf("format %s, want %s", r.Store().Format(), wantFormat)
 			}

@@ -442,6 +442,16 @@ func (f *File) readBlock(be blockEntry) ([]byte, error) {
 	case !f.unchecked && crc(data) != sum:
 		return nil, f.corrupt(ib, "block %#x: CRC %#08x, want %#08x", uint64(bid), crc(data), sum)
 	}
+	// A compressed block of the 4K layout is inflated first and then
+	// decoded: the encoding applies to the block's data, the compression to
+	// what is stored (libpff reads them so; see the package comment).
+	if be.inflated != cb {
+		out, err := f.inflate(data, be)
+		if err != nil {
+			return nil, err
+		}
+		data = out
+	}
 	if !bid.Internal() {
 		switch f.Crypt {
 		case CryptPermute:
@@ -449,9 +459,6 @@ func (f *File) readBlock(be blockEntry) ([]byte, error) {
 		case CryptCyclic:
 			cyclic(data, bid)
 		}
-	}
-	if be.inflated != cb {
-		return f.inflate(data, be)
 	}
 	return data, nil
 }

@@ -1,13 +1,15 @@
 // Package psttest writes small Outlook data files (.pst) for tests, from
-// the published format ([MS-PST]): ANSI or Unicode, with any of the three
+// the published format ([MS-PST]): ANSI, Unicode or the 4 KiB-page
+// layout of Outlook 2013's .ost files, with any of the three
 // encodings of data blocks, an optional password, folders with their
 // special roles, messages with recipients, attachments (of any size,
 // streamed into data trees of one or two levels) and attached messages,
 // and categories as the named property Keywords.
 //
 // It exists because the shared corpus lacks cases the reader must handle
-// (an ANSI file with mail, the cyclic encoding, XXBLOCK data trees, files
-// larger than memory should hold) and because a reader tested only on the
+// (an ANSI file with mail, the cyclic encoding, an encoded .ost with
+// compressed blocks, XXBLOCK data trees, files larger than memory should
+// hold) and because a reader tested only on the
 // files it was written against can share their blind spots: the tests
 // also read these files with readpst and pffexport, two independent
 // readers, so that the writer is checked as well as the reader.
@@ -20,6 +22,7 @@ package psttest
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,6 +42,13 @@ type Format int
 const (
 	ANSI    Format = iota + 1 // wVer 14: 32-bit identifiers and offsets
 	Unicode                   // wVer 23: 64-bit
+	// Unicode4K is the layout of Outlook 2013's .ost files (wVer 36), which
+	// [MS-PST] leaves out: 4 KiB B-tree pages, blocks on 512-byte
+	// boundaries with a 24-byte trailer, zlib-compressed block data. What
+	// is written follows the real .ost of the corpus and libpff's
+	// structures, and pffexport reads it: a data block is encoded first
+	// and then compressed (libpff inflates, then decodes).
+	Unicode4K
 )
 
 // Encodings of data blocks (bCryptMethod).
@@ -190,9 +200,10 @@ const (
 const maxHeapItem = 3580
 
 type bbtEntry struct {
-	bid uint64
-	ib  int64
-	cb  int
+	bid      uint64
+	ib       int64
+	cb       int // stored
+	inflated int
 }
 
 type nbtEntry struct {
@@ -210,9 +221,12 @@ type writer struct {
 	fh       *os.File
 	opts     Options
 	ansi     bool
+	k4       bool
 	idSize   int
 	maxBlock int
 	trailer  int
+	align    int64
+	pageSize int
 	off      int64
 	nextID   uint64 // index of the next BID
 	bbt      []bbtEntry
@@ -226,20 +240,25 @@ type writer struct {
 // Write writes a .pst at path whose IPM subtree ("Top of Personal
 // Folders") holds folders.
 func Write(path string, opts Options, folders []*Folder) error {
-	if opts.Format != ANSI && opts.Format != Unicode {
-		return errors.New("psttest: format must be ANSI or Unicode")
+	if opts.Format != ANSI && opts.Format != Unicode && opts.Format != Unicode4K {
+		return errors.New("psttest: format must be ANSI, Unicode or Unicode4K")
 	}
 	fh, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	w := &writer{fh: fh, opts: opts, ansi: opts.Format == ANSI, off: 0x4400, nextNID: 0x400}
+	w := &writer{fh: fh, opts: opts, ansi: opts.Format == ANSI, k4: opts.Format == Unicode4K, off: 0x4400, nextNID: 0x400, align: 64, pageSize: 512}
 	// Keywords always has a name-to-ID entry: Outlook's map is never
 	// empty, and libpff refuses one that is.
 	w.names = []string{"Keywords"}
 	w.idSize, w.maxBlock, w.trailer = 8, 8192-16, 16
 	if w.ansi {
 		w.idSize, w.maxBlock, w.trailer = 4, 8192-12, 12
+	}
+	if w.k4 {
+		// Data trees keep the Unicode chunk size; blocks are compressed
+		// below it.
+		w.trailer, w.align, w.pageSize = 24, 512, 4096
 	}
 	copy(w.record[:], "psttest-record!!")
 	w.writeAll(folders)
@@ -973,16 +992,29 @@ func (w *writer) encode(b []byte, bid uint64) {
 // block B-tree.
 func (w *writer) block(data []byte, internal bool) uint64 {
 	bid := w.newBID(internal)
-	total := (len(data) + w.trailer + 63) / 64 * 64
-	buf := make([]byte, total)
-	copy(buf, data)
-	stored := buf[:len(data)]
+	stored := bytes.Clone(data)
 	if !internal {
 		w.encode(stored, bid)
 	}
+	if w.k4 {
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(stored)
+		zw.Close()
+		if z.Len() < len(stored) {
+			stored = z.Bytes()
+		}
+	}
+	total := (len(stored) + w.trailer + int(w.align) - 1) / int(w.align) * int(w.align)
+	buf := make([]byte, total)
+	copy(buf, stored)
+	stored = buf[:len(stored)]
 	t := buf[total-w.trailer:]
 	le := binary.LittleEndian
-	le.PutUint16(t, uint16(len(data)))
+	if w.k4 {
+		le.PutUint16(t[18:], uint16(len(data)))
+	}
+	le.PutUint16(t, uint16(len(stored)))
 	le.PutUint16(t[2:], sig(w.off, bid))
 	if w.ansi {
 		le.PutUint32(t[4:], uint32(bid))
@@ -992,7 +1024,7 @@ func (w *writer) block(data []byte, internal bool) uint64 {
 		le.PutUint64(t[8:], bid)
 	}
 	w.write(buf)
-	w.bbt = append(w.bbt, bbtEntry{bid: bid, ib: w.off - int64(total), cb: len(data)})
+	w.bbt = append(w.bbt, bbtEntry{bid: bid, ib: w.off - int64(total), cb: len(stored), inflated: len(data)})
 	return bid
 }
 
@@ -1005,7 +1037,7 @@ func (w *writer) write(b []byte) {
 
 // finish writes the node and block B-trees and the header.
 func (w *writer) finish() {
-	w.off = (w.off + 511) / 512 * 512
+	w.off = (w.off + int64(w.pageSize) - 1) / int64(w.pageSize) * int64(w.pageSize)
 	sort.Slice(w.nbt, func(i, j int) bool { return w.nbt[i].nid < w.nbt[j].nid })
 	for i := 1; i < len(w.nbt); i++ {
 		if w.nbt[i].nid == w.nbt[i-1].nid {
@@ -1031,9 +1063,15 @@ func (w *writer) finish() {
 		b = w.appendID(b, e.bid)
 		b = w.appendID(b, uint64(e.ib))
 		b = binary.LittleEndian.AppendUint16(b, uint16(e.cb))
-		b = binary.LittleEndian.AppendUint16(b, 1) // cRef
-		if !w.ansi {
-			b = append(b, 0, 0, 0, 0)
+		if w.k4 {
+			b = binary.LittleEndian.AppendUint16(b, uint16(e.inflated))
+			b = binary.LittleEndian.AppendUint16(b, 1) // cRef
+			b = append(b, 0, 0)
+		} else {
+			b = binary.LittleEndian.AppendUint16(b, 1) // cRef
+			if !w.ansi {
+				b = append(b, 0, 0, 0, 0)
+			}
 		}
 		bbt = append(bbt, b)
 	}
@@ -1054,18 +1092,28 @@ func (w *writer) btree(ptype byte, entries [][]byte) bref {
 	if w.ansi {
 		meta = 496
 	}
+	if w.k4 {
+		meta = 4056
+	}
 	level := 0
 	for {
 		size := len(entries[0])
-		per := meta / size
+		per := min(meta/size, 255)
 		var parents [][]byte
 		for i := 0; i < len(entries); i += per {
 			end := min(len(entries), i+per)
-			p := make([]byte, 512)
+			p := make([]byte, w.pageSize)
 			for j, e := range entries[i:end] {
 				copy(p[j*size:], e)
 			}
-			p[meta], p[meta+1], p[meta+2], p[meta+3] = byte(end-i), byte(per), byte(size), byte(level)
+			if w.k4 {
+				// cEnt and cEntMax are 16-bit here.
+				binary.LittleEndian.PutUint16(p[meta:], uint16(end-i))
+				binary.LittleEndian.PutUint16(p[meta+2:], uint16(per))
+				p[meta+4], p[meta+5] = byte(size), byte(level)
+			} else {
+				p[meta], p[meta+1], p[meta+2], p[meta+3] = byte(end-i), byte(per), byte(size), byte(level)
+			}
 			ref := w.page(ptype, p)
 			var parent []byte
 			parent = append(parent, entries[i][:w.idSize]...) // the first key
@@ -1083,15 +1131,16 @@ func (w *writer) btree(ptype byte, entries [][]byte) bref {
 
 func (w *writer) page(ptype byte, p []byte) bref {
 	bid := w.newBID(false)
-	t := p[512-w.trailer:]
+	end := w.pageSize - w.trailer
+	t := p[end:]
 	le := binary.LittleEndian
 	t[0], t[1] = ptype, ptype
 	le.PutUint16(t[2:], sig(w.off, bid))
 	if w.ansi {
 		le.PutUint32(t[4:], uint32(bid))
-		le.PutUint32(t[8:], crc(p[:512-w.trailer]))
+		le.PutUint32(t[8:], crc(p[:end]))
 	} else {
-		le.PutUint32(t[4:], crc(p[:512-w.trailer]))
+		le.PutUint32(t[4:], crc(p[:end]))
 		le.PutUint64(t[8:], bid)
 	}
 	ref := bref{bid, w.off}
@@ -1131,6 +1180,10 @@ func (w *writer) header(nbt, bbt bref) {
 		h = h[:512]
 	} else {
 		le.PutUint16(h[10:], 23)
+		if w.k4 {
+			le.PutUint16(h[8:], 0x4F53) // "SO": an .ost
+			le.PutUint16(h[10:], 36)
+		}
 		le.PutUint64(h[32:], w.newBID(false)) // bidNextP
 		le.PutUint32(h[40:], 1)               // dwUnique
 		for i := range 32 {
