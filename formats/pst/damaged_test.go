@@ -89,7 +89,7 @@ func readDamaged(t *testing.T, p string) (*readOutcome, error) {
 // warning; everything else is read.
 func TestDamagedFileSalvage(t *testing.T) {
 	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode} {
-		t.Run(map[psttest.Format]string{psttest.ANSI: "ansi", psttest.Unicode: "unicode"}[format], func(t *testing.T) {
+		t.Run(formatName(format), func(t *testing.T) {
 			orig := filepath.Join(t.TempDir(), "mail.pst")
 			if err := psttest.Write(orig, psttest.Options{Format: format}, damageFolders()); err != nil {
 				t.Fatal(err)
@@ -156,7 +156,7 @@ func TestDamagedFileSalvage(t *testing.T) {
 // with an error naming it, or is read to the end, every message read or
 // skipped with a reason.
 func TestDamagedFileNeverPanics(t *testing.T) {
-	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode} {
+	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode, psttest.Unicode4K} {
 		orig := filepath.Join(t.TempDir(), "mail.pst")
 		if err := psttest.Write(orig, psttest.Options{Format: format, Crypt: psttest.CryptPermute}, damageFolders()); err != nil {
 			t.Fatal(err)
@@ -207,6 +207,6 @@ func TestDamagedFileNeverPanics(t *testing.T) {
 			}
 			r.Close()
 		}
-		t.Logf("format %d: %d variants, %d opened", format, len(variants), opened)
+		t.Logf("%s: %d variants, %d opened", formatName(format), len(variants), opened)
 	}
 }

@@ -72,7 +72,7 @@ func TestLargeFileStreams(t *testing.T) {
 	}
 	const messages, attSize = 5, 17<<20 + 12345
 	for _, v := range []psttest.Options{{Format: psttest.ANSI, Crypt: psttest.CryptCyclic}, {Format: psttest.Unicode, Crypt: psttest.CryptPermute}} {
-		t.Run(map[psttest.Format]string{psttest.ANSI: "ansi", psttest.Unicode: "unicode"}[v.Format], func(t *testing.T) {
+		t.Run(formatName(v.Format), func(t *testing.T) {
 			dir := t.TempDir()
 			want := map[string][32]byte{}
 			var msgs []*psttest.Message

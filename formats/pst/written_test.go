@@ -388,3 +388,59 @@ func TestWrittenFilesThroughDetect(t *testing.T) {
 		}
 	}
 }
+
+// TestSubnodeTreeOfTwoLevels: a message with more subnodes than one
+// SLBLOCK holds (here at most 4 per block, so that 30 attachments do it)
+// has an SIBLOCK over SLBLOCKs; every attachment is found, with its
+// content, in every layout, and pffexport finds the same.
+func TestSubnodeTreeOfTwoLevels(t *testing.T) {
+	const n = 30
+	msg := &psttest.Message{Props: []psttest.Prop{psttest.String(0x001A, "IPM.Note"), psttest.String(0x0037, "Many attachments"), psttest.Int32(0x0E07, 1), psttest.String(0x1000, "see attachments")}}
+	want := map[string]string{}
+	for i := range n {
+		name, content := fmt.Sprintf("att-%02d.txt", i), fmt.Sprintf("content of attachment %d\r\n", i)
+		want[name] = content
+		msg.Attachments = append(msg.Attachments, &psttest.Attachment{Props: []psttest.Prop{
+			psttest.Int32(0x3705, 1), psttest.String(0x3707, name), psttest.String(0x370E, "text/plain"), psttest.Binary(0x3701, []byte(content)),
+		}})
+	}
+	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode, psttest.Unicode4K} {
+		t.Run(formatName(format), func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "many.pst")
+			opts := psttest.Options{Format: format, Crypt: psttest.CryptPermute, SubnodesPerBlock: 4}
+			if err := psttest.Write(p, opts, []*psttest.Folder{{Name: "Inbox", Messages: []*psttest.Message{msg}}}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Open(p, formats.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, msgs := formatstest.Collect(t, r)
+			r.Close()
+			if len(msgs) != 1 || msgs[0].Skip != "" {
+				t.Fatalf("messages %+v, want one read", msgs)
+			}
+			_, parts := parseMessage(t, msgs[0].Bytes)
+			got := map[string]string{}
+			for _, pt := range parts {
+				if pt.filename != "" {
+					got[pt.filename] = pt.body
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("attachments %v\nwant %v", got, want)
+			}
+
+			out := t.TempDir()
+			run(t, out, "pffexport", "-q", "-t", filepath.Join(out, "x"), p)
+			_, atts := pffFolder(t, filepath.Join(out, "x.export", "Top of Personal Folders", "Inbox"))
+			if len(atts) != n {
+				t.Errorf("pffexport finds %d attachments, want %d: %q", len(atts), n, atts)
+			}
+		})
+	}
+}
+
+func formatName(f psttest.Format) string {
+	return map[psttest.Format]string{psttest.ANSI: "ansi", psttest.Unicode: "unicode", psttest.Unicode4K: "4k"}[f]
+}

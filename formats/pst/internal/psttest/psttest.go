@@ -173,6 +173,10 @@ type Options struct {
 	// PidTagPstPassword. Nothing is encrypted with it.
 	Password    string
 	DisplayName string // the store's name; "Personal Folders" when empty
+	// SubnodesPerBlock, when not 0, limits the entries of one SLBLOCK, so
+	// that a node with more subnodes gets a subnode tree of two levels
+	// (an SIBLOCK over SLBLOCKs) without thousands of attachments.
+	SubnodesPerBlock int
 }
 
 // Fixed NIDs ([MS-PST] 2.4.1).
@@ -589,26 +593,52 @@ func (n *node) newSub(typ uint32) uint32 {
 	return n.next<<5 | typ
 }
 
-// subBlock writes the node's subnode tree (one SLBLOCK) and returns its
-// BID, 0 without subnodes.
+// subBlock writes the node's subnode tree and returns its BID, 0 without
+// subnodes: one SLBLOCK, or an SIBLOCK over SLBLOCKs when they do not fit
+// one ([MS-PST] 2.2.2.8.3.3).
 func (n *node) subBlock() uint64 {
 	if len(n.subs) == 0 {
 		return 0
 	}
 	w := n.w
 	sort.Slice(n.subs, func(i, j int) bool { return n.subs[i].nid < n.subs[j].nid })
-	b := []byte{0x02, 0x00}
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(n.subs)))
-	if !w.ansi {
-		b = append(b, 0, 0, 0, 0)
+	head := func(level byte, count int) []byte {
+		b := []byte{0x02, level}
+		b = binary.LittleEndian.AppendUint16(b, uint16(count))
+		if !w.ansi {
+			b = append(b, 0, 0, 0, 0)
+		}
+		return b
 	}
-	for _, s := range n.subs {
-		b = w.appendID(b, uint64(s.nid))
-		b = w.appendID(b, s.data)
-		b = w.appendID(b, s.sub)
+	per := (w.maxBlock - len(head(0, 0))) / (3 * w.idSize)
+	if w.opts.SubnodesPerBlock > 0 {
+		per = min(per, w.opts.SubnodesPerBlock)
+	}
+	type child struct {
+		first uint32
+		bid   uint64
+	}
+	var children []child
+	for i := 0; i < len(n.subs); i += per {
+		chunk := n.subs[i:min(len(n.subs), i+per)]
+		b := head(0, len(chunk))
+		for _, s := range chunk {
+			b = w.appendID(b, uint64(s.nid))
+			b = w.appendID(b, s.data)
+			b = w.appendID(b, s.sub)
+		}
+		children = append(children, child{chunk[0].nid, w.block(b, true)})
+	}
+	if len(children) == 1 {
+		return children[0].bid
+	}
+	b := head(1, len(children))
+	for _, c := range children {
+		b = w.appendID(b, uint64(c.first))
+		b = w.appendID(b, c.bid)
 	}
 	if len(b) > w.maxBlock {
-		w.fail(errors.New("psttest: too many subnodes for one SLBLOCK"))
+		w.fail(errors.New("psttest: too many subnodes for an SIBLOCK"))
 	}
 	return w.block(b, true)
 }
