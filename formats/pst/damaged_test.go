@@ -84,9 +84,10 @@ func readDamaged(t *testing.T, p string) (*readOutcome, error) {
 // TestDamagedFileSalvage: a damaged block costs only what it holds. A
 // message whose block is damaged is skipped as unreadable and the
 // warning names the file, the folder, the message and the block's
-// offset; a folder whose block is damaged is left out with a warning
-// naming the file and the offset, and its messages are counted in a
-// warning; everything else is read.
+// offset; a folder whose block is damaged is read with what its parent's
+// folder list says of it, with a warning naming the file, the folder and
+// the offset, and left out (its messages counted in a warning) only when
+// that list is damaged too; everything else is read.
 func TestDamagedFileSalvage(t *testing.T) {
 	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode} {
 		t.Run(formatName(format), func(t *testing.T) {
@@ -98,14 +99,19 @@ func TestDamagedFileSalvage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			damage := func(marker string) string {
+			// damage changes the first n places where marker is in the file.
+			damage := func(marker []byte, n int) string {
 				t.Helper()
 				b := bytes.Clone(good)
-				i := bytes.Index(b, encoded(format, marker))
-				if i < 0 {
-					t.Fatalf("%q not in the file", marker)
+				from := 0
+				for range n {
+					i := bytes.Index(b[from:], marker)
+					if i < 0 {
+						t.Fatalf("%q not %d times in the file", marker, n)
+					}
+					b[from+i] ^= 0x20 // the block's CRC no longer matches
+					from += i + 1
 				}
-				b[i] ^= 0x20 // the block's CRC no longer matches
 				p := filepath.Join(t.TempDir(), "damaged.pst")
 				if err := os.WriteFile(p, b, 0o644); err != nil {
 					t.Fatal(err)
@@ -115,7 +121,7 @@ func TestDamagedFileSalvage(t *testing.T) {
 			all := []string{"Message A1", "Message A2", "Message B1", "Message B2", "Message C1", "Message C2"}
 
 			// A message's block.
-			p := damage("body-of-B1")
+			p := damage(encoded(format, "body-of-B1"), 1)
 			res, err := readDamaged(t, p)
 			if err != nil {
 				t.Fatalf("a damaged message makes Open fail: %v", err)
@@ -132,9 +138,55 @@ func TestDamagedFileSalvage(t *testing.T) {
 			}
 
 			// A folder's block: its own property context comes first in the
-			// file (its parent's hierarchy table, which also holds the name, is
-			// written after it).
-			p = damage("Folder-C")
+			// file; its parent's hierarchy table, which also has its name, is
+			// written after it. The folder is read with what the parent's
+			// list says of it.
+			p = damage(encoded(format, "Folder-C"), 1)
+			res, err = readDamaged(t, p)
+			if err != nil {
+				t.Fatalf("a damaged folder makes Open fail: %v", err)
+			}
+			if !slices.Equal(res.boxes, []string{"Folder-A", "Folder-B", "Folder-C"}) || !slices.Equal(res.read, all) {
+				t.Errorf("folders %q, messages %q; want all three with their messages", res.boxes, res.read)
+			}
+			if len(res.warnings) != 1 || !strings.HasPrefix(res.warnings[0], p+": ") || !strings.Contains(res.warnings[0], `"Folder-C"`) || !strings.Contains(res.warnings[0], "at offset 0x") {
+				t.Errorf("warnings %q, want one naming the file, the folder and the offset", res.warnings)
+			}
+
+			// The name-to-ID map (its names are UTF-16 in every layout): named
+			// properties (categories) are lost, the messages are not.
+			p = damage(encoded(psttest.Unicode, "Keywords"), 1)
+			res, err = readDamaged(t, p)
+			if err != nil {
+				t.Fatalf("a damaged name-to-ID map makes Open fail: %v", err)
+			}
+			if !slices.Equal(res.read, all) || len(res.warnings) != 1 || !strings.HasPrefix(res.warnings[0], p+": ") ||
+				!strings.Contains(res.warnings[0], "named propert") || !strings.Contains(res.warnings[0], "at offset 0x") {
+				t.Errorf("messages %q, warnings %q; want every message and one warning with the offset", res.read, res.warnings)
+			}
+
+			// The parent's list of subfolders (the last place a folder's name
+			// is written): the subfolders are found through the node index.
+			b := bytes.Clone(good)
+			b[bytes.LastIndex(b, encoded(format, "Folder-A"))] ^= 0x20
+			p = filepath.Join(t.TempDir(), "damaged.pst")
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err = readDamaged(t, p)
+			if err != nil {
+				t.Fatalf("a damaged folder list makes Open fail: %v", err)
+			}
+			if !slices.Equal(res.boxes, []string{"Folder-A", "Folder-B", "Folder-C"}) || !slices.Equal(res.read, all) {
+				t.Errorf("folders %q, messages %q; want all three with their messages", res.boxes, res.read)
+			}
+			if len(res.warnings) != 1 || !strings.HasPrefix(res.warnings[0], p+": ") || !strings.Contains(res.warnings[0], "hierarchy table") || !strings.Contains(res.warnings[0], "at offset 0x") {
+				t.Errorf("warnings %q, want one naming the file, the folder list and the offset", res.warnings)
+			}
+
+			// Both the folder's block and its parent's list: the folder is left
+			// out, and its messages are counted in a warning.
+			p = damage(encoded(format, "Folder-C"), 2)
 			res, err = readDamaged(t, p)
 			if err != nil {
 				t.Fatalf("a damaged folder makes Open fail: %v", err)
@@ -143,7 +195,7 @@ func TestDamagedFileSalvage(t *testing.T) {
 				t.Errorf("folders %q, messages %q; want A and B with their messages", res.boxes, res.read)
 			}
 			joined := strings.Join(res.warnings, "\n")
-			if len(res.warnings) != 2 || !strings.HasPrefix(joined, p+": ") || !strings.Contains(joined, "at offset 0x") || !strings.Contains(joined, "2 message nodes belong to no folder") {
+			if !strings.HasPrefix(joined, p+": ") || !strings.Contains(joined, "at offset 0x") || !strings.Contains(joined, "2 message nodes belong to no folder") {
 				t.Errorf("warnings %q, want the folder's offset and its 2 messages counted", res.warnings)
 			}
 		})

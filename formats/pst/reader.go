@@ -159,6 +159,9 @@ func newReader(s *Store, cfg Config) (*Reader, error) {
 	if s.IsOST() {
 		r.kind = "ost"
 	}
+	if err := s.NamesError(); err != nil {
+		cfg.Warnf(formats.Pos{File: s.path}, "%v; categories and other named properties are not read", err)
+	}
 	if err := r.buildTree(); err != nil {
 		s.Close()
 		return nil, err
@@ -378,8 +381,16 @@ func (r *Reader) buildTree() error {
 			if parent < 0 {
 				return fmt.Errorf("root folder: %w", err)
 			}
-			r.cfg.Warnf(formats.Pos{File: s.path}, "folder in %q: %v", strings.Join(path, "/"), err)
-			return nil
+			// The folder's own record is damaged: what its parent's folder
+			// list says of it (its name) is enough to read its messages and
+			// subfolders, whose nodes are apart.
+			salvaged, err2 := s.FolderFromParent(all[parent].nid, nid)
+			if err2 != nil {
+				r.cfg.Warnf(formats.Pos{File: s.path}, "folder in %q: %v; its messages are not read", strings.Join(path, "/"), err)
+				return nil
+			}
+			r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q in %q: %v; read with what its parent's folder list says of it (its name)", salvaged.Name, strings.Join(path, "/"), err)
+			fi = salvaged
 		}
 		ids.addFolder(nid, fi.Props)
 		name := fi.Name
@@ -397,7 +408,19 @@ func (r *Reader) buildTree() error {
 		}
 		subs, err := s.Subfolders(nid)
 		if err != nil {
-			r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q: hierarchy table: %v", strings.Join(path, "/"), err)
+			// The folder's list of subfolders is damaged: the node B-tree
+			// also knows each folder's parent.
+			more, err2 := s.ChildFolders(nid)
+			for _, c := range more {
+				if !slices.Contains(subs, c) {
+					subs = append(subs, c)
+				}
+			}
+			if err2 == nil {
+				r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q: hierarchy table: %v; its subfolders found through the node index instead", strings.Join(path, "/"), err)
+			} else {
+				r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q: hierarchy table: %v", strings.Join(path, "/"), err)
+			}
 		}
 		for _, c := range subs {
 			if err := walk(c, path, me, depth+1); err != nil {
