@@ -21,9 +21,13 @@ import (
 // damageFolders are three folders of two messages each, every body and
 // folder name unique, so that a test can find the block holding one.
 func damageFolders() []*psttest.Folder {
+	// Folder-B is Drafts, so that the root folder holds an entry ID.
 	var out []*psttest.Folder
 	for _, f := range []string{"A", "B", "C"} {
 		folder := &psttest.Folder{Name: "Folder-" + f, Class: "IPF.Note"}
+		if f == "B" {
+			folder.Role = psttest.RoleDrafts
+		}
 		for i := 1; i <= 2; i++ {
 			folder.Messages = append(folder.Messages, &psttest.Message{Props: []psttest.Prop{
 				psttest.String(0x001A, "IPM.Note"), psttest.String(0x0037, fmt.Sprintf("Message %s%d", f, i)),
@@ -162,6 +166,30 @@ func TestDamagedFileSalvage(t *testing.T) {
 			}
 			if !slices.Equal(res.read, all) || len(res.warnings) != 1 || !strings.HasPrefix(res.warnings[0], p+": ") ||
 				!strings.Contains(res.warnings[0], "named propert") || !strings.Contains(res.warnings[0], "at offset 0x") {
+				t.Errorf("messages %q, warnings %q; want every message and one warning with the offset", res.read, res.warnings)
+			}
+
+			// The root folder's record (found by the Drafts entry ID only it
+			// holds): the user's folders are read without it.
+			rs, err := OpenStore(orig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root, err := rs.Folder(nidRootFolder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			draftsID := binaryProp(root.Props, propIpmDraftsEntryID)
+			rs.Close()
+			if len(draftsID) != 24 {
+				t.Fatalf("root folder's Drafts entry ID %x", draftsID)
+			}
+			p = damage(draftsID, 1)
+			res, err = readDamaged(t, p)
+			if err != nil {
+				t.Fatalf("a damaged root folder makes Open fail: %v", err)
+			}
+			if !slices.Equal(res.read, all) || len(res.warnings) != 1 || !strings.HasPrefix(res.warnings[0], p+": root folder") || !strings.Contains(res.warnings[0], "at offset 0x") {
 				t.Errorf("messages %q, warnings %q; want every message and one warning with the offset", res.read, res.warnings)
 			}
 

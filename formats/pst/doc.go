@@ -123,8 +123,9 @@
 // Only a folder whose record and whose parent's list are both damaged is
 // left out, its messages counted in the warning about message nodes of no
 // folder read. A damaged name-to-ID map costs the named properties
-// (categories), with a warning. The file fails to open only when its header, its B-tree
-// roots, the message store or the root folder cannot be read.
+// (categories), and a damaged root folder nothing (its subfolders are
+// read without it), each with a warning. The file fails to open only
+// when its header, its B-tree roots or the message store cannot be read.
 //
 // A password-protected .pst opens like any other: the password is only a
 // CRC-32 of it in the message store (PidTagPstPassword), nothing is

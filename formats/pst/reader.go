@@ -377,10 +377,13 @@ func (r *Reader) buildTree() error {
 		}
 		seen[nid] = true
 		fi, err := s.Folder(nid)
+		if err != nil && parent < 0 {
+			// The root folder's own record is damaged: it has no name to
+			// lose, and its subfolders are nodes of their own.
+			r.cfg.Warnf(formats.Pos{File: s.path}, "root folder: %v; its subfolders read without it", err)
+			fi, err = &FolderInfo{NID: nid, Props: &row{store: s}}, nil
+		}
 		if err != nil {
-			if parent < 0 {
-				return fmt.Errorf("root folder: %w", err)
-			}
 			// The folder's own record is damaged: what its parent's folder
 			// list says of it (its name) is enough to read its messages and
 			// subfolders, whose nodes are apart.
