@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"mailferry/formats/pst/internal/psttest"
 	"mailferry/internal/testutil"
 )
 
@@ -328,4 +331,73 @@ func FuzzFile(f *testing.F) {
 		}
 		_ = readEverything(file)
 	})
+}
+
+// TestNodesSkipsDamagedPages: a damaged leaf page of the node B-tree
+// costs the nodes it lists, not the walk: Nodes passes every other node
+// to its callback and returns a *CorruptError with the page's offset.
+func TestNodesSkipsDamagedPages(t *testing.T) {
+	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode, psttest.Unicode4K} {
+		var folders []*psttest.Folder
+		for i := range 12 {
+			f := &psttest.Folder{Name: fmt.Sprintf("folder %d", i)}
+			for j := range 20 {
+				f.Messages = append(f.Messages, &psttest.Message{Props: []psttest.Prop{psttest.String(0x0037, fmt.Sprintf("message %d", j))}})
+			}
+			folders = append(folders, f)
+		}
+		p := filepath.Join(t.TempDir(), "many.pst")
+		if err := psttest.Write(p, psttest.Options{Format: format}, folders); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := openBytes(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := map[NID]bool{}
+		if err := f.Nodes(func(n Node) error { all[n.NID] = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		root, err := f.btPage(f.NBT, ptypeNBT)
+		if err != nil || root.level == 0 || root.n < 3 {
+			t.Fatalf("%v: node B-tree root of level %d with %d entries (%v); want several pages", format, root.level, root.n, err)
+		}
+		// The second child of the root, damaged.
+		id := f.l.idSize
+		e := root.entries[root.size:]
+		child := BREF{BID(f.id(e[id:])), int64(f.id(e[2*id:]))}
+		var lost []NID
+		if err := f.walk(child, ptypeNBT, func(e []byte) error { lost = append(lost, NID(f.id(e))); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		b[child.IB+10] ^= 0xFF
+		g, err := openBytes(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		err = g.Nodes(func(n Node) error {
+			seen++
+			if slices.Contains(lost, n.NID) || !all[n.NID] {
+				t.Errorf("%v: node %#x from the damaged page", format, n.NID)
+			}
+			return nil
+		})
+		var ce *CorruptError
+		if !errors.As(err, &ce) || ce.Offset != child.IB {
+			t.Errorf("%v: Nodes: %v, want a CorruptError at %#x", format, err, child.IB)
+		}
+		if seen != len(all)-len(lost) {
+			t.Errorf("%v: %d nodes seen, want %d of %d (the damaged page lists %d)", format, seen, len(all)-len(lost), len(all), len(lost))
+		}
+		// An error of the callback still ends the walk.
+		stop := errors.New("stop")
+		if err := g.Nodes(func(Node) error { return stop }); err != stop {
+			t.Errorf("%v: Nodes with a failing callback: %v, want its error", format, err)
+		}
+	}
 }
