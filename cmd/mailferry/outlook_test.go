@@ -347,3 +347,36 @@ func TestConvertOutlook(t *testing.T) {
 		}
 	}
 }
+
+// The guided run finds Outlook's files where Outlook keeps them: on
+// Windows in Documents\Outlook Files (.pst) and in
+// %LOCALAPPDATA%\Microsoft\Outlook (.ost, said to be a server's copy), on
+// macOS in ~/Documents/Outlook Files; it offers them with their messages
+// counted.
+func TestGuidedFindsOutlookFiles(t *testing.T) {
+	for _, goos := range []string{"windows", "darwin"} {
+		t.Run(goos, func(t *testing.T) {
+			home := t.TempDir()
+			files := map[string]string{"Documents/Outlook Files/archive.pst": testutil.Corpus(t, "pst/pst-extractor-enron.pst")}
+			if goos == "windows" {
+				files["AppData/Local/Microsoft/Outlook/someone@example.com.ost"] = testutil.Corpus(t, "pst/pst-extractor-test-2013.ost")
+			}
+			copyInto(t, home, files)
+			deps := testDeps(home, nil)
+			deps.paths.GOOS = goos
+			res := runGuided(t, deps, nil, typed("9"))
+			// One place is shown with its folders; several are offered as a
+			// numbered list.
+			want := []string{"Found: Outlook data file archive.pst", fmt.Sprintf("In total: %d messages in 7 folders", enronMessages)}
+			if goos == "windows" {
+				want = []string{"I found 2 places with mail", fmt.Sprintf("Outlook data file archive.pst: %d messages", enronMessages),
+					"Outlook's offline copy of a server mailbox, someone@example.com.ost (its mail is usually still on that server): 14 messages"}
+			}
+			for _, w := range want {
+				if !strings.Contains(res.stderr, w) {
+					t.Errorf("the dialogue lacks %q:\n%s", w, res.stderr)
+				}
+			}
+		})
+	}
+}
