@@ -19,7 +19,7 @@ import (
 // three layers and the MIME conversion): no panic, no endless loop, exact
 // sizes. Seeds are the small corpus files, read at test time, and the
 // written sample mailbox (mail with attachments, an attached message,
-// RTF) in both layouts, encoded with the cyclic encoding.
+// RTF) in the three layouts, encoded (the 4K one with compressed blocks).
 //
 // Run it with -fuzzminimizetime 0 (or a few seconds): the seeds are tens
 // of kilobytes, and minimising every new input for the default minute
@@ -32,9 +32,9 @@ func FuzzReader(f *testing.F) {
 		}
 	}
 	dir := f.TempDir()
-	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode} {
+	for _, opts := range []psttest.Options{{Format: psttest.ANSI, Crypt: psttest.CryptCyclic}, {Format: psttest.Unicode, Crypt: psttest.CryptCyclic}, {Format: psttest.Unicode4K, Crypt: psttest.CryptPermute}} {
 		p := filepath.Join(dir, "seed.pst")
-		if err := psttest.Write(p, psttest.Options{Format: format, Crypt: psttest.CryptCyclic}, sampleFolders()); err != nil {
+		if err := psttest.Write(p, opts, sampleFolders()); err != nil {
 			f.Fatal(err)
 		}
 		b, err := os.ReadFile(p)
