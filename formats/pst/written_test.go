@@ -11,6 +11,7 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -327,8 +328,10 @@ func TestWrittenFiles(t *testing.T) {
 					}
 					summary = append(summary, s)
 					switch {
-					case p.ctype == "text/csv" && p.body != "quarter,sum\r\nQ1,42\r\n":
-						t.Errorf("csv attachment %q", p.body)
+					case p.ctype == "text/csv" && (p.body != "quarter,sum\r\nQ1,42\r\n" || p.disposition != "attachment"):
+						t.Errorf("csv attachment %q (%s)", p.body, p.disposition)
+					case p.ctype == "image/png" && p.disposition != "inline":
+						t.Errorf("inline image with disposition %q", p.disposition)
 					case p.ctype == "text/plain" && p.filename == "" && strings.TrimSpace(p.body) != "The figures are attached.":
 						t.Errorf("text body %q", p.body)
 					case p.ctype == "text/html" && !strings.Contains(p.body, `src="cid:chart@example.org"`):
@@ -339,6 +342,10 @@ func TestWrittenFiles(t *testing.T) {
 							t.Errorf("attached message: %v %v", em.Header, eparts)
 						}
 					}
+				}
+				// The inline image goes with the HTML body it shows in.
+				if !regexp.MustCompile(`(?s)multipart/related.*text/html.*image/png`).Match(m.Bytes) {
+					t.Errorf("the HTML body and its image are not one multipart/related part")
 				}
 				want := []string{"text/plain", "text/html", "image/png chart.png <chart@example.org>", "text/csv figures Q1.csv", "message/rfc822 Earlier note.eml"}
 				for _, w := range want {
