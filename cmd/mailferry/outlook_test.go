@@ -221,11 +221,13 @@ func TestScanOutlook(t *testing.T) {
 func TestUploadOutlookToDovecot(t *testing.T) {
 	// Every Outlook file of the corpus: the Enron .pst, the Outlook 2013
 	// .ost (4 KiB pages), the sent items and drafts of the go-pst sample,
-	// the password-protected .pst and the one with only contacts; then
-	// .msg files alone and beside .eml files.
+	// the password-protected .pst, the one with only contacts and the ANSI
+	// one with only a calendar; then .msg files alone and beside .eml
+	// files.
 	sources := []outlookSource{
 		pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "pst-extractor-test-2013.ost"), pstSource(t, "go-pst-support.pst"),
-		pstSource(t, "java-libpst-passworded.pst"), pstSource(t, "java-libpst-dist-list.pst"), msgSource(t), mixedSource(t),
+		pstSource(t, "java-libpst-passworded.pst"), pstSource(t, "java-libpst-dist-list.pst"), pstSource(t, "go-pst-32-bit.pst"),
+		msgSource(t), mixedSource(t),
 	}
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
