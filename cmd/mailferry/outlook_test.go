@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"mailferry/formats"
 	"mailferry/formats/convert"
@@ -16,6 +17,7 @@ import (
 	"mailferry/formats/msg"
 	"mailferry/formats/pst"
 	"mailferry/internal/dovecottest"
+	"mailferry/internal/psttest"
 	"mailferry/internal/testutil"
 )
 
@@ -41,6 +43,49 @@ func pstSource(t *testing.T, file string) outlookSource {
 		}
 		return r
 	}}
+}
+
+// writtenSource is a small mailbox written as an Outlook file by psttest:
+// received mail (read, answered, flagged, with categories, its transport
+// headers and an attachment), sent mail without headers, a draft, and a
+// calendar.
+func writtenSource(t *testing.T, opts psttest.Options) outlookSource {
+	s, i32 := psttest.String, psttest.Int32
+	at := time.Date(2022, 5, 6, 7, 8, 9, 0, time.UTC)
+	received := &psttest.Message{
+		Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "Minutes"), i32(0x0E07, 1), psttest.Time(0x0E06, at),
+			s(0x007D, "From: Ann <ann@example.org>\r\nTo: bob@example.com\r\nSubject: Minutes\r\nDate: Fri, 6 May 2022 07:08:00 +0000\r\nMessage-ID: <minutes@example.org>\r\n\r\n"),
+			s(0x1000, "The minutes are attached."), i32(0x1081, 102), i32(0x1090, 2), psttest.Keywords("Board", "Follow up")},
+		Attachments: []*psttest.Attachment{{Props: []psttest.Prop{i32(0x3705, 1), s(0x3707, "minutes.txt"), s(0x370E, "text/plain"), psttest.Binary(0x3701, []byte("1. Budget\r\n"))}}},
+	}
+	sent := &psttest.Message{
+		Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "Re: Minutes"), i32(0x0E07, 1), psttest.Time(0x0039, at.Add(time.Hour)), psttest.Time(0x0E06, at.Add(time.Hour)),
+			s(0x0C1A, "Bob"), s(0x0C1F, "bob@example.com"), s(0x0C1E, "SMTP"), s(0x1035, "<re-minutes@example.com>"), s(0x1000, "Thanks.")},
+		Recipients: [][]psttest.Prop{{i32(0x0C15, 1), s(0x3001, "Ann"), s(0x3002, "SMTP"), s(0x3003, "ann@example.org")}},
+	}
+	draft := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "Unsent"), i32(0x0E07, 1|8), s(0x1000, "draft")}}
+	meeting := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Appointment"), s(0x0037, "Board meeting")}}
+	name := fmt.Sprintf("written-%d-%d.pst", opts.Format, opts.Crypt)
+	p := filepath.Join(t.TempDir(), name)
+	err := psttest.Write(p, opts, []*psttest.Folder{
+		{Name: "Inbox", Class: "IPF.Note", Role: psttest.RoleInbox, Messages: []*psttest.Message{received}},
+		{Name: "Sent Items", Class: "IPF.Note", Role: psttest.RoleSent, Messages: []*psttest.Message{sent}},
+		{Name: "Drafts", Class: "IPF.Note", Role: psttest.RoleDrafts, Messages: []*psttest.Message{draft}},
+		{Name: "Calendar", Class: "IPF.Appointment", Messages: []*psttest.Message{meeting}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := pstSource(t, "go-pst-32-bit.pst") // for its open function's shape
+	src.name, src.path = name, p
+	src.open = func(t *testing.T) formats.Reader {
+		r, err := pst.Open(p, formats.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	return src
 }
 
 // copyInto copies files into dir (made as needed), keyed by the path
@@ -228,6 +273,10 @@ func TestUploadOutlookToDovecot(t *testing.T) {
 		pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "pst-extractor-test-2013.ost"), pstSource(t, "go-pst-support.pst"),
 		pstSource(t, "java-libpst-passworded.pst"), pstSource(t, "java-libpst-dist-list.pst"), pstSource(t, "go-pst-32-bit.pst"),
 		msgSource(t), mixedSource(t),
+		// What the corpus lacks: mail in an ANSI file, the cyclic
+		// encoding, an encoded .ost with compressed blocks.
+		writtenSource(t, psttest.Options{Format: psttest.ANSI, Crypt: psttest.CryptCyclic, Password: "secret"}),
+		writtenSource(t, psttest.Options{Format: psttest.Unicode4K, Crypt: psttest.CryptPermute}),
 	}
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
@@ -246,6 +295,30 @@ func TestUploadOutlookToDovecot(t *testing.T) {
 			}
 			if src.name == "pst-extractor-enron.pst" && n != enronMessages {
 				t.Errorf("%d messages expected on the server, want %d", n, enronMessages)
+			}
+			if strings.HasPrefix(src.name, "written-") {
+				// What the source says, on the server: the received message in
+				// INBOX with its state, its categories as keywords (the space
+				// made "_"), its delivery time; the draft in Drafts.
+				got := map[string]string{}
+				for _, m := range srv.FetchAll(t) {
+					flags := slices.Clone(m.Flags)
+					slices.Sort(flags)
+					got[m.Mailbox+" "+oneSubject(m.Text)] = fmt.Sprint(flags, " ", m.Received.UTC().Format(time.RFC3339))
+				}
+				for k, w := range map[string]string{
+					"INBOX Minutes":    `[Board Follow_up \Answered \Flagged \Seen] 2022-05-06T07:08:09Z`,
+					"Drafts Unsent":    `[\Draft \Seen] `,
+					"Sent Re: Minutes": `[\Seen] 2022-05-06T08:08:09Z`,
+				} {
+					g, ok := got[k]
+					if k == "Drafts Unsent" && ok {
+						g = g[:strings.LastIndex(g, " ")+1] // no date in the source: the server's
+					}
+					if g != w {
+						t.Errorf("%s on the server: %q, want %q (all: %q)", k, g, w, got)
+					}
+				}
 			}
 			if src.name == ".eml and .msg in one folder" && (len(want) != 1 || n != 4) {
 				t.Errorf("server folders %v, want one folder with 4 messages", want)
@@ -381,4 +454,17 @@ func TestGuidedFindsOutlookFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oneSubject is the Subject field of a stored message.
+func oneSubject(b []byte) string {
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimRight(l, "\r"), "Subject: "); ok {
+			return v
+		}
+		if strings.TrimRight(l, "\r") == "" {
+			break
+		}
+	}
+	return ""
 }

@@ -88,7 +88,10 @@ func IsMail(class string) bool {
 // (PidTagLastVerbExecuted, else PidTagIconIndex), \Flagged
 // (PidTagFlagStatus is followupFlagged; a completed flag is not a flag
 // any more), \Draft (MSGFLAG_UNSENT), then the message's categories
-// (Keywords) as they are: the uploader cleans keyword names.
+// (Keywords) as IMAP keywords: a character a keyword cannot hold (a space,
+// as in Outlook's own "Red Category", or one beyond ASCII) becomes "_", as
+// formats.SanitizeKeyword does for Thunderbird's tags, so that
+// categories are kept rather than refused by the uploader.
 func Flags(m Properties) ([]string, error) {
 	var flags []string
 	msgFlags, _, err := getInt(m, PidTagMessageFlags)
@@ -134,7 +137,15 @@ func Flags(m Properties) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(flags, kw...), nil
+	seen := map[string]bool{}
+	for _, k := range kw {
+		k, _ = formats.SanitizeKeyword(k)
+		if lower := strings.ToLower(k); !seen[lower] {
+			seen[lower] = true
+			flags = append(flags, k)
+		}
+	}
+	return flags, nil
 }
 
 // Keywords returns the categories of a message (the named property

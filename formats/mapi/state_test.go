@@ -12,7 +12,7 @@ import (
 func TestFlags(t *testing.T) {
 	withKeywords := func(p fakeProps) fakeProps {
 		p.names[nameKey(NameKeywords)] = 0x8001
-		p.vals[0x8001] = multiStr("Red category", "Project X", "", "Red category")
+		p.vals[0x8001] = multiStr("Red category", "Project X", "", "Red category", "Red_category", "Büro", "(urgent)", "Urgent")
 		return p
 	}
 	for _, tc := range []struct {
@@ -31,7 +31,9 @@ func TestFlags(t *testing.T) {
 		{"verb wins over icon", props(PidTagLastVerbExecuted, i32(VerbForward), PidTagIconIndex, i32(IconReplied)), []string{`$Forwarded`}},
 		{"flagged", props(PidTagFlagStatus, i32(FlagStatusFlagged)), []string{`\Flagged`}},
 		{"flag completed", props(PidTagFlagStatus, i32(FlagStatusComplete)), nil},
-		{"categories", withKeywords(props(PidTagMessageFlags, i32(MsgFlagRead))), []string{`\Seen`, "Red category", "Project X"}},
+		// Categories become IMAP keywords (no spaces, ASCII only), each once
+		// whatever its case: Outlook's own are "Red Category" and so on.
+		{"categories", withKeywords(props(PidTagMessageFlags, i32(MsgFlagRead))), []string{`\Seen`, "Red_category", "Project_X", "B_ro", "_urgent_", "Urgent"}},
 		{"all", props(PidTagMessageFlags, i32(MsgFlagRead|MsgFlagUnsent), PidTagLastVerbExecuted, i32(VerbReplyToAll), PidTagFlagStatus, i32(FlagStatusFlagged)),
 			[]string{`\Seen`, `\Answered`, `\Flagged`, `\Draft`}},
 		{"wrong type is ignored", props(PidTagMessageFlags, ustr("1")), nil},

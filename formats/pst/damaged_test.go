@@ -15,7 +15,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/formatstest"
-	"mailferry/formats/pst/internal/psttest"
+	"mailferry/internal/psttest"
 )
 
 // damageFolders are three folders of two messages each, every body and

@@ -11,7 +11,7 @@ import (
 	"mailferry/formats/convert"
 	"mailferry/formats/formatstest"
 	"mailferry/formats/pst/internal/ndb"
-	"mailferry/formats/pst/internal/psttest"
+	"mailferry/internal/psttest"
 	"mailferry/internal/testutil"
 )
 

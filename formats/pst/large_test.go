@@ -17,7 +17,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/mapi"
-	"mailferry/formats/pst/internal/psttest"
+	"mailferry/internal/psttest"
 )
 
 // pattern is an endless stream of pseudo-random bytes (xorshift), the

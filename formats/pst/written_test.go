@@ -19,7 +19,7 @@ import (
 
 	"mailferry/formats"
 	"mailferry/formats/formatstest"
-	"mailferry/formats/pst/internal/psttest"
+	"mailferry/internal/psttest"
 )
 
 // The tests in this file read files that psttest writes from [MS-PST]:

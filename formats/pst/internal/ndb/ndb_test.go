@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailferry/formats/pst/internal/psttest"
+	"mailferry/internal/psttest"
 	"mailferry/internal/testutil"
 )
 
