@@ -93,22 +93,30 @@ func IsMail(class string) bool {
 // formats.SanitizeKeyword does for Thunderbird's tags, so that
 // categories are kept rather than refused by the uploader.
 func Flags(m Properties) ([]string, error) {
+	flags, _, err := FlagsNoted(m)
+	return flags, err
+}
+
+// FlagsNoted is Flags with a note (NoteKeywordChanged) for every category
+// that had to change to be a keyword.
+func FlagsNoted(m Properties) ([]string, Notes, error) {
 	var flags []string
+	var notes Notes
 	msgFlags, _, err := getInt(m, PidTagMessageFlags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if msgFlags&MsgFlagRead != 0 {
 		flags = append(flags, `\Seen`)
 	}
 	verb, hasVerb, err := getInt(m, PidTagLastVerbExecuted)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !hasVerb {
 		icon, _, err := getInt(m, PidTagIconIndex)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		switch icon {
 		case IconReplied:
@@ -125,7 +133,7 @@ func Flags(m Properties) ([]string, error) {
 	}
 	status, _, err := getInt(m, PidTagFlagStatus)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if status == FlagStatusFlagged {
 		flags = append(flags, `\Flagged`)
@@ -135,17 +143,20 @@ func Flags(m Properties) ([]string, error) {
 	}
 	kw, err := Keywords(m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seen := map[string]bool{}
 	for _, k := range kw {
-		k, _ = formats.SanitizeKeyword(k)
-		if lower := strings.ToLower(k); !seen[lower] {
+		clean, changed := formats.SanitizeKeyword(k)
+		if changed {
+			notes.add(NoteKeywordChanged, "", "category %q is not a valid IMAP keyword; uploaded as %q", k, clean)
+		}
+		if lower := strings.ToLower(clean); !seen[lower] {
 			seen[lower] = true
-			flags = append(flags, k)
+			flags = append(flags, clean)
 		}
 	}
-	return flags, nil
+	return flags, notes, nil
 }
 
 // Keywords returns the categories of a message (the named property

@@ -50,6 +50,24 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// TestFlagsNoted: a category that changes to become a keyword is noted,
+// as a warning and not as a loss.
+func TestFlagsNoted(t *testing.T) {
+	p := props(PidTagMessageFlags, i32(MsgFlagRead))
+	p.names[nameKey(NameKeywords)] = 0x8001
+	p.vals[0x8001] = multiStr("Blue", "Red Category")
+	flags, notes, err := FlagsNoted(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(flags, []string{`\Seen`, "Blue", "Red_Category"}) {
+		t.Errorf("flags %q", flags)
+	}
+	if w := notes.Warnings(); len(w) != 1 || w[0] != `category "Red Category" is not a valid IMAP keyword; uploaded as "Red_Category"` || notes.Incomplete() != "" {
+		t.Errorf("notes %q (incomplete %q), want one warning and no loss", w, notes.Incomplete())
+	}
+}
+
 func TestReceivedDate(t *testing.T) {
 	d1 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	d2 := d1.Add(time.Hour)

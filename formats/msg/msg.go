@@ -131,13 +131,15 @@ func Convert(r io.ReaderAt, size int64, w io.Writer) (Info, error) {
 		info.NotMail = true
 		return info, nil
 	}
-	if info.Flags, err = mapi.Flags(m); err != nil {
+	var kwNotes mapi.Notes
+	if info.Flags, kwNotes, err = mapi.FlagsNoted(m); err != nil {
 		return info, err
 	}
 	if info.Date, info.DateSource, err = mapi.ReceivedDate(m); err != nil {
 		return info, err
 	}
 	info.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	info.Notes = append(info.Notes, kwNotes...)
 	return info, err
 }
 

@@ -54,13 +54,15 @@ func ConvertMIME(w io.Writer, m mapi.Message) (Meta, error) {
 		meta.NotMail = true
 		return meta, nil
 	}
-	if meta.Flags, err = mapi.Flags(m); err != nil {
+	var kwNotes mapi.Notes
+	if meta.Flags, kwNotes, err = mapi.FlagsNoted(m); err != nil {
 		return meta, err
 	}
 	if meta.Date, meta.DateSource, err = mapi.ReceivedDate(m); err != nil {
 		return meta, err
 	}
 	meta.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	meta.Notes = append(meta.Notes, kwNotes...)
 	return meta, err
 }
 
@@ -297,11 +299,8 @@ func (r *Reader) message(box *formats.Mailbox, nid ndb.NID) *formats.Message {
 		m.Skip = formats.SkipNotMail
 		return m
 	}
-	for _, n := range meta.Notes {
-		switch n.Kind {
-		case mapi.NoteHeaderRepaired, mapi.NoteBodyDamaged:
-			r.cfg.Warnf(m.Pos, "message %#x in %q: %s", uint32(nid), box.Path.String(), n.Text)
-		}
+	for _, w := range meta.Notes.Warnings() {
+		r.cfg.Warnf(m.Pos, "message %#x in %q: %s", uint32(nid), box.Path.String(), w)
 	}
 	m.Incomplete = meta.Notes.Incomplete()
 	m.Flags, m.Date, m.DateSource = meta.Flags, meta.Date, meta.DateSource
