@@ -138,7 +138,7 @@ func Convert(r io.ReaderAt, size int64, w io.Writer) (Info, error) {
 	if info.Date, info.DateSource, err = mapi.ReceivedDate(m); err != nil {
 		return info, err
 	}
-	info.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	info.Notes, err = mapi.WriteMIMESalvaging(w, m, mapi.WriteOptions{})
 	info.Notes = append(info.Notes, kwNotes...)
 	return info, err
 }

@@ -290,3 +290,53 @@ func TestDamagedFileNeverPanics(t *testing.T) {
 		t.Logf("%s: %d variants, %d opened", formatName(format), len(variants), opened)
 	}
 }
+
+// TestDamagedAttachment: a block damaged in the middle of an attachment
+// (its data tree's second block) costs that attachment: the message is
+// read with its body and its other attachment, a note in the damaged
+// one's place, and is Incomplete, naming the attachment and the offset.
+func TestDamagedAttachment(t *testing.T) {
+	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode} {
+		t.Run(formatName(format), func(t *testing.T) {
+			data := append(bytes.Repeat([]byte("A"), 9000), bytes.Repeat([]byte("B"), 9000)...) // two data blocks
+			msg := &psttest.Message{Props: []psttest.Prop{psttest.String(0x001A, "IPM.Note"), psttest.String(0x0037, "Two attachments"), psttest.Int32(0x0E07, 1), psttest.String(0x1000, "the body")},
+				Attachments: []*psttest.Attachment{
+					{Props: []psttest.Prop{psttest.Int32(0x3705, 1), psttest.String(0x3707, "small.txt"), psttest.Binary(0x3701, []byte("small and fine"))}},
+					{Props: []psttest.Prop{psttest.Int32(0x3705, 1), psttest.String(0x3707, "large.bin"), psttest.Binary(0x3701, data)}},
+				}}
+			p := filepath.Join(t.TempDir(), "att.pst")
+			if err := psttest.Write(p, psttest.Options{Format: format}, []*psttest.Folder{{Name: "Inbox", Messages: []*psttest.Message{msg}}}); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[bytes.Index(b, bytes.Repeat([]byte("B"), 100))+50] ^= 1
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Open(p, formats.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, msgs := formatstest.Collect(t, r)
+			r.Close()
+			if len(msgs) != 1 || msgs[0].Skip != "" {
+				t.Fatalf("messages %+v, want the message read", msgs)
+			}
+			m := msgs[0]
+			if !strings.Contains(m.Incomplete, "large.bin") || !strings.Contains(m.Incomplete, "at offset 0x") {
+				t.Errorf("Incomplete %q, want the attachment and the offset", m.Incomplete)
+			}
+			_, parts := parseMessage(t, m.Bytes)
+			var got []string
+			for _, pt := range parts {
+				got = append(got, pt.filename+"="+strings.TrimSpace(pt.body))
+			}
+			if len(got) != 3 || got[0] != "=the body" || got[1] != "small.txt=small and fine" || !strings.Contains(got[2], `attachment "large.bin" could not be read`) {
+				t.Errorf("parts %q", got)
+			}
+		})
+	}
+}

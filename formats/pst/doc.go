@@ -115,7 +115,9 @@
 //
 // Damage costs what it touches, and every warning names the file and the
 // offset the node database found bad. A message that cannot be read is
-// skipped as above. A folder whose own property context is damaged is
+// skipped as above; an attachment damaged in its middle costs only that
+// attachment (mapi.WriteMIMESalvaging writes the message again without
+// it, a note in its place, and the message is Incomplete). A folder whose own property context is damaged is
 // read with the row its parent's hierarchy table has of it (its name; its
 // messages and subfolders are nodes of their own); a damaged hierarchy
 // table is replaced by the node B-tree's parent links, which name every

@@ -61,7 +61,9 @@ func ConvertMIME(w io.Writer, m mapi.Message) (Meta, error) {
 	if meta.Date, meta.DateSource, err = mapi.ReceivedDate(m); err != nil {
 		return meta, err
 	}
-	meta.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	// An attachment damaged in its middle is left out (noted) and the
+	// message written again, when w can start over (the reader's spool).
+	meta.Notes, err = mapi.WriteMIMESalvaging(w, m, mapi.WriteOptions{})
 	meta.Notes = append(meta.Notes, kwNotes...)
 	return meta, err
 }
@@ -348,6 +350,9 @@ func (r *Reader) convert(nid ndb.NID) (Meta, int64, error) {
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// Reset starts the count over (mapi.WriteMIMESalvaging).
+func (c *countWriter) Reset() error { c.n = 0; return nil }
 
 // maxFolderDepth bounds the folder tree, so that a hierarchy table that
 // lists an ancestor ends.
