@@ -337,6 +337,16 @@ func TestDamagedAttachment(t *testing.T) {
 			if len(got) != 3 || got[0] != "=the body" || got[1] != "small.txt=small and fine" || !strings.Contains(got[2], `attachment "large.bin" could not be read`) {
 				t.Errorf("parts %q", got)
 			}
+			// Counted only (scan), the message is the same: read, same size.
+			r, err = Open(p, formats.Options{SizesOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sized, err := r.Next(context.Background())
+			r.Close()
+			if err != nil || sized.Skip != "" || sized.Size != m.Size || sized.Incomplete != m.Incomplete {
+				t.Errorf("sizes only: %v, skip %q, size %d (want %d), incomplete %q", err, sized.Skip, sized.Size, m.Size, sized.Incomplete)
+			}
 		})
 	}
 }
