@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"mailferry/internal/dovecottest"
 	"mailferry/internal/psttest"
 	"mailferry/internal/testutil"
+	"mailferry/upload"
 )
 
 // The Enron .pst of the corpus holds 71 messages: the count pst-extractor's
@@ -467,4 +469,66 @@ func oneSubject(b []byte) string {
 		}
 	}
 	return ""
+}
+
+// What an Outlook file cannot give whole is listed in the report: an
+// attachment that is only a link to a file, and one damaged in its
+// middle. Both messages are uploaded with the rest of their content, the
+// report lists them as incomplete with the attachment's name, and the run
+// ends with the exit code that says so.
+func TestUploadOutlookLossesReported(t *testing.T) {
+	large := append(bytes.Repeat([]byte("A"), 9000), bytes.Repeat([]byte("B"), 9000)...)
+	base := func(subject string, att []psttest.Prop) *psttest.Message {
+		return &psttest.Message{
+			Props:       []psttest.Prop{psttest.String(0x001A, "IPM.Note"), psttest.String(0x0037, subject), psttest.Int32(0x0E07, 1), psttest.String(0x1000, "body of "+subject)},
+			Attachments: []*psttest.Attachment{{Props: att}},
+		}
+	}
+	msgs := []*psttest.Message{
+		base("With a link", []psttest.Prop{psttest.Int32(0x3705, 2), psttest.String(0x3707, "plan.docx"), psttest.String(0x3708, `\\server\share\plan.docx`)}),
+		base("With a damaged attachment", []psttest.Prop{psttest.Int32(0x3705, 1), psttest.String(0x3707, "large.bin"), psttest.Binary(0x3701, large)}),
+		base("Whole", []psttest.Prop{psttest.Int32(0x3705, 1), psttest.String(0x3707, "small.txt"), psttest.Binary(0x3701, []byte("fine"))}),
+	}
+	p := filepath.Join(t.TempDir(), "losses.pst")
+	if err := psttest.Write(p, psttest.Options{Format: psttest.Unicode}, []*psttest.Folder{{Name: "Inbox", Role: psttest.RoleInbox, Messages: msgs}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[bytes.Index(b, bytes.Repeat([]byte("B"), 100))+50] ^= 1 // a block in the middle of large.bin
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	srv := dovecottest.Start(t, dovecottest.Config{})
+	vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
+	report := filepath.Join(t.TempDir(), "report.json")
+	to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
+	res := runCLI(t, vars, "upload", p, "--to", to, "--tls-ca", srv.CAFile, "--quiet", "--report", report)
+	if res.code != exitIncomplete {
+		t.Errorf("upload: exit %d, want %d (incomplete)\n%s\n%s", res.code, exitIncomplete, res.stdout, res.stderr)
+	}
+	if n := len(srv.FetchAll(t)); n != 3 {
+		t.Errorf("Dovecot holds %d messages, want all 3", n)
+	}
+	rb, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep upload.Report
+	if err := json.Unmarshal(rb, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, f := range rep.Folders {
+		for _, pr := range f.Incomplete {
+			reasons = append(reasons, pr.Reason)
+		}
+	}
+	slices.Sort(reasons)
+	if len(reasons) != 2 || !strings.Contains(reasons[0], "large.bin") || !strings.Contains(reasons[1], "plan.docx") {
+		t.Errorf("incomplete in the report: %q, want large.bin and plan.docx", reasons)
+	}
 }
