@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"mailferry/formats"
 	"mailferry/formats/convert"
@@ -16,7 +18,9 @@ import (
 	"mailferry/formats/msg"
 	"mailferry/formats/pst"
 	"mailferry/internal/dovecottest"
+	"mailferry/internal/psttest"
 	"mailferry/internal/testutil"
+	"mailferry/upload"
 )
 
 // The Enron .pst of the corpus holds 71 messages: the count pst-extractor's
@@ -41,6 +45,49 @@ func pstSource(t *testing.T, file string) outlookSource {
 		}
 		return r
 	}}
+}
+
+// writtenSource is a small mailbox written as an Outlook file by psttest:
+// received mail (read, answered, flagged, with categories, its transport
+// headers and an attachment), sent mail without headers, a draft, and a
+// calendar.
+func writtenSource(t *testing.T, opts psttest.Options) outlookSource {
+	s, i32 := psttest.String, psttest.Int32
+	at := time.Date(2022, 5, 6, 7, 8, 9, 0, time.UTC)
+	received := &psttest.Message{
+		Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "Minutes"), i32(0x0E07, 1), psttest.Time(0x0E06, at),
+			s(0x007D, "From: Ann <ann@example.org>\r\nTo: bob@example.com\r\nSubject: Minutes\r\nDate: Fri, 6 May 2022 07:08:00 +0000\r\nMessage-ID: <minutes@example.org>\r\n\r\n"),
+			s(0x1000, "The minutes are attached."), i32(0x1081, 102), i32(0x1090, 2), psttest.Keywords("Board", "Follow up")},
+		Attachments: []*psttest.Attachment{{Props: []psttest.Prop{i32(0x3705, 1), s(0x3707, "minutes.txt"), s(0x370E, "text/plain"), psttest.Binary(0x3701, []byte("1. Budget\r\n"))}}},
+	}
+	sent := &psttest.Message{
+		Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "Re: Minutes"), i32(0x0E07, 1), psttest.Time(0x0039, at.Add(time.Hour)), psttest.Time(0x0E06, at.Add(time.Hour)),
+			s(0x0C1A, "Bob"), s(0x0C1F, "bob@example.com"), s(0x0C1E, "SMTP"), s(0x1035, "<re-minutes@example.com>"), s(0x1000, "Thanks.")},
+		Recipients: [][]psttest.Prop{{i32(0x0C15, 1), s(0x3001, "Ann"), s(0x3002, "SMTP"), s(0x3003, "ann@example.org")}},
+	}
+	draft := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Note"), s(0x0037, "Unsent"), i32(0x0E07, 1|8), s(0x1000, "draft")}}
+	meeting := &psttest.Message{Props: []psttest.Prop{s(0x001A, "IPM.Appointment"), s(0x0037, "Board meeting")}}
+	name := fmt.Sprintf("written-%d-%d.pst", opts.Format, opts.Crypt)
+	p := filepath.Join(t.TempDir(), name)
+	err := psttest.Write(p, opts, []*psttest.Folder{
+		{Name: "Inbox", Class: "IPF.Note", Role: psttest.RoleInbox, Messages: []*psttest.Message{received}},
+		{Name: "Sent Items", Class: "IPF.Note", Role: psttest.RoleSent, Messages: []*psttest.Message{sent}},
+		{Name: "Drafts", Class: "IPF.Note", Role: psttest.RoleDrafts, Messages: []*psttest.Message{draft}},
+		{Name: "Calendar", Class: "IPF.Appointment", Messages: []*psttest.Message{meeting}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := pstSource(t, "go-pst-32-bit.pst") // for its open function's shape
+	src.name, src.path = name, p
+	src.open = func(t *testing.T) formats.Reader {
+		r, err := pst.Open(p, formats.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	return src
 }
 
 // copyInto copies files into dir (made as needed), keyed by the path
@@ -219,7 +266,21 @@ func TestScanOutlook(t *testing.T) {
 // and internal date; folders that are not mail are not created; a second
 // upload uploads nothing; verify matches.
 func TestUploadOutlookToDovecot(t *testing.T) {
-	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "java-libpst-dist-list.pst"), msgSource(t), mixedSource(t)} {
+	// Every Outlook file of the corpus: the Enron .pst, the Outlook 2013
+	// .ost (4 KiB pages), the sent items and drafts of the go-pst sample,
+	// the password-protected .pst, the one with only contacts and the ANSI
+	// one with only a calendar; then .msg files alone and beside .eml
+	// files.
+	sources := []outlookSource{
+		pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "pst-extractor-test-2013.ost"), pstSource(t, "go-pst-support.pst"),
+		pstSource(t, "java-libpst-passworded.pst"), pstSource(t, "java-libpst-dist-list.pst"), pstSource(t, "go-pst-32-bit.pst"),
+		msgSource(t), mixedSource(t),
+		// What the corpus lacks: mail in an ANSI file, the cyclic
+		// encoding, an encoded .ost with compressed blocks.
+		writtenSource(t, psttest.Options{Format: psttest.ANSI, Crypt: psttest.CryptCyclic, Password: "secret"}),
+		writtenSource(t, psttest.Options{Format: psttest.Unicode4K, Crypt: psttest.CryptPermute}),
+	}
+	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
 			srv := dovecottest.Start(t, dovecottest.Config{})
 			vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
@@ -236,6 +297,30 @@ func TestUploadOutlookToDovecot(t *testing.T) {
 			}
 			if src.name == "pst-extractor-enron.pst" && n != enronMessages {
 				t.Errorf("%d messages expected on the server, want %d", n, enronMessages)
+			}
+			if strings.HasPrefix(src.name, "written-") {
+				// What the source says, on the server: the received message in
+				// INBOX with its state, its categories as keywords (the space
+				// made "_"), its delivery time; the draft in Drafts.
+				got := map[string]string{}
+				for _, m := range srv.FetchAll(t) {
+					flags := slices.Clone(m.Flags)
+					slices.Sort(flags)
+					got[m.Mailbox+" "+oneSubject(m.Text)] = fmt.Sprint(flags, " ", m.Received.UTC().Format(time.RFC3339))
+				}
+				for k, w := range map[string]string{
+					"INBOX Minutes":    `[Board Follow_up \Answered \Flagged \Seen] 2022-05-06T07:08:09Z`,
+					"Drafts Unsent":    `[\Draft \Seen] `,
+					"Sent Re: Minutes": `[\Seen] 2022-05-06T08:08:09Z`,
+				} {
+					g, ok := got[k]
+					if k == "Drafts Unsent" && ok {
+						g = g[:strings.LastIndex(g, " ")+1] // no date in the source: the server's
+					}
+					if g != w {
+						t.Errorf("%s on the server: %q, want %q (all: %q)", k, g, w, got)
+					}
+				}
 			}
 			if src.name == ".eml and .msg in one folder" && (len(want) != 1 || n != 4) {
 				t.Errorf("server folders %v, want one folder with 4 messages", want)
@@ -270,7 +355,7 @@ func TestUploadOutlookToDovecot(t *testing.T) {
 // file under the source accounted for), the counts are the reader's, and
 // the output, scanned as a source again, holds every message written.
 func TestConvertOutlook(t *testing.T) {
-	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "java-libpst-dist-list.pst")} {
+	for _, src := range []outlookSource{pstSource(t, "pst-extractor-enron.pst"), pstSource(t, "pst-extractor-test-2013.ost"), pstSource(t, "java-libpst-dist-list.pst")} {
 		r := src.open(t)
 		_, msgs := formatstest.Collect(t, r)
 		r.Close()
@@ -337,5 +422,113 @@ func TestConvertOutlook(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// The guided run finds Outlook's files where Outlook keeps them: on
+// Windows in Documents\Outlook Files (.pst) and in
+// %LOCALAPPDATA%\Microsoft\Outlook (.ost, said to be a server's copy), on
+// macOS in ~/Documents/Outlook Files; it offers them with their messages
+// counted.
+func TestGuidedFindsOutlookFiles(t *testing.T) {
+	for _, goos := range []string{"windows", "darwin"} {
+		t.Run(goos, func(t *testing.T) {
+			home := t.TempDir()
+			files := map[string]string{"Documents/Outlook Files/archive.pst": testutil.Corpus(t, "pst/pst-extractor-enron.pst")}
+			if goos == "windows" {
+				files["AppData/Local/Microsoft/Outlook/someone@example.com.ost"] = testutil.Corpus(t, "pst/pst-extractor-test-2013.ost")
+			}
+			copyInto(t, home, files)
+			deps := testDeps(home, nil)
+			deps.paths.GOOS = goos
+			res := runGuided(t, deps, nil, typed("9"))
+			// One place is shown with its folders; several are offered as a
+			// numbered list.
+			want := []string{"Found: Outlook data file archive.pst", fmt.Sprintf("In total: %d messages in 7 folders", enronMessages)}
+			if goos == "windows" {
+				want = []string{"I found 2 places with mail", fmt.Sprintf("Outlook data file archive.pst: %d messages", enronMessages),
+					"Outlook's offline copy of a server mailbox, someone@example.com.ost (its mail is usually still on that server): 14 messages"}
+			}
+			for _, w := range want {
+				if !strings.Contains(res.stderr, w) {
+					t.Errorf("the dialogue lacks %q:\n%s", w, res.stderr)
+				}
+			}
+		})
+	}
+}
+
+// oneSubject is the Subject field of a stored message.
+func oneSubject(b []byte) string {
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimRight(l, "\r"), "Subject: "); ok {
+			return v
+		}
+		if strings.TrimRight(l, "\r") == "" {
+			break
+		}
+	}
+	return ""
+}
+
+// What an Outlook file cannot give whole is listed in the report: an
+// attachment that is only a link to a file, and one damaged in its
+// middle. Both messages are uploaded with the rest of their content, the
+// report lists them as incomplete with the attachment's name, and the run
+// ends with the exit code that says so.
+func TestUploadOutlookLossesReported(t *testing.T) {
+	large := append(bytes.Repeat([]byte("A"), 9000), bytes.Repeat([]byte("B"), 9000)...)
+	base := func(subject string, att []psttest.Prop) *psttest.Message {
+		return &psttest.Message{
+			Props:       []psttest.Prop{psttest.String(0x001A, "IPM.Note"), psttest.String(0x0037, subject), psttest.Int32(0x0E07, 1), psttest.String(0x1000, "body of "+subject)},
+			Attachments: []*psttest.Attachment{{Props: att}},
+		}
+	}
+	msgs := []*psttest.Message{
+		base("With a link", []psttest.Prop{psttest.Int32(0x3705, 2), psttest.String(0x3707, "plan.docx"), psttest.String(0x3708, `\\server\share\plan.docx`)}),
+		base("With a damaged attachment", []psttest.Prop{psttest.Int32(0x3705, 1), psttest.String(0x3707, "large.bin"), psttest.Binary(0x3701, large)}),
+		base("Whole", []psttest.Prop{psttest.Int32(0x3705, 1), psttest.String(0x3707, "small.txt"), psttest.Binary(0x3701, []byte("fine"))}),
+	}
+	p := filepath.Join(t.TempDir(), "losses.pst")
+	if err := psttest.Write(p, psttest.Options{Format: psttest.Unicode}, []*psttest.Folder{{Name: "Inbox", Role: psttest.RoleInbox, Messages: msgs}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[bytes.Index(b, bytes.Repeat([]byte("B"), 100))+50] ^= 1 // a block in the middle of large.bin
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	srv := dovecottest.Start(t, dovecottest.Config{})
+	vars := map[string]string{"MAILFERRY_PASSWORD": srv.Password}
+	report := filepath.Join(t.TempDir(), "report.json")
+	to := fmt.Sprintf("imaps://%s@%s", srv.User, srv.TLSAddr)
+	res := runCLI(t, vars, "upload", p, "--to", to, "--tls-ca", srv.CAFile, "--quiet", "--report", report)
+	if res.code != exitIncomplete {
+		t.Errorf("upload: exit %d, want %d (incomplete)\n%s\n%s", res.code, exitIncomplete, res.stdout, res.stderr)
+	}
+	if n := len(srv.FetchAll(t)); n != 3 {
+		t.Errorf("Dovecot holds %d messages, want all 3", n)
+	}
+	rb, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep upload.Report
+	if err := json.Unmarshal(rb, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, f := range rep.Folders {
+		for _, pr := range f.Incomplete {
+			reasons = append(reasons, pr.Reason)
+		}
+	}
+	slices.Sort(reasons)
+	if len(reasons) != 2 || !strings.Contains(reasons[0], "large.bin") || !strings.Contains(reasons[1], "plan.docx") {
+		t.Errorf("incomplete in the report: %q, want large.bin and plan.docx", reasons)
 	}
 }

@@ -391,6 +391,11 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Reset starts the count over, so that a message written again without a
+// damaged attachment (mapi.WriteMIMESalvaging) has the same size when
+// only counted as when kept.
+func (c *countWriter) Reset() error { c.n = 0; return nil }
+
 func (r *Reader) loadFile(path string, strict bool) (loadResult, error) {
 	fh, err := os.Open(path)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime/quotedprintable"
@@ -24,6 +25,59 @@ type WriteOptions struct {
 	// MaxDepth bounds the nesting of attached messages: a message attached
 	// deeper is left out (and noted). 0 means DefaultMaxDepth.
 	MaxDepth int
+	// Unreadable are attachments to leave out as unreadable, by their
+	// AttachmentError.Stream, with the error that says why: a note in the
+	// message takes their place. WriteMIMESalvaging fills it.
+	Unreadable map[int]error
+}
+
+// AttachmentError says that an attachment's content failed while it was
+// being written (a damaged block in its middle): what was written cannot
+// be taken back, so WriteMIME stops. Stream numbers the attachments whose
+// content the conversion writes, in the order it writes them (the same on
+// every run), so that another run can leave this one out
+// (WriteOptions.Unreadable).
+type AttachmentError struct {
+	Stream int
+	Name   string
+	Err    error
+}
+
+func (e *AttachmentError) Error() string { return fmt.Sprintf("read attachment %q: %v", e.Name, e.Err) }
+
+func (e *AttachmentError) Unwrap() error { return e.Err }
+
+// maxSalvage bounds how many damaged attachments WriteMIMESalvaging
+// leaves out of one message before it gives up on the message.
+const maxSalvage = 16
+
+// WriteMIMESalvaging is WriteMIME for a w that can start over (it has a
+// Reset method, as formats.Spool does): when an attachment's content
+// fails in its middle, w is reset and the message written again with
+// that attachment left out and noted (a loss: the message is then
+// Incomplete), so that a damaged attachment costs the attachment, not
+// the message. Without Reset it is WriteMIME.
+func WriteMIMESalvaging(w io.Writer, m Message, opts WriteOptions) (Notes, error) {
+	rw, ok := w.(interface{ Reset() error })
+	for {
+		notes, err := WriteMIME(w, m, opts)
+		var ae *AttachmentError
+		if err == nil || !ok || !errors.As(err, &ae) || len(opts.Unreadable) >= maxSalvage {
+			return notes, err
+		}
+		if _, again := opts.Unreadable[ae.Stream]; again {
+			return notes, err // no progress: give up rather than loop
+		}
+		unreadable := make(map[int]error, len(opts.Unreadable)+1)
+		for k, v := range opts.Unreadable {
+			unreadable[k] = v
+		}
+		unreadable[ae.Stream] = ae.Err
+		opts.Unreadable = unreadable
+		if err := rw.Reset(); err != nil {
+			return notes, err
+		}
+	}
 }
 
 // WriteMIME writes m as an Internet message (RFC 5322, MIME) to w and
@@ -119,9 +173,10 @@ func (o *out) endLine() {
 }
 
 type converter struct {
-	o     *out
-	opts  WriteOptions
-	notes Notes
+	o       *out
+	opts    WriteOptions
+	notes   Notes
+	streams int // attachment contents begun (AttachmentError.Stream)
 }
 
 // attachment is what the conversion needs to know of one attachment.
@@ -558,7 +613,12 @@ func (c *converter) writeAttachment(a *attachment, depth int, prefix string) err
 	if a.method == AttachEmbeddedMessage {
 		return c.writeEmbedded(a, depth, prefix)
 	}
-	rc, _, ok, err := a.a.Open(PidTagAttachData)
+	stream := c.streams
+	c.streams++
+	rc, ok, err := io.ReadCloser(nil), false, c.opts.Unreadable[stream]
+	if err == nil {
+		rc, _, ok, err = a.a.Open(PidTagAttachData)
+	}
 	if err != nil || !ok {
 		// The boundary is written already: say in the part itself what
 		// is missing rather than write an empty file under its name.
@@ -584,7 +644,10 @@ func (c *converter) writeAttachment(a *attachment, depth int, prefix string) err
 	}
 	c.o.str("Content-Transfer-Encoding: base64\r\n\r\n")
 	if err := writeBase64(c.o, rc); err != nil {
-		return fmt.Errorf("read attachment %q: %w", a.name, err)
+		if c.o.err != nil {
+			return c.o.err // writing failed, not the attachment
+		}
+		return &AttachmentError{Stream: stream, Name: a.name, Err: err}
 	}
 	return c.o.err
 }

@@ -31,6 +31,9 @@ const (
 	// NoteAttachmentLeftOut: an attachment's content is not in the message
 	// (a link to a file, an OLE object, unreadable, nested too deeply).
 	NoteAttachmentLeftOut
+	// NoteKeywordChanged: a category is not a valid IMAP keyword (a space,
+	// a character beyond ASCII); it is uploaded with '_' for those.
+	NoteKeywordChanged
 )
 
 // Loss reports whether notes of this kind mean that content of the
@@ -55,14 +58,15 @@ func (ns Notes) Incomplete() string { return ns.join(true) }
 
 // Warnings returns the notes a reader should pass on as warnings: those
 // that are not losses but say the original was damaged (a header line
-// that was not a field, an RTF body that did not check out). Notes that
-// only describe a reconstruction (a header made from properties, a name
-// without an address) are common and are not warnings.
+// that was not a field, an RTF body that did not check out) or that the
+// user will see something changed (a category renamed to be a keyword).
+// Notes that only describe a reconstruction (a header made from
+// properties, a name without an address) are common and are not warnings.
 func (ns Notes) Warnings() []string {
 	var out []string
 	for _, n := range ns {
 		switch n.Kind {
-		case NoteHeaderRepaired, NoteBodyDamaged:
+		case NoteHeaderRepaired, NoteBodyDamaged, NoteKeywordChanged:
 			out = append(out, n.Text)
 		}
 	}

@@ -88,24 +88,35 @@ func IsMail(class string) bool {
 // (PidTagLastVerbExecuted, else PidTagIconIndex), \Flagged
 // (PidTagFlagStatus is followupFlagged; a completed flag is not a flag
 // any more), \Draft (MSGFLAG_UNSENT), then the message's categories
-// (Keywords) as they are: the uploader cleans keyword names.
+// (Keywords) as IMAP keywords: a character a keyword cannot hold (a space,
+// as in Outlook's own "Red Category", or one beyond ASCII) becomes "_", as
+// formats.SanitizeKeyword does for Thunderbird's tags, so that
+// categories are kept rather than refused by the uploader.
 func Flags(m Properties) ([]string, error) {
+	flags, _, err := FlagsNoted(m)
+	return flags, err
+}
+
+// FlagsNoted is Flags with a note (NoteKeywordChanged) for every category
+// that had to change to be a keyword.
+func FlagsNoted(m Properties) ([]string, Notes, error) {
 	var flags []string
+	var notes Notes
 	msgFlags, _, err := getInt(m, PidTagMessageFlags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if msgFlags&MsgFlagRead != 0 {
 		flags = append(flags, `\Seen`)
 	}
 	verb, hasVerb, err := getInt(m, PidTagLastVerbExecuted)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !hasVerb {
 		icon, _, err := getInt(m, PidTagIconIndex)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		switch icon {
 		case IconReplied:
@@ -122,7 +133,7 @@ func Flags(m Properties) ([]string, error) {
 	}
 	status, _, err := getInt(m, PidTagFlagStatus)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if status == FlagStatusFlagged {
 		flags = append(flags, `\Flagged`)
@@ -132,9 +143,20 @@ func Flags(m Properties) ([]string, error) {
 	}
 	kw, err := Keywords(m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(flags, kw...), nil
+	seen := map[string]bool{}
+	for _, k := range kw {
+		clean, changed := formats.SanitizeKeyword(k)
+		if changed {
+			notes.add(NoteKeywordChanged, "", "category %q is not a valid IMAP keyword; uploaded as %q", k, clean)
+		}
+		if lower := strings.ToLower(clean); !seen[lower] {
+			seen[lower] = true
+			flags = append(flags, clean)
+		}
+	}
+	return flags, notes, nil
 }
 
 // Keywords returns the categories of a message (the named property

@@ -12,7 +12,7 @@ import (
 func TestFlags(t *testing.T) {
 	withKeywords := func(p fakeProps) fakeProps {
 		p.names[nameKey(NameKeywords)] = 0x8001
-		p.vals[0x8001] = multiStr("Red category", "Project X", "", "Red category")
+		p.vals[0x8001] = multiStr("Red category", "Project X", "", "Red category", "Red_category", "Büro", "(urgent)", "Urgent")
 		return p
 	}
 	for _, tc := range []struct {
@@ -31,7 +31,9 @@ func TestFlags(t *testing.T) {
 		{"verb wins over icon", props(PidTagLastVerbExecuted, i32(VerbForward), PidTagIconIndex, i32(IconReplied)), []string{`$Forwarded`}},
 		{"flagged", props(PidTagFlagStatus, i32(FlagStatusFlagged)), []string{`\Flagged`}},
 		{"flag completed", props(PidTagFlagStatus, i32(FlagStatusComplete)), nil},
-		{"categories", withKeywords(props(PidTagMessageFlags, i32(MsgFlagRead))), []string{`\Seen`, "Red category", "Project X"}},
+		// Categories become IMAP keywords (no spaces, ASCII only), each once
+		// whatever its case: Outlook's own are "Red Category" and so on.
+		{"categories", withKeywords(props(PidTagMessageFlags, i32(MsgFlagRead))), []string{`\Seen`, "Red_category", "Project_X", "B_ro", "_urgent_", "Urgent"}},
 		{"all", props(PidTagMessageFlags, i32(MsgFlagRead|MsgFlagUnsent), PidTagLastVerbExecuted, i32(VerbReplyToAll), PidTagFlagStatus, i32(FlagStatusFlagged)),
 			[]string{`\Seen`, `\Answered`, `\Flagged`, `\Draft`}},
 		{"wrong type is ignored", props(PidTagMessageFlags, ustr("1")), nil},
@@ -45,6 +47,24 @@ func TestFlags(t *testing.T) {
 				t.Errorf("Flags = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFlagsNoted: a category that changes to become a keyword is noted,
+// as a warning and not as a loss.
+func TestFlagsNoted(t *testing.T) {
+	p := props(PidTagMessageFlags, i32(MsgFlagRead))
+	p.names[nameKey(NameKeywords)] = 0x8001
+	p.vals[0x8001] = multiStr("Blue", "Red Category")
+	flags, notes, err := FlagsNoted(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(flags, []string{`\Seen`, "Blue", "Red_Category"}) {
+		t.Errorf("flags %q", flags)
+	}
+	if w := notes.Warnings(); len(w) != 1 || w[0] != `category "Red Category" is not a valid IMAP keyword; uploaded as "Red_Category"` || notes.Incomplete() != "" {
+		t.Errorf("notes %q (incomplete %q), want one warning and no loss", w, notes.Incomplete())
 	}
 }
 

@@ -131,13 +131,15 @@ func Convert(r io.ReaderAt, size int64, w io.Writer) (Info, error) {
 		info.NotMail = true
 		return info, nil
 	}
-	if info.Flags, err = mapi.Flags(m); err != nil {
+	var kwNotes mapi.Notes
+	if info.Flags, kwNotes, err = mapi.FlagsNoted(m); err != nil {
 		return info, err
 	}
 	if info.Date, info.DateSource, err = mapi.ReceivedDate(m); err != nil {
 		return info, err
 	}
-	info.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	info.Notes, err = mapi.WriteMIMESalvaging(w, m, mapi.WriteOptions{})
+	info.Notes = append(info.Notes, kwNotes...)
 	return info, err
 }
 
@@ -196,5 +198,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
 }
+
+// Reset starts the count over, so that a message written again without a
+// damaged attachment (mapi.WriteMIMESalvaging) has the same size when
+// only counted as when kept.
+func (c *countWriter) Reset() error { c.n = 0; return nil }
 
 func looksLikeCFB(head []byte) bool { return cfb.IsCompoundFile(head) }

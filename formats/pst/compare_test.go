@@ -25,6 +25,25 @@ import (
 // corpusFiles are the Outlook files of ../shared/corpus/pst.
 var corpusFiles = []string{"go-pst-32-bit.pst", "go-pst-support.pst", "java-libpst-dist-list.pst", "java-libpst-passworded.pst", "pst-extractor-enron.pst", "pst-extractor-test-2013.ost"}
 
+// comparedFile is a file the comparisons read: a corpus file, or the
+// sample mailbox of written_test.go in one layout and encoding, which
+// checks psttest's files against two other readers as well.
+type comparedFile struct {
+	name string
+	path func(t *testing.T) string
+}
+
+func comparedFiles() []comparedFile {
+	var out []comparedFile
+	for _, name := range corpusFiles {
+		out = append(out, comparedFile{name, func(t *testing.T) string { return testutil.Corpus(t, filepath.Join("pst", name)) }})
+	}
+	for _, v := range writtenVariants {
+		out = append(out, comparedFile{"written " + v.name, func(t *testing.T) string { return writeSample(t, v.opts) }})
+	}
+	return out
+}
+
 // seenMessage is what the comparisons need of one message as this package
 // reads it.
 type seenMessage struct {
@@ -77,11 +96,13 @@ func readAll(t *testing.T, path string) *readResult {
 			if err != nil {
 				return Meta{}, err
 			}
-			if ok {
-				n, err := io.Copy(io.Discard, rc)
-				if err != nil || n != size {
-					return Meta{}, fmt.Errorf("attachment: %d of %d bytes: %v", n, size, err)
-				}
+			if !ok {
+				continue // no content (by reference): pffexport writes no file either
+			}
+			n, err := io.Copy(io.Discard, rc)
+			rc.Close()
+			if err != nil || n != size {
+				return Meta{}, fmt.Errorf("attachment: %d of %d bytes: %v", n, size, err)
 			}
 			name := stringProp(a, 0x3707) // PidTagAttachLongFilename
 			if name == "" {
@@ -149,25 +170,28 @@ func run(t *testing.T, dir, tool string, args ...string) {
 //   - readpst names its top directory after the store (or, for an .ost
 //     without a name, the file) and only creates folders that hold items;
 //     the paths below it are ours.
-//   - readpst takes the Message-ID from the transport headers, this package
-//     from PidTagInternetMessageId; messages without headers (drafts, sent
-//     mail) may have one and not the other, so only IDs present on both
-//     sides are compared.
+//   - readpst takes the Message-ID from the transport headers, as this
+//     package does; without headers (drafts, sent mail) this package
+//     takes PidTagInternetMessageId and readpst may have none, so every
+//     Message-ID readpst writes must be among ours, not the reverse.
 //   - readpst runs with -j 0: its parallel jobs (one per folder) sometimes
 //     lost a message of a folder in our runs.
 //   - readpst -t e exports e-mail only: items of calendar or contacts
-//     folders are compared with pffexport instead.
+//     folders, and items of other classes in mail folders, are compared
+//     with pffexport instead.
 func TestCompareReadpst(t *testing.T) {
-	for _, name := range corpusFiles {
-		t.Run(name, func(t *testing.T) {
-			path := testutil.Corpus(t, filepath.Join("pst", name))
+	for _, cf := range comparedFiles() {
+		t.Run(cf.name, func(t *testing.T) {
+			path := cf.path(t)
 			out := t.TempDir()
 			run(t, out, "readpst", "-D", "-q", "-j", "0", "-8", "-e", "-b", "-t", "e", "-o", out, path)
 			want := readpstTree(t, out)
 			got := readAll(t, path).msgs
 			have := map[string][]seenMessage{}
 			for _, m := range got {
-				if m.box.Skip == "" {
+				// A contact or meeting item in a mail folder is not e-mail
+				// to readpst -t e either.
+				if m.box.Skip == "" && mapi.IsMail(m.class) {
 					have[m.box.Path.String()] = append(have[m.box.Path.String()], m)
 				}
 			}
@@ -182,8 +206,8 @@ func TestCompareReadpst(t *testing.T) {
 					gmime = append(gmime, normSpace(h.mimeSubject))
 					gfrom = append(gfrom, h.from)
 					gs = append(gs, normSpace(h.subject))
-					if h.messageID != "" {
-						gids = append(gids, h.messageID)
+					if h.mimeID != "" {
+						gids = append(gids, h.mimeID)
 					}
 				}
 				for _, w := range ws {
@@ -329,9 +353,9 @@ func normSpace(s string) string { return strings.TrimSpace(spaces.ReplaceAllStri
 // putting "..." before it), so a name ending that way is compared by its
 // start; embedded messages become directories and are counted.
 func TestComparePffexport(t *testing.T) {
-	for _, name := range corpusFiles {
-		t.Run(name, func(t *testing.T) {
-			path := testutil.Corpus(t, filepath.Join("pst", name))
+	for _, cf := range comparedFiles() {
+		t.Run(cf.name, func(t *testing.T) {
+			path := cf.path(t)
 			out := t.TempDir()
 			run(t, out, "pffexport", "-q", "-t", filepath.Join(out, "x"), path)
 			res := readAll(t, path)

@@ -111,6 +111,24 @@
 // number in the file (1-based, all folders counted): a message has no
 // single byte offset.
 //
+// # Damaged files
+//
+// Damage costs what it touches, and every warning names the file and the
+// offset the node database found bad. A message that cannot be read is
+// skipped as above; an attachment damaged in its middle costs only that
+// attachment (mapi.WriteMIMESalvaging writes the message again without
+// it, a note in its place, and the message is Incomplete). A folder whose own property context is damaged is
+// read with the row its parent's hierarchy table has of it (its name; its
+// messages and subfolders are nodes of their own); a damaged hierarchy
+// table is replaced by the node B-tree's parent links, which name every
+// folder's parent; a damaged contents table by the orphan pass above.
+// Only a folder whose record and whose parent's list are both damaged is
+// left out, its messages counted in the warning about message nodes of no
+// folder read. A damaged name-to-ID map costs the named properties
+// (categories), and a damaged root folder nothing (its subfolders are
+// read without it), each with a warning. The file fails to open only
+// when its header, its B-tree roots or the message store cannot be read.
+//
 // A password-protected .pst opens like any other: the password is only a
 // CRC-32 of it in the message store (PidTagPstPassword), nothing is
 // encrypted with it. The "compressible" and "high" encodings of [MS-PST]

@@ -65,6 +65,60 @@ func (s *Store) Subfolders(folder ndb.NID) ([]ndb.NID, error) {
 	return out, err
 }
 
+// ChildFolders lists the folders whose node names folder as its parent in
+// the node B-tree, in NID order: the subfolders, found without the
+// folder's hierarchy table (for when that table is damaged).
+func (s *Store) ChildFolders(folder ndb.NID) ([]ndb.NID, error) {
+	var out []ndb.NID
+	err := s.f.Nodes(func(n ndb.Node) error {
+		if n.NID.Type() == ndb.NIDTypeNormalFolder && n.Parent == folder && n.NID != folder {
+			out = append(out, n.NID)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// errFound ends a walk of a table early.
+var errFound = errors.New("found")
+
+// FolderFromParent is what a folder's parent knows of it: its row in the
+// parent's hierarchy table (name, counts, and the container class when
+// the table has that column). It stands in for a folder whose own
+// property context is damaged, so that the folder and its messages are
+// still read. The error wraps ndb.ErrNotFound when the parent does not
+// list the folder.
+func (s *Store) FolderFromParent(parent, nid ndb.NID) (*FolderInfo, error) {
+	tc, err := s.table(parent, ndb.NIDTypeHierarchyTable)
+	if err != nil {
+		return nil, err
+	}
+	var fi *FolderInfo
+	if tc != nil {
+		err = tc.Rows(func(r *ltp.Row) error {
+			if ndb.NID(r.ID()) != nid {
+				return nil
+			}
+			p, err := s.readRow(tc, r)
+			if err != nil {
+				return err
+			}
+			fi = &FolderInfo{NID: nid, Name: stringProp(p, propDisplayName), Class: stringProp(p, propContainerClass), Props: p}
+			if n, ok := int32Prop(p, propContentCount); ok {
+				fi.Count = int(n)
+			}
+			return errFound
+		})
+		if err != nil && !errors.Is(err, errFound) {
+			return nil, err
+		}
+	}
+	if fi == nil {
+		return nil, fmt.Errorf("folder %#x in the folder list of %#x: %w", uint32(nid), uint32(parent), ndb.ErrNotFound)
+	}
+	return fi, nil
+}
+
 // Contents calls fn with the NID of every message in the folder's contents
 // table, in table order.
 func (s *Store) Contents(folder ndb.NID, fn func(ndb.NID) error) error {

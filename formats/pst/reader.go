@@ -54,13 +54,17 @@ func ConvertMIME(w io.Writer, m mapi.Message) (Meta, error) {
 		meta.NotMail = true
 		return meta, nil
 	}
-	if meta.Flags, err = mapi.Flags(m); err != nil {
+	var kwNotes mapi.Notes
+	if meta.Flags, kwNotes, err = mapi.FlagsNoted(m); err != nil {
 		return meta, err
 	}
 	if meta.Date, meta.DateSource, err = mapi.ReceivedDate(m); err != nil {
 		return meta, err
 	}
-	meta.Notes, err = mapi.WriteMIME(w, m, mapi.WriteOptions{})
+	// An attachment damaged in its middle is left out (noted) and the
+	// message written again, when w can start over (the reader's spool).
+	meta.Notes, err = mapi.WriteMIMESalvaging(w, m, mapi.WriteOptions{})
+	meta.Notes = append(meta.Notes, kwNotes...)
 	return meta, err
 }
 
@@ -158,6 +162,9 @@ func newReader(s *Store, cfg Config) (*Reader, error) {
 	r := &Reader{cfg: cfg, store: s, kind: "pst", byNID: map[ndb.NID]int{}}
 	if s.IsOST() {
 		r.kind = "ost"
+	}
+	if err := s.NamesError(); err != nil {
+		cfg.Warnf(formats.Pos{File: s.path}, "%v; categories and other named properties are not read", err)
 	}
 	if err := r.buildTree(); err != nil {
 		s.Close()
@@ -294,11 +301,8 @@ func (r *Reader) message(box *formats.Mailbox, nid ndb.NID) *formats.Message {
 		m.Skip = formats.SkipNotMail
 		return m
 	}
-	for _, n := range meta.Notes {
-		switch n.Kind {
-		case mapi.NoteHeaderRepaired, mapi.NoteBodyDamaged:
-			r.cfg.Warnf(m.Pos, "message %#x in %q: %s", uint32(nid), box.Path.String(), n.Text)
-		}
+	for _, w := range meta.Notes.Warnings() {
+		r.cfg.Warnf(m.Pos, "message %#x in %q: %s", uint32(nid), box.Path.String(), w)
 	}
 	m.Incomplete = meta.Notes.Incomplete()
 	m.Flags, m.Date, m.DateSource = meta.Flags, meta.Date, meta.DateSource
@@ -347,6 +351,9 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
+// Reset starts the count over (mapi.WriteMIMESalvaging).
+func (c *countWriter) Reset() error { c.n = 0; return nil }
+
 // maxFolderDepth bounds the folder tree, so that a hierarchy table that
 // lists an ancestor ends.
 const maxFolderDepth = 64
@@ -374,12 +381,23 @@ func (r *Reader) buildTree() error {
 		}
 		seen[nid] = true
 		fi, err := s.Folder(nid)
+		if err != nil && parent < 0 {
+			// The root folder's own record is damaged: it has no name to
+			// lose, and its subfolders are nodes of their own.
+			r.cfg.Warnf(formats.Pos{File: s.path}, "root folder: %v; its subfolders read without it", err)
+			fi, err = &FolderInfo{NID: nid, Props: &row{store: s}}, nil
+		}
 		if err != nil {
-			if parent < 0 {
-				return fmt.Errorf("root folder: %w", err)
+			// The folder's own record is damaged: what its parent's folder
+			// list says of it (its name) is enough to read its messages and
+			// subfolders, whose nodes are apart.
+			salvaged, err2 := s.FolderFromParent(all[parent].nid, nid)
+			if err2 != nil {
+				r.cfg.Warnf(formats.Pos{File: s.path}, "folder in %q: %v; its messages are not read", strings.Join(path, "/"), err)
+				return nil
 			}
-			r.cfg.Warnf(formats.Pos{File: s.path}, "folder in %q: %v", strings.Join(path, "/"), err)
-			return nil
+			r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q in %q: %v; read with what its parent's folder list says of it (its name)", salvaged.Name, strings.Join(path, "/"), err)
+			fi = salvaged
 		}
 		ids.addFolder(nid, fi.Props)
 		name := fi.Name
@@ -397,7 +415,19 @@ func (r *Reader) buildTree() error {
 		}
 		subs, err := s.Subfolders(nid)
 		if err != nil {
-			r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q: hierarchy table: %v", strings.Join(path, "/"), err)
+			// The folder's list of subfolders is damaged: the node B-tree
+			// also knows each folder's parent.
+			more, err2 := s.ChildFolders(nid)
+			for _, c := range more {
+				if !slices.Contains(subs, c) {
+					subs = append(subs, c)
+				}
+			}
+			if err2 == nil {
+				r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q: hierarchy table: %v; its subfolders found through the node index instead", strings.Join(path, "/"), err)
+			} else {
+				r.cfg.Warnf(formats.Pos{File: s.path}, "folder %q: hierarchy table: %v", strings.Join(path, "/"), err)
+			}
 		}
 		for _, c := range subs {
 			if err := walk(c, path, me, depth+1); err != nil {

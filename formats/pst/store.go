@@ -47,12 +47,14 @@ const (
 // Store is an open .pst or .ost file at the messaging layer: the message
 // store, its named properties and its folders.
 type Store struct {
-	path   string
-	fh     *os.File
-	f      *ndb.File
-	props  *object // the message store's property context
-	names  *nameMap
-	record []byte // PidTagRecordKey: the store's UID in entry IDs
+	path  string
+	fh    *os.File
+	f     *ndb.File
+	props *object // the message store's property context
+	names *nameMap
+	// namesErr says why the name-to-ID map could not be read (NamesError).
+	namesErr error
+	record   []byte // PidTagRecordKey: the store's UID in entry IDs
 }
 
 // OpenStore opens the file at path and reads its message store and
@@ -94,16 +96,26 @@ func newStore(r io.ReaderAt, size int64, path string, open opener) (*Store, erro
 	if v, ok, _ := s.props.Get(0x0FF9); ok && len(v.Data) == 16 { // PidTagRecordKey
 		s.record = v.Data
 	}
-	if pc, err := s.nodePC(nidNameToIDMap); err == nil {
-		s.names, err = readNameMap(pc)
-		if err != nil {
-			return nil, fmt.Errorf("named property map: %w", err)
+	// A damaged name-to-ID map costs the named properties (categories,
+	// some flags), not the file: it is kept as NamesError and the map
+	// left empty.
+	pc, err = s.nodePC(nidNameToIDMap)
+	if err == nil {
+		var names *nameMap
+		if names, err = readNameMap(pc); err == nil {
+			s.names = names
 		}
-	} else if !errors.Is(err, ndb.ErrNotFound) {
-		return nil, fmt.Errorf("named property map: %w", err)
+	}
+	if err != nil && !errors.Is(err, ndb.ErrNotFound) {
+		s.namesErr = fmt.Errorf("named property map: %w", err)
 	}
 	return s, nil
 }
+
+// NamesError says why the file's name-to-ID map could not be read, nil
+// when it was (or the file has none). Without it, named properties
+// (categories among them) are not found.
+func (s *Store) NamesError() error { return s.namesErr }
 
 // Close closes the file.
 func (s *Store) Close() error {

@@ -282,7 +282,16 @@ func (f *File) lookup(root BREF, ptype byte, key uint64) ([]byte, error) {
 // It visits at most as many pages as the file can hold, so a cyclic tree
 // ends with an error instead of looping.
 func (f *File) walk(root BREF, ptype byte, fn func(entry []byte) error) error {
+	return f.walkTree(root, ptype, false, fn)
+}
+
+// walkTree is walk; with skipDamaged, a page below the root that is
+// damaged (a *CorruptError) is left out with its subtree and the walk
+// goes on with the next: the damaged pages are reported together at the
+// end, joined, and the entries of every other page are still passed to fn.
+func (f *File) walkTree(root BREF, ptype byte, skipDamaged bool, fn func(entry []byte) error) error {
 	budget := f.size/int64(f.l.pageSize) + 1
+	var damaged []error
 	var visit func(ref BREF, parentLevel int) error
 	visit = func(ref BREF, parentLevel int) error {
 		if budget--; budget < 0 {
@@ -307,13 +316,30 @@ func (f *File) walk(root BREF, ptype byte, fn func(entry []byte) error) error {
 			}
 			id := f.l.idSize
 			if err := visit(BREF{BID(f.id(e[id:])), int64(f.id(e[2*id:]))}, bp.level); err != nil {
+				var ce *CorruptError
+				if skipDamaged && errors.As(err, &ce) && !errors.Is(err, errCallback) {
+					damaged = append(damaged, err)
+					continue
+				}
 				return err
 			}
 		}
 		return nil
 	}
-	return visit(root, -1)
+	if err := visit(root, -1); err != nil {
+		return err
+	}
+	return errors.Join(damaged...)
 }
+
+// errCallback marks an error of walk's callback, which ends a walk even
+// when damaged pages are skipped.
+var errCallback = errors.New("callback")
+
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string   { return e.err.Error() }
+func (e callbackError) Unwrap() []error { return []error{e.err, errCallback} }
 
 // Node is a leaf entry of the node B-tree ([MS-PST] 2.2.2.7.7.4).
 type Node struct {
@@ -346,9 +372,23 @@ func (f *File) Node(nid NID) (Node, error) {
 	return f.node(e), nil
 }
 
-// Nodes calls fn with every node of the node B-tree, in NID order.
+// Nodes calls fn with every node of the node B-tree, in NID order. Pages
+// of the tree that are damaged are skipped with the nodes they list: fn
+// still sees every other node, and the error, a join of *CorruptError
+// values, names the damaged pages. An error of fn ends the walk and is
+// returned as it is.
 func (f *File) Nodes(fn func(Node) error) error {
-	return f.walk(f.NBT, ptypeNBT, func(e []byte) error { return fn(f.node(e)) })
+	err := f.walkTree(f.NBT, ptypeNBT, true, func(e []byte) error {
+		if err := fn(f.node(e)); err != nil {
+			return callbackError{err}
+		}
+		return nil
+	})
+	var cb callbackError
+	if errors.As(err, &cb) {
+		return cb.err
+	}
+	return err
 }
 
 // blockEntry is a leaf entry of the block B-tree ([MS-PST] 2.2.2.7.7.3).
@@ -442,6 +482,16 @@ func (f *File) readBlock(be blockEntry) ([]byte, error) {
 	case !f.unchecked && crc(data) != sum:
 		return nil, f.corrupt(ib, "block %#x: CRC %#08x, want %#08x", uint64(bid), crc(data), sum)
 	}
+	// A compressed block of the 4K layout is inflated first and then
+	// decoded: the encoding applies to the block's data, the compression to
+	// what is stored (libpff reads them so; see the package comment).
+	if be.inflated != cb {
+		out, err := f.inflate(data, be)
+		if err != nil {
+			return nil, err
+		}
+		data = out
+	}
 	if !bid.Internal() {
 		switch f.Crypt {
 		case CryptPermute:
@@ -449,9 +499,6 @@ func (f *File) readBlock(be blockEntry) ([]byte, error) {
 		case CryptCyclic:
 			cyclic(data, bid)
 		}
-	}
-	if be.inflated != cb {
-		return f.inflate(data, be)
 	}
 	return data, nil
 }

@@ -13,9 +13,12 @@
 // 24-byte trailer that adds the inflated size, block B-tree entries that
 // give the inflated size after the stored one, block data that is zlib
 // (RFC 1950) compressed when the stored size is smaller than the inflated
-// one, and B-tree pages whose entry count and maximum are 16-bit). Blocks
-// of an encoded 4K file would be decoded before they are inflated; no such
-// file was at hand (the .ost files seen were not encoded).
+// one, and B-tree pages whose entry count and maximum are 16-bit). A block
+// of an encoded 4K file is inflated before it is decoded: the encoding
+// applies to the block's data and the compression to what is stored. No
+// encoded .ost was at hand (the ones seen were not encoded); the order is
+// libpff's, the reader that has seen the most real files, and the tests
+// check it against pffexport with files written that way.
 //
 // Everything read from the file is checked before it is trusted: page and
 // block trailers (type, signature, CRC, BID), B-tree levels (strictly

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"mailferry/internal/psttest"
 	"mailferry/internal/testutil"
 )
 
@@ -314,12 +317,33 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
+// FuzzFile reads every node of mutated files. Seeds: the smallest corpus
+// file (ANSI) and small written files in the Unicode and 4K layouts, one
+// with a data tree and a subnode tree of two levels. Run it with
+// -fuzzminimizetime 0: minimising inputs of this size for the default
+// minute all but stalls it.
 func FuzzFile(f *testing.F) {
 	for _, name := range []string{"go-pst-32-bit.pst"} {
 		p := filepath.Join(testutil.ProjectRoot(f), "..", "shared", "corpus", "pst", name)
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
+	}
+	msg := &psttest.Message{Props: []psttest.Prop{psttest.String(0x0037, "subject"), psttest.Binary(0x1013, bytes.Repeat([]byte("<p>html</p>"), 1000))}}
+	for range 6 {
+		msg.Attachments = append(msg.Attachments, &psttest.Attachment{Props: []psttest.Prop{psttest.Int32(0x3705, 1), psttest.Binary(0x3701, []byte("data"))}})
+	}
+	for _, format := range []psttest.Format{psttest.Unicode, psttest.Unicode4K} {
+		p := filepath.Join(f.TempDir(), "seed.pst")
+		opts := psttest.Options{Format: format, Crypt: psttest.CryptCyclic, SubnodesPerBlock: 3}
+		if err := psttest.Write(p, opts, []*psttest.Folder{{Name: "Inbox", Messages: []*psttest.Message{msg}}}); err != nil {
+			f.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := OpenUnchecked(bytes.NewReader(b), int64(len(b)), "fuzz.pst")
@@ -328,4 +352,73 @@ func FuzzFile(f *testing.F) {
 		}
 		_ = readEverything(file)
 	})
+}
+
+// TestNodesSkipsDamagedPages: a damaged leaf page of the node B-tree
+// costs the nodes it lists, not the walk: Nodes passes every other node
+// to its callback and returns a *CorruptError with the page's offset.
+func TestNodesSkipsDamagedPages(t *testing.T) {
+	for _, format := range []psttest.Format{psttest.ANSI, psttest.Unicode, psttest.Unicode4K} {
+		var folders []*psttest.Folder
+		for i := range 12 {
+			f := &psttest.Folder{Name: fmt.Sprintf("folder %d", i)}
+			for j := range 20 {
+				f.Messages = append(f.Messages, &psttest.Message{Props: []psttest.Prop{psttest.String(0x0037, fmt.Sprintf("message %d", j))}})
+			}
+			folders = append(folders, f)
+		}
+		p := filepath.Join(t.TempDir(), "many.pst")
+		if err := psttest.Write(p, psttest.Options{Format: format}, folders); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := openBytes(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := map[NID]bool{}
+		if err := f.Nodes(func(n Node) error { all[n.NID] = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		root, err := f.btPage(f.NBT, ptypeNBT)
+		if err != nil || root.level == 0 || root.n < 3 {
+			t.Fatalf("%v: node B-tree root of level %d with %d entries (%v); want several pages", format, root.level, root.n, err)
+		}
+		// The second child of the root, damaged.
+		id := f.l.idSize
+		e := root.entries[root.size:]
+		child := BREF{BID(f.id(e[id:])), int64(f.id(e[2*id:]))}
+		var lost []NID
+		if err := f.walk(child, ptypeNBT, func(e []byte) error { lost = append(lost, NID(f.id(e))); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		b[child.IB+10] ^= 0xFF
+		g, err := openBytes(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		err = g.Nodes(func(n Node) error {
+			seen++
+			if slices.Contains(lost, n.NID) || !all[n.NID] {
+				t.Errorf("%v: node %#x from the damaged page", format, n.NID)
+			}
+			return nil
+		})
+		var ce *CorruptError
+		if !errors.As(err, &ce) || ce.Offset != child.IB {
+			t.Errorf("%v: Nodes: %v, want a CorruptError at %#x", format, err, child.IB)
+		}
+		if seen != len(all)-len(lost) {
+			t.Errorf("%v: %d nodes seen, want %d of %d (the damaged page lists %d)", format, seen, len(all)-len(lost), len(all), len(lost))
+		}
+		// An error of the callback still ends the walk.
+		stop := errors.New("stop")
+		if err := g.Nodes(func(Node) error { return stop }); err != stop {
+			t.Errorf("%v: Nodes with a failing callback: %v, want its error", format, err)
+		}
+	}
 }
