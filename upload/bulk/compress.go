@@ -101,23 +101,46 @@ func (z *deflateConn) Read(p []byte) (int, error) {
 func (z *deflateConn) Write(p []byte) (int, error) {
 	z.wmu.Lock()
 	defer z.wmu.Unlock()
-	w := z.text
-	if looksEncoded(p) {
-		w = z.encoded
+	written := 0
+	for len(p) > 0 {
+		// The longest run of segments of one kind goes to its encoder:
+		// a buffer often holds the end of one message's attachment and
+		// the next message's header.
+		encoded := looksEncoded(p[:min(len(p), segmentSize)])
+		n := min(len(p), segmentSize)
+		for n < len(p) && looksEncoded(p[n:min(len(p), n+segmentSize)]) == encoded {
+			n = min(len(p), n+segmentSize)
+		}
+		w := z.text
+		if encoded {
+			w = z.encoded
+		}
+		if w != z.last {
+			// The other encoder's blocks end here, at a byte boundary.
+			if err := z.last.Flush(); err != nil {
+				return written, err
+			}
+			if w == z.text {
+				z.text.Reset(z.out)
+			}
+			z.last = w
+		}
+		k, err := w.Write(p[:n])
+		written += k
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
 	}
-	if w == z.text && z.last != z.text {
-		z.text.Reset(z.out)
+	if err := z.last.Flush(); err != nil {
+		return written, err
 	}
-	z.last = w
-	n, err := w.Write(p)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = z.out.Flush()
-	}
-	return n, err
+	return written, z.out.Flush()
 }
+
+// segmentSize is the unit that looksEncoded judges within a Write: a
+// few dozen base64 lines.
+const segmentSize = 8 << 10
 
 // base64Byte marks the bytes of base64 lines: the alphabet, padding and
 // line ends.
@@ -128,12 +151,12 @@ var base64Byte = func() (t [256]bool) {
 	return t
 }()
 
-// looksEncoded reports whether p is (almost all) base64: of up to 512
+// looksEncoded reports whether p is (almost all) base64: of up to 256
 // bytes sampled across it, at most 1 in 64 is outside base64's alphabet.
 // Text has spaces and punctuation far more often; a short write (a
 // command, the end of a message) is text.
 func looksEncoded(p []byte) bool {
-	const minLen, samples = 4 << 10, 512
+	const minLen, samples = 4 << 10, 256
 	if len(p) < minLen {
 		return false
 	}

@@ -465,3 +465,30 @@ func TestLooksEncoded(t *testing.T) {
 		}
 	}
 }
+
+// One buffer holding the end of an attachment and the next message's
+// header (as a 64 KB write of a MULTIAPPEND often does): the base64 part
+// still goes out at about 3/4 of its size, not stored as it is.
+func TestCompressMixedBuffer(t *testing.T) {
+	wire := &recordingConn{}
+	z, err := newDeflateConn(wire, nil, DefaultCompressLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64Lines(36<<10, 3) // about 48 KB of base64
+	text := []byte(strings.Repeat("Received: from mail.example.net by mx.example.org; Tue, 3 Mar 2020 10:00:00 +0100\r\n", 180))
+	buf := append(append([]byte{}, b64...), text...)
+	if _, err := z.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(wire.buf.Bytes())), int64(len(buf))+1))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("inflate: %v", err)
+	}
+	if !bytes.Equal(got, buf) {
+		t.Fatalf("inflated %d bytes, want the %d written", len(got), len(buf))
+	}
+	if limit := 0.8*float64(len(b64)) + 0.1*float64(len(text)); float64(wire.buf.Len()) > limit {
+		t.Errorf("%d bytes on the wire for %d of base64 and %d of repetitive text, want at most %.0f", wire.buf.Len(), len(b64), len(text), limit)
+	}
+}
