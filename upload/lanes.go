@@ -232,3 +232,61 @@ func (rn *run) laneOf(fp Fingerprint) int {
 func (rn *run) laneFilter(lane int) func(Fingerprint) bool {
 	return func(k Fingerprint) bool { return rn.lanes <= 1 || rn.laneOf(k) == lane }
 }
+
+// spares are connections opened while the first one creates the folders
+// and pre-scans: each costs several round trips (TCP, TLS, greeting,
+// login, COMPRESS), which on a distant server add up to a noticeable
+// wait when they are opened only once the upload is about to start.
+// They are opened after the first login succeeded, so a wrong password
+// is tried once, not once per connection. A spare the server refuses
+// (its limit of connections per user) is dropped without a word: the
+// connect pass that follows meets the limit again and says so.
+type spares struct {
+	ch chan *bulkConn
+	n  int
+}
+
+// openSpares starts opening n connections.
+func (rn *run) openSpares(ctx context.Context, n int) *spares {
+	s := &spares{ch: make(chan *bulkConn, max(n, 0)), n: max(n, 0)}
+	for range s.n {
+		go func() {
+			bc, err := rn.dial.open(ctx)
+			if err != nil {
+				rn.log.Debug("spare connection not opened", "error", err)
+				bc = nil
+			}
+			s.ch <- bc
+		}()
+	}
+	return s
+}
+
+// hand waits for the spares and gives each that opened to a worker
+// without a connection; the rest are closed. It returns how many were
+// given.
+func (s *spares) hand(workers []*worker) (given int) {
+	if s == nil {
+		return 0
+	}
+	for range s.n {
+		bc := <-s.ch
+		if bc == nil {
+			continue
+		}
+		for _, w := range workers {
+			if w.cn == nil && w.bc == nil && !w.retired {
+				w.bc, bc = bc, nil
+				given++
+				break
+			}
+		}
+		bc.close(false)
+	}
+	s.n = 0
+	return given
+}
+
+// close waits for the spares and closes them (the run stopped before it
+// needed them).
+func (s *spares) close() { s.hand(nil) }

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailferry/internal/dovecottest"
+	"mailferry/upload/rehearsal"
 )
 
 // TestLanesMemserver: a server without LITERAL+ gets every folder's
@@ -162,5 +163,53 @@ func TestRetireNeverTheLast(t *testing.T) {
 	}
 	if w2.mayRetire(fmt.Errorf("dial: %w", limit)) || w2.retired {
 		t.Error("the last worker of the pass retired")
+	}
+}
+
+// The connections beyond the first are opened while the first creates
+// the folders (spares): each worker gets one, no login is wasted, and a
+// server that allows fewer connections (refused at login, or reset at
+// connect) still gets every message once over the connections it allows.
+func TestSpareConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		max   int
+		limit rehearsal.ConnectionLimit
+		want  int
+	}{
+		{"no limit", 0, rehearsal.LimitAtLogin, 4},
+		{"two at login", 2, rehearsal.LimitAtLogin, 2},
+		{"two by reset", 2, rehearsal.LimitReset, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := rehearsal.Options{Logger: testLogger(t), TempDir: t.TempDir(), MaxConnections: tc.max, ConnectionLimit: tc.limit}
+			srv, err := rehearsal.Start(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			src := providerSource(40)
+			opts := rehearsalOptions(t, srv)
+			opts.Connections = 4
+			opts.RetryTimeout = 5 * time.Second
+			spares := -1
+			opts.onSpares = func(n int) { spares = n }
+			rep, err := Upload(context.Background(), src.reader(), opts)
+			if err != nil {
+				t.Fatalf("Upload: %v", err)
+			}
+			mustCheck(t, rep)
+			if rep.Connections != tc.want || rep.Totals.Uploaded != len(src.msgs) || serverTotal(t, srv) != len(src.msgs) {
+				t.Errorf("%d connections, totals %+v, %d on the server; want %d connections and each of %d messages once",
+					rep.Connections, rep.Totals, serverTotal(t, srv), tc.want, len(src.msgs))
+			}
+			if spares != tc.want-1 {
+				t.Errorf("%d spare connections went to workers, want %d (all the server allows)", spares, tc.want-1)
+			}
+			if tc.max == 0 && srv.Logins() != 4 {
+				t.Errorf("%d logins for 4 connections: a spare was wasted or a worker logged in again", srv.Logins())
+			}
+		})
 	}
 }

@@ -97,6 +97,9 @@ type Options struct {
 	// onSubmit, when set, is told the worker, folder and number of messages
 	// of every APPEND command the bulk path sent: for tests.
 	onSubmit func(worker int, folder string, items int)
+	// onSpares, when set, is told how many spare connections (opened
+	// while the folders were created) went to workers (tests).
+	onSpares func(given int)
 
 	// OnProgress, when set, is called as messages are read and finished,
 	// one call at a time, on a goroutine of its own: a snapshot that

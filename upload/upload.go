@@ -54,6 +54,10 @@ func upload(parent context.Context, r formats.Reader, opts Options, target Targe
 	if err == nil && stale {
 		err = rn.settle(ctx, cn)
 	}
+	var more *spares
+	if err == nil && !opts.DryRun {
+		more = rn.openSpares(ctx, opts.connections()-1)
+	}
 	if err == nil {
 		err = rn.retry(ctx, "create folders", func() error {
 			if !cn.alive() {
@@ -68,6 +72,7 @@ func upload(parent context.Context, r formats.Reader, opts Options, target Targe
 	}
 	if err != nil {
 		cn.close()
+		more.close()
 		return rn.stopped(err)
 	}
 	// Creating folders may have planned again (a refused character): the
@@ -77,8 +82,12 @@ func upload(parent context.Context, r formats.Reader, opts Options, target Targe
 	defer func() {
 		for _, w := range workers {
 			w.dropConn()
+			w.dropBulk()
 		}
 	}()
+	if given := more.hand(workers); opts.onSpares != nil {
+		opts.onSpares(given)
+	}
 	if err := rn.forEachFolder(ctx, workers, rn.prescan); err != nil {
 		return rn.stopped(err)
 	}

@@ -27,6 +27,7 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
 	loggedIn int
+	logins   int // successful logins since the start
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -222,7 +223,15 @@ func (s *Server) login() bool {
 		return false
 	}
 	s.loggedIn++
+	s.logins++
 	return true
+}
+
+// Logins is the number of successful logins since the server started.
+func (s *Server) Logins() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins
 }
 
 // Connections is the number of connections open now.
