@@ -142,13 +142,10 @@ func TestMicrosoft365Throttle(t *testing.T) {
 	}
 }
 
-// Microsoft 365 keeps the folder name "Files" for itself and refuses to
-// create it with a text that names no reason ("NO Command Error. 12"): the
-// run learns the rule, puts that folder and its child under another name
-// (shown as a rename), and every message arrives once; a second run
-// uploads nothing.
-func TestMicrosoft365ReservedFiles(t *testing.T) {
-	t.Parallel()
+// microsoft365 starts the Microsoft-like rehearsal server without its
+// throttle, with options that sign in by token; it stops with the test.
+func microsoft365(t *testing.T) (*rehearsal.Server, Options) {
+	t.Helper()
 	o := rehearsal.Microsoft365()
 	o.Logger, o.TempDir = testLogger(t), t.TempDir()
 	o.Throttle = nil
@@ -156,15 +153,26 @@ func TestMicrosoft365ReservedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
+	opts := rehearsalOptions(t, srv)
+	opts.Password = ""
+	opts.Tokens = staticToken(srv.Password())
+	return srv, opts
+}
+
+// Microsoft 365 keeps the folder name "Files" for itself and refuses to
+// create it with a text that names no reason ("NO Command Error. 12"): the
+// run learns the rule, puts that folder and its child under another name
+// (shown as a rename), and every message arrives once; a second run
+// uploads nothing.
+func TestMicrosoft365ReservedFiles(t *testing.T) {
+	t.Parallel()
+	srv, opts := microsoft365(t)
 	var s source
 	boxes := []*formats.Mailbox{s.box("", formats.SpecialInbox, "Inbox"), s.box("", formats.SpecialNone, "Files"), s.box("", formats.SpecialNone, "Files", "2020")}
 	for i := range 9 {
 		s.add(boxes[i%3], mail(fmt.Sprint(i), fmt.Sprintf("<files-%d@provider>", i), "body\n"), time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC))
 	}
-	opts := rehearsalOptions(t, srv)
-	opts.Password = ""
-	opts.Tokens = staticToken(srv.Password())
 	rep, err := Upload(context.Background(), s.reader(), opts)
 	if err != nil {
 		t.Fatalf("Upload: %v", err)
@@ -200,21 +208,11 @@ func TestMicrosoft365ReservedFiles(t *testing.T) {
 // arrive, and the run says it is incomplete.
 func TestMicrosoft365LongLine(t *testing.T) {
 	t.Parallel()
-	o := rehearsal.Microsoft365()
-	o.Logger, o.TempDir = testLogger(t), t.TempDir()
-	o.Throttle = nil
-	srv, err := rehearsal.Start(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, opts := microsoft365(t)
 	src := providerSource(6)
 	in := src.box("", formats.SpecialInbox, "Inbox")
 	src.add(in, mail("long", "<long@provider>", strings.Repeat("x", 10239)+"\n"), time.Now())
 	src.add(in, mail("longer", "<longer@provider>", strings.Repeat("y", 10240)+"\n"), time.Now())
-	opts := rehearsalOptions(t, srv)
-	opts.Password = ""
-	opts.Tokens = staticToken(srv.Password())
 	rep, err := Upload(context.Background(), src.reader(), opts)
 	if !errors.Is(err, ErrIncomplete) {
 		t.Fatalf("Upload: %v, want ErrIncomplete (one message refused)", err)
