@@ -48,8 +48,9 @@ func Testdata(t testing.TB, rel string) string {
 	return filepath.Join(ProjectRoot(t), "testdata", filepath.FromSlash(rel))
 }
 
-// Corpus returns the path of rel below ../shared/corpus (next to the
-// project root). Without the corpus the test is skipped, except under
+// Corpus returns the path of rel in the corpus of real mail-store files
+// kept beside the repository (shared/corpus in the project root's parent
+// folder; it is not part of the repository, see testdata/README.md). Without the corpus the test is skipped, except under
 // CI=true, where it fails. Tests must only read there.
 func Corpus(t testing.TB, rel string) string {
 	t.Helper()

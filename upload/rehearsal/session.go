@@ -439,18 +439,9 @@ func (s *session) cmdCompress(c *cmd) (string, error) {
 var errAnswered = &imapError{}
 
 func (s *session) cmdCreate(c *cmd) (string, error) {
-	if err := c.sp(); err != nil {
-		return "", err
-	}
-	name, err := c.mailbox()
-	if err != nil {
-		return "", err
-	}
 	// CREATE-SPECIAL-USE parameters and the like are ignored.
-	if c.peek() == ' ' {
-		c.pos = len(c.line)
-	}
-	if err := c.end(); err != nil {
+	name, err := c.onlyMailbox(true)
+	if err != nil {
 		return "", err
 	}
 	if strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
@@ -466,14 +457,8 @@ func (s *session) cmdCreate(c *cmd) (string, error) {
 // uploader deletes only the folder it created to learn the server's name
 // rules, and the rehearsal never throws messages away.
 func (s *session) cmdDelete(c *cmd) (string, error) {
-	if err := c.sp(); err != nil {
-		return "", err
-	}
-	name, err := c.mailbox()
+	name, err := c.onlyMailbox(false)
 	if err != nil {
-		return "", err
-	}
-	if err := c.end(); err != nil {
 		return "", err
 	}
 	if r := s.a.delete(name, s.sel); r != nil {
@@ -483,14 +468,8 @@ func (s *session) cmdDelete(c *cmd) (string, error) {
 }
 
 func (s *session) cmdSubscribe(c *cmd) (string, error) {
-	if err := c.sp(); err != nil {
-		return "", err
-	}
-	name, err := c.mailbox()
+	name, err := c.onlyMailbox(false)
 	if err != nil {
-		return "", err
-	}
-	if err := c.end(); err != nil {
 		return "", err
 	}
 	mb := s.a.mailbox(name)
@@ -575,17 +554,8 @@ func (s *session) status(mb *mailbox, items []string) (string, error) {
 }
 
 func (s *session) cmdSelect(c *cmd) (string, error) {
-	if err := c.sp(); err != nil {
-		return "", err
-	}
-	name, err := c.mailbox()
+	name, err := c.onlyMailbox(true) // CONDSTORE and other parameters: ignored
 	if err != nil {
-		return "", err
-	}
-	if c.peek() == ' ' { // CONDSTORE and other parameters: ignored
-		c.pos = len(c.line)
-	}
-	if err := c.end(); err != nil {
 		return "", err
 	}
 	s.sel = nil

@@ -349,6 +349,23 @@ func (c *cmd) discardRest() error {
 }
 
 // mailbox reads a mailbox name and decodes it to UTF-8.
+// onlyMailbox reads the arguments of a command that takes a mailbox
+// name and nothing else; with ignoreRest, parameters after the name are
+// skipped.
+func (c *cmd) onlyMailbox(ignoreRest bool) (string, error) {
+	if err := c.sp(); err != nil {
+		return "", err
+	}
+	name, err := c.mailbox()
+	if err != nil {
+		return "", err
+	}
+	if ignoreRest && c.peek() == ' ' {
+		c.pos = len(c.line)
+	}
+	return name, c.end()
+}
+
 func (c *cmd) mailbox() (string, error) {
 	raw, err := c.astring()
 	if err != nil {
