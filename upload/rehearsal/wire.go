@@ -348,7 +348,6 @@ func (c *cmd) discardRest() error {
 	return nil
 }
 
-// mailbox reads a mailbox name and decodes it to UTF-8.
 // onlyMailbox reads the arguments of a command that takes a mailbox
 // name and nothing else; with ignoreRest, parameters after the name are
 // skipped.
@@ -366,6 +365,7 @@ func (c *cmd) onlyMailbox(ignoreRest bool) (string, error) {
 	return name, c.end()
 }
 
+// mailbox reads a mailbox name and decodes it to UTF-8.
 func (c *cmd) mailbox() (string, error) {
 	raw, err := c.astring()
 	if err != nil {
