@@ -102,13 +102,16 @@ func (z *deflateConn) Write(p []byte) (int, error) {
 	z.wmu.Lock()
 	defer z.wmu.Unlock()
 	written := 0
+	encoded := looksEncoded(p[:min(len(p), segmentSize)])
 	for len(p) > 0 {
 		// The longest run of segments of one kind goes to its encoder:
 		// a buffer often holds the end of one message's attachment and
-		// the next message's header.
-		encoded := looksEncoded(p[:min(len(p), segmentSize)])
-		n := min(len(p), segmentSize)
-		for n < len(p) && looksEncoded(p[n:min(len(p), n+segmentSize)]) == encoded {
+		// the next message's header. Each segment is judged once.
+		n, next := min(len(p), segmentSize), encoded
+		for n < len(p) {
+			if next = looksEncoded(p[n:min(len(p), n+segmentSize)]); next != encoded {
+				break
+			}
 			n = min(len(p), n+segmentSize)
 		}
 		w := z.text
@@ -130,7 +133,7 @@ func (z *deflateConn) Write(p []byte) (int, error) {
 		if err != nil {
 			return written, err
 		}
-		p = p[n:]
+		p, encoded = p[n:], next
 	}
 	if err := z.last.Flush(); err != nil {
 		return written, err

@@ -250,7 +250,12 @@ func (l *lineMeter) Read(p []byte) (int, error) {
 		l.current, l.lastCR = 0, false
 		rest = rest[i+1:]
 	}
-	l.longest = max(l.longest, l.current)
+	// A line not ended yet: a CR at its end may be the start of its CRLF.
+	if l.lastCR {
+		l.longest = max(l.longest, l.current-1)
+	} else {
+		l.longest = max(l.longest, l.current)
+	}
 	return n, err
 }
 

@@ -3,7 +3,9 @@ package rehearsal
 import (
 	"io"
 	"net"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 	"unicode/utf8"
 )
@@ -122,4 +124,33 @@ func FuzzSession(f *testing.F) {
 			srv.mu.Unlock()
 		}
 	})
+}
+
+// lineMeter measures lines without their CRLF, whatever the reads'
+// boundaries (a CRLF split between two reads included).
+func TestLineMeter(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"0123456789\r\nab\r\n", 10},
+		{"ab\r\n0123456789\r\n", 10},
+		{"ab\r\n0123456789", 10},
+		{"ab\n0123456789\n", 10},
+		{"\r\n\r\n", 0},
+	} {
+		for _, one := range []bool{false, true} {
+			var r io.Reader = strings.NewReader(tc.in)
+			if one {
+				r = iotest.OneByteReader(r)
+			}
+			m := &lineMeter{r: r}
+			if _, err := io.Copy(io.Discard, m); err != nil {
+				t.Fatal(err)
+			}
+			if m.longest != tc.want {
+				t.Errorf("%q (byte by byte: %v): longest %d, want %d", tc.in, one, m.longest, tc.want)
+			}
+		}
+	}
 }
