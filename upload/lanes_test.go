@@ -98,7 +98,11 @@ func TestReconcileLanes(t *testing.T) {
 // upload asking for four. The workers beyond the limit retire before the
 // upload (pre-scan, connect pass) instead of retrying until the run gives
 // up, and every folder goes over the connections allowed. Dovecot counts
-// concurrent logins loosely: three may get through at first.
+// concurrent logins loosely (its count is updated after a login, not
+// during it): logins that arrive together may all get through, and the
+// connections beyond the first open together (spares), so up to all four
+// may be allowed; the refusals are met when they are not (and always in
+// TestSpareConnections, whose server counts exactly).
 func TestConnectionLimit(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -128,8 +132,8 @@ func TestConnectionLimit(t *testing.T) {
 					t.Fatalf("run %d: Upload: %v", i+1, err)
 				}
 				mustCheck(t, rep)
-				if rep.Totals.Uploaded != len(s.msgs) || rep.Connections < 2 || rep.Connections > 3 || rep.ConnectionsAsked != 4 {
-					t.Errorf("run %d: uploaded %d over %d of %d connections, want %d over 2 (or 3) of 4", i+1, rep.Totals.Uploaded, rep.Connections, rep.ConnectionsAsked, len(s.msgs))
+				if rep.Totals.Uploaded != len(s.msgs) || rep.Connections < 2 || rep.ConnectionsAsked != 4 {
+					t.Errorf("run %d: uploaded %d over %d of %d connections, want %d over at least 2 of 4", i+1, rep.Totals.Uploaded, rep.Connections, rep.ConnectionsAsked, len(s.msgs))
 				}
 				for k := 0; k < tc.folders; k++ {
 					name := fmt.Sprintf("Folder%d", k)

@@ -286,16 +286,31 @@ func TestDefaultSourcesOutlook(t *testing.T) {
 // running Outlook holds; here: no permission) is taken for an Outlook
 // store by its name, so that the error says what to do, rather than for
 // a damaged file.
+//
+// Root opens files whatever their mode, so as root (as CI runs) the tree
+// is made here, where the user nobody can read it, and the test runs
+// again as nobody on it.
 func TestLockedOutlookFile(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root opens files whatever their mode")
+	const rootEnv = "MAILFERRY_TEST_LOCKED_ROOT"
+	root := os.Getenv(rootEnv)
+	if root == "" {
+		var err error
+		if root, err = os.MkdirTemp("", "mailferry-locked-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(root) })
+		if err := os.Chmod(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tree{"archive.pst": outlookFile(t, "32-bit"), "Mail/inbox.mbox": "From a@example.org Mon Jun  7 10:00:00 2010\n" + msgA}.build(t, root)
+		if err := os.Chmod(filepath.Join(root, "archive.pst"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if testutil.AsUnprivileged(t, "TestLockedOutlookFile", rootEnv+"="+root) {
+			return
+		}
 	}
-	root := t.TempDir()
-	tree{"archive.pst": outlookFile(t, "32-bit"), "Mail/inbox.mbox": "From a@example.org Mon Jun  7 10:00:00 2010\n" + msgA}.build(t, root)
 	locked := filepath.Join(root, "archive.pst")
-	if err := os.Chmod(locked, 0); err != nil {
-		t.Fatal(err)
-	}
 	found, err := Detect(locked)
 	if err != nil || len(found) != 1 || found[0].Kind != Outlook {
 		t.Errorf("Detect(locked .pst) = %+v, %v; want an Outlook store", found, err)

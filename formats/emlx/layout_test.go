@@ -184,7 +184,7 @@ func TestNewestVersionOnly(t *testing.T) {
 // reads everything, so as root (as CI runs) the test runs itself again as
 // the user nobody.
 func TestPermissionDenied(t *testing.T) {
-	if asUnprivileged(t, "TestPermissionDenied") {
+	if testutil.AsUnprivileged(t, "TestPermissionDenied") {
 		return
 	}
 	dir := t.TempDir()

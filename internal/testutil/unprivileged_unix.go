@@ -1,6 +1,6 @@
 //go:build unix
 
-package emlx
+package testutil
 
 import (
 	"io"
@@ -12,14 +12,13 @@ import (
 	"testing"
 )
 
-// unprivilegedEnv marks the copy of a test that runs as an ordinary user.
-const unprivilegedEnv = "MAILFERRY_TEST_UNPRIVILEGED"
-
-// asUnprivileged runs the test named name again as the user nobody when
+// AsUnprivileged runs the test named name again as the user nobody when
 // the tests run as root (CI does), for which permission bits mean
 // nothing, and reports whether it did: the caller then returns. The copy
-// runs from a copy of the test binary in a directory nobody may enter.
-func asUnprivileged(t *testing.T, name string) bool {
+// runs from a copy of the test binary in a directory nobody may enter,
+// with env added to its environment (for example where the parent put
+// files nobody can read, since the copy may not reach the repository's).
+func AsUnprivileged(t testing.TB, name string, env ...string) bool {
 	t.Helper()
 	if os.Geteuid() != 0 || os.Getenv(unprivilegedEnv) != "" {
 		return false
@@ -42,7 +41,7 @@ func asUnprivileged(t *testing.T, name string) bool {
 	}
 	cmd := exec.Command(bin, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), unprivilegedEnv+"=1", "TMPDIR="+os.TempDir())
+	cmd.Env = append(append(os.Environ(), unprivilegedEnv+"=1", "TMPDIR="+os.TempDir()), env...)
 	const nobody = 65534
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
@@ -51,6 +50,9 @@ func asUnprivileged(t *testing.T, name string) bool {
 	}
 	return true
 }
+
+// unprivilegedEnv marks the copy of a test that runs as an ordinary user.
+const unprivilegedEnv = "MAILFERRY_TEST_UNPRIVILEGED"
 
 func copyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
