@@ -219,10 +219,20 @@ func (a *bulkAppender) waitOldest(ctx context.Context) appendResult {
 	switch {
 	case err == nil:
 		a.batches = a.batches[1:]
+		a.w.bc.sawAnswer()
 		return appendResult{stored: b.jobs}
 	case errors.As(err, &se):
 		a.batches = a.batches[1:]
+		a.w.bc.sawAnswer()
 		return a.refusedBatch(ctx, b, imapError(err))
+	case errors.Is(err, bulk.ErrProtocol) && (a.w.bc == nil || !a.w.bc.answered):
+		// The server's first answers on this connection (its SELECT's,
+		// sent just before) are ones the bulk client cannot follow:
+		// go-imap's APPEND instead, once the worker has checked what
+		// landed of the commands in flight.
+		r := a.broken(err)
+		r.fallback = fmt.Errorf("%w: %w", errNoBulk, err)
+		return r
 	default:
 		// The connection broke: b and everything after it are unknown.
 		return a.broken(err)
@@ -308,8 +318,11 @@ func (w *worker) bulkReady(ctx context.Context, fs *folderState) (*bulkConn, err
 			}
 		}
 		if w.bc.selected != name {
+			// The first APPEND goes out behind the SELECT without
+			// waiting for its answer (see bulk.Client.SelectNoWait);
+			// waitOldest reads what the answer said.
 			w.bc.selected = ""
-			if _, err := w.bc.c.Select(ctx, name); err != nil {
+			if _, err := w.bc.c.SelectNoWait(ctx, name); err != nil {
 				return fmt.Errorf("select folder %q: %w", name, bulkErr(err))
 			}
 			w.bc.selected = name

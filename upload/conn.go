@@ -74,6 +74,21 @@ func (cn *conn) close() {
 	_ = cn.c.Close()
 }
 
+// closeNow says LOGOUT when the connection still works and closes it
+// without waiting for the answer: for the end of a run, when nothing
+// more is asked.
+func (cn *conn) closeNow() {
+	if cn == nil {
+		return
+	}
+	cn.stop()
+	if cn.alive() {
+		cn.expect(cn.small())
+		_ = cn.c.Logout()
+	}
+	_ = cn.c.Close()
+}
+
 // Budgets for the answers to go-imap's commands: a server that keeps
 // talking without answering (an endless "* OK ..." every 50 ms, a huge
 // header dripping in) is cut off like one that went silent.
@@ -88,6 +103,16 @@ const maxSmallAnswer = 64 << 20
 // bytes.
 func (cn *conn) small() imapguard.Budget {
 	return imapguard.Budget{Within: max(2*cn.timeout, 30*time.Second), MaxBytes: maxSmallAnswer}
+}
+
+// smallFlight is the budget of n commands about folders sent at once:
+// n answers, each as small()'s.
+func (cn *conn) smallFlight(n int) imapguard.Budget {
+	b := cn.small()
+	b.Within *= time.Duration(n)
+	b.MaxBytes *= int64(n)
+	b.Answers = n
+	return b
 }
 
 // headerFetch is the budget of the pre-scan's FETCH of n messages' sizes
@@ -118,6 +143,20 @@ func (cn *conn) guardErr(err error) error {
 	return err
 }
 
+// closeNow ends an idle bulk connection at the end of a run: LOGOUT
+// without waiting for the answer (see bulk.Client.LogoutNoWait).
+func (bc *bulkConn) closeNow() {
+	if bc == nil {
+		return
+	}
+	bc.stop()
+	if bc.alive() {
+		// No reset after it: that would drop the LOGOUT still queued.
+		bc.c.LogoutNoWait()
+	}
+	_ = bc.c.Close()
+}
+
 // bulkConn is one logged-in connection of the APPEND hot path
 // (upload/bulk).
 type bulkConn struct {
@@ -125,6 +164,15 @@ type bulkConn struct {
 	raw      net.Conn // the TCP connection under TLS, for a reset
 	stop     func() bool
 	selected string
+	// answered is set once the server answered an APPEND on it: the bulk
+	// client can follow this server.
+	answered bool
+}
+
+func (bc *bulkConn) sawAnswer() {
+	if bc != nil {
+		bc.answered = true
+	}
 }
 
 // alive reports whether the connection can still take commands.

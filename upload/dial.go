@@ -282,7 +282,13 @@ func (d *dialer) takeOver(ctx context.Context, cn *conn) (*bulkConn, error) {
 		return nil, fmt.Errorf("hand the connection over: %w", err)
 	}
 	_ = cn.c.Close() // the detached guard keeps the connection open
-	c, err := bulk.NewLoggedIn(ctx, ng, d.bulk)
+	// go-imap learned the capabilities from the greeting Detach made of
+	// the server's: the bulk client need not ask again.
+	caps := make([]string, 0, len(cn.caps))
+	for name := range cn.caps {
+		caps = append(caps, string(name))
+	}
+	c, err := bulk.NewLoggedIn(ctx, ng, d.bulk, caps)
 	if err != nil {
 		cn.stop()
 		resetConn(cn.raw)

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mailferry/formats"
+	"mailferry/upload/bulk"
 	"mailferry/upload/plan"
 )
 
@@ -79,37 +80,73 @@ var conventionalNames = map[formats.Special][]string{
 // RETURN (SPECIAL-USE) where supported; Dovecot also shows them in a plain
 // LIST), else an existing folder of a conventional name. It runs on the
 // bulk client, whose LIST leaves out (and reports) a name that is not
-// valid modified UTF-7 instead of failing on it.
-func discover(ctx context.Context, bc *bulkConn) (*serverFacts, error) {
+// valid modified UTF-7 instead of failing on it, and then hands the
+// connection to go-imap (dialer.toIMAP): NAMESPACE, LIST and the
+// hand-over's own command go in one flight, one round trip for all.
+func discover(ctx context.Context, d *dialer, bc *bulkConn) (*serverFacts, *conn, error) {
 	c := bc.c
 	f := &serverFacts{existing: map[string]string{}, parents: map[string]bool{}, caps: imap.CapSet{}}
 	for _, cp := range c.Caps() {
 		f.caps[imap.Cap(cp)] = struct{}{}
 	}
 	f.info.Delimiter = '/'
+	fail := func(err error) (*serverFacts, *conn, error) {
+		bc.close(false)
+		return nil, nil, err
+	}
+	hasNamespace := c.Has("NAMESPACE")
+	if !hasNamespace {
+		root, _, err := c.List(ctx, "", "", false)
+		if err != nil {
+			return fail(fmt.Errorf("list hierarchy delimiter: %w", bulkErr(err)))
+		}
+		if len(root) > 0 {
+			f.info.Delimiter = root[0].Delim
+		}
+	}
+	var ns *bulk.NamespaceCommand
+	if hasNamespace {
+		var err error
+		if ns, err = c.StartNamespace(ctx); err != nil {
+			return fail(fmt.Errorf("namespace: %w", err))
+		}
+	}
+	list, err := c.StartList(ctx, "", "*", c.Has("SPECIAL-USE") || c.Has("LIST-EXTENDED"))
+	if err != nil {
+		return fail(fmt.Errorf("list folders: %w", bulkErr(err)))
+	}
+	cn, err := d.toIMAP(ctx, bc)
+	if err != nil {
+		return nil, nil, err
+	}
+	failed := func(err error) (*serverFacts, *conn, error) {
+		cn.close()
+		return nil, nil, err
+	}
 	namespaced := false
-	if c.Has("NAMESPACE") {
-		prefix, delim, ok, err := c.Namespace(ctx)
+	if ns != nil {
+		prefix, delim, ok, err := ns.Wait(ctx)
 		if err != nil && imapError(err) == nil {
-			return nil, fmt.Errorf("namespace: %w", err)
+			return failed(fmt.Errorf("namespace: %w", err))
 		}
 		if err == nil && ok {
 			f.info.Prefix, f.info.Delimiter = prefix, delim
 			namespaced = true
 		}
 	}
-	if !namespaced {
-		root, _, err := c.List(ctx, "", "", false)
-		if err != nil {
-			return nil, fmt.Errorf("list hierarchy delimiter: %w", bulkErr(err))
-		}
-		if len(root) > 0 {
-			f.info.Delimiter = root[0].Delim
-		}
-	}
-	all, bad, err := c.List(ctx, "", "*", c.Has("SPECIAL-USE") || c.Has("LIST-EXTENDED"))
+	all, bad, err := list.Wait(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list folders: %w", bulkErr(err))
+		return failed(fmt.Errorf("list folders: %w", bulkErr(err)))
+	}
+	if hasNamespace && !namespaced {
+		// NAMESPACE refused or empty: the folders show the delimiter
+		// (LIST "" "" would, one round trip later).
+		for _, fd := range all {
+			if fd.Delim != 0 {
+				f.info.Delimiter = fd.Delim
+				break
+			}
+		}
 	}
 	for _, u := range bad {
 		f.undecodable = append(f.undecodable, fmt.Sprintf("%q: %s", u.Raw, u.Reason))
@@ -140,7 +177,7 @@ func discover(ctx context.Context, bc *bulkConn) (*serverFacts, error) {
 		}
 	}
 	f.conventionalFolders()
-	return f, nil
+	return f, cn, nil
 }
 
 // conventionalFolders finds, for each role without a special-use folder,

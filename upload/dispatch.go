@@ -25,6 +25,7 @@ import (
 // then the workers finish what they hold.
 func (rn *run) stream(ctx context.Context, r formats.Reader, workers []*worker) error {
 	var wg sync.WaitGroup
+	rn.appending.Store(int32(len(workers)))
 	for _, w := range workers {
 		wg.Add(1)
 		go func() {

@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailferry/formats"
+	"mailferry/upload/plan"
 )
 
 // createFolders creates the planned folders and their parents (parents
@@ -58,74 +60,150 @@ const maxNameTries = 4
 
 // createPlanned goes through the plan once; restart says that it learned
 // something and the plan must be made again.
+//
+// The folders go level by level, parents first: every CREATE and
+// SUBSCRIBE of one level is sent in one flight and the answers are read
+// in order, so a tree of folders costs one round trip per level, not two
+// per folder (on a distant server, a hundred folders would otherwise
+// wait seconds before the first message). A SUBSCRIBE follows its CREATE
+// in the flight, before any child is created (see subscribe). A child is
+// sent only once its parent's level was answered: a refused parent keeps
+// its children from being tried under the refused name.
 func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[string]bool, tries map[string]int) (restart bool, _ error) {
 	info := rn.facts.info
 	seen := map[string]bool{}
-	for _, f := range rn.plan.Folders {
-		if _, bad := rn.unusable[f.Server]; bad {
-			continue
-		}
-		for i := 1; i <= len(f.Path); i++ {
-			name := info.Join(f.Path[:i])
+	for depth := 1; ; depth++ {
+		var flight []*folderStep
+		deeper := false
+		for _, f := range rn.plan.Folders {
+			if _, bad := rn.unusable[f.Server]; bad || len(f.Path) < depth {
+				continue
+			}
+			deeper = true
+			name := info.Join(f.Path[:depth])
 			if seen[name] {
 				continue
 			}
 			seen[name] = true
-			if i < len(f.Path) && rn.facts.isParent(name) {
-				continue // a parent the server has; it holds no messages
+			switch {
+			case depth < len(f.Path) && rn.facts.isParent(name):
+				// A parent the server has; it holds no messages.
+			case rn.facts.exists(name):
+				flight = append(flight, &folderStep{f: f, name: rn.spelling(name)})
+			case rn.write("CREATE", name):
+				flight = append(flight, &folderStep{f: f, name: name, create: true})
 			}
-			if rn.facts.exists(name) {
-				if err := rn.subscribe(ctx, cn, rn.spelling(name), subscribed); err != nil {
+		}
+		if !deeper {
+			return false, nil
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		rn.sendFolderSteps(cn, flight, subscribed)
+		for _, st := range flight {
+			if !st.create {
+				continue
+			}
+			if ie := serverError(st.err); ie != nil && ie.Code == imap.ResponseCodeAlreadyExists {
+				st.err = nil
+			}
+			if st.err == nil {
+				rn.facts.existing[info.Canonical(st.name)] = st.name
+				rn.created[st.name] = true
+				rn.log.Debug("created folder", "folder", st.name)
+			}
+		}
+		for _, st := range flight {
+			if st.err == nil {
+				if err := rn.subscribed(ctx, cn, st, subscribed); err != nil {
 					return false, err
 				}
 				continue
 			}
-			if ctx.Err() != nil {
-				return false, ctx.Err()
+			if retry, rerr := retryable(ctx, st.err, cn.alive()); retry || rerr != st.err {
+				return false, fmt.Errorf("create folder %q: %w", st.name, rerr)
 			}
-			if !rn.write("CREATE", name) {
-				continue
-			}
-			cn.expect(cn.small())
-			err := cn.c.Create(name, nil).Wait()
-			if ie := serverError(err); ie != nil && ie.Code == imap.ResponseCodeAlreadyExists {
-				err = nil
-			}
-			if err == nil {
-				rn.facts.existing[info.Canonical(name)] = name
-				rn.created[name] = true
-				rn.log.Debug("created folder", "folder", name)
-				if err := rn.subscribe(ctx, cn, name, subscribed); err != nil {
-					return false, err
-				}
-				continue
-			}
-			if retry, rerr := retryable(ctx, err, cn.alive()); retry || rerr != err {
-				return false, fmt.Errorf("create folder %q: %w", name, rerr)
-			}
-			key := f.Sources[0].DisplayPath()
+			key := st.f.Sources[0].DisplayPath()
 			tries[key]++
 			if tries[key] <= maxNameTries {
-				learned, lerr := rn.learnRefusal(ctx, cn, name, err)
+				learned, lerr := rn.learnRefusal(ctx, cn, st.name, st.err)
 				if lerr != nil {
-					return false, fmt.Errorf("create folder %q: %w", name, lerr)
+					return false, fmt.Errorf("create folder %q: %w", st.name, lerr)
 				}
 				if learned {
-					rn.log.Debug("the server refused a folder name; planning again", "folder", name, "answer", describe(err))
+					rn.log.Debug("the server refused a folder name; planning again", "folder", st.name, "answer", describe(st.err))
 					return true, nil
 				}
 			}
-			reason := fmt.Sprintf("the server refused to create the folder %q: %s", name, describe(err))
-			rn.log.Warn("folder not created; its messages are not uploaded", "folder", name, "answer", describe(err))
+			reason := fmt.Sprintf("the server refused to create the folder %q: %s", st.name, describe(st.err))
+			rn.log.Warn("folder not created; its messages are not uploaded", "folder", st.name, "answer", describe(st.err))
 			for _, g := range rn.plan.Folders {
-				if g.Server == name || strings.HasPrefix(g.Server, name+string(info.Delimiter)) {
+				if g.Server == st.name || strings.HasPrefix(g.Server, st.name+string(info.Delimiter)) {
 					rn.unusable[g.Server] = reason
 				}
 			}
-			break
 		}
 	}
-	return false, nil
+}
+
+// folderStep is one folder of a level's flight: CREATE (unless it
+// exists) and SUBSCRIBE, and what the server answered.
+type folderStep struct {
+	f         *plan.Folder // the planned folder it is (a parent of)
+	name      string
+	create    bool
+	err       error // the CREATE's answer
+	subscribe bool  // a SUBSCRIBE was sent behind it
+	subErr    error // its answer
+}
+
+// sendFolderSteps sends the flight's commands at once and waits for every
+// answer, read in order (st.err, st.subErr), so that the guard's count of
+// answers is complete before the next command is sent.
+func (rn *run) sendFolderSteps(cn *conn, flight []*folderStep, subscribed map[string]bool) {
+	n := 0
+	for _, st := range flight {
+		st.subscribe = !subscribed[st.name] && rn.write("SUBSCRIBE", st.name)
+		if st.create {
+			n++
+		}
+		if st.subscribe {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	cn.expect(cn.smallFlight(n))
+	creates := make([]*imapclient.Command, len(flight))
+	subs := make([]*imapclient.Command, len(flight))
+	for i, st := range flight {
+		if st.create {
+			creates[i] = cn.c.Create(st.name, nil)
+		}
+		if st.subscribe {
+			subs[i] = cn.c.Subscribe(st.name)
+		}
+	}
+	for i, st := range flight {
+		if creates[i] != nil {
+			st.err = creates[i].Wait()
+		}
+		if subs[i] != nil {
+			st.subErr = subs[i].Wait()
+		}
+	}
+}
+
+// subscribed completes the SUBSCRIBE of a folder that exists now: the one
+// sent in the flight, or, when that one was refused, subscribe's own.
+func (rn *run) subscribed(ctx context.Context, cn *conn, st *folderStep, done map[string]bool) error {
+	if st.subscribe && st.subErr == nil {
+		done[st.name] = true
+		return nil
+	}
+	return rn.subscribe(ctx, cn, st.name, done)
 }
 
 // spelling is the server's own spelling of an existing folder (mox lists

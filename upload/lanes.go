@@ -181,8 +181,8 @@ func (q *folderQueue) finish(fs *folderState, handBack bool) {
 	q.cond.Broadcast()
 }
 
-// connectAll opens a connection for every live worker that has none, all
-// at once; workers the server refuses for the user's limit retire (never
+// connectAll opens a connection for every live worker that has none (of
+// either client), all at once; workers the server refuses for the user's limit retire (never
 // the last), so the lanes are the connections the server allows.
 func (rn *run) connectAll(ctx context.Context, workers []*worker) error {
 	ws := live(workers)
@@ -190,6 +190,11 @@ func (rn *run) connectAll(ctx context.Context, workers []*worker) error {
 	errs := make([]error, len(ws))
 	var wg sync.WaitGroup
 	for i, w := range ws {
+		if w.cn.alive() || w.bc.alive() {
+			// Connected (a spare is kept for the bulk path as it is:
+			// handing it to go-imap and back would cost round trips).
+			continue
+		}
 		w.pass = p
 		wg.Add(1)
 		go func() {

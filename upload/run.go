@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mailferry/formats"
@@ -35,6 +36,17 @@ type run struct {
 	// notMail are the states of source folders that hold no mail, by
 	// their display path.
 	notMail map[string]*folderState
+
+	// wantSpares is how many connections prepare opens (spares) as soon
+	// as the first one logged in.
+	wantSpares int
+	spares     *spares
+
+	// keepConns keeps the upload's connections open for the verify pass
+	// that follows it (worker.keepForVerify); appending counts the
+	// workers that have not finished their jobs.
+	keepConns bool
+	appending atomic.Int32
 
 	quar   *quarantine
 	budget *budget
@@ -167,14 +179,14 @@ func (rn *run) prepare(ctx context.Context, r formats.Reader, target Target) (*c
 			return err
 		}
 		first = false
-		facts, err := discover(ctx, bc)
+		if rn.spares == nil && rn.wantSpares > 0 {
+			rn.spares = rn.openSpares(ctx, rn.wantSpares)
+		}
+		facts, c, err := discover(ctx, d, bc)
 		if err != nil {
-			bc.close(false)
 			return err
 		}
-		if cn, err = d.toIMAP(ctx, bc); err != nil {
-			return err
-		}
+		cn = c
 		rn.facts = facts
 		info := facts.info
 		if rn.opts.DryRun || rn.verify {

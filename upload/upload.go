@@ -50,13 +50,13 @@ func upload(parent context.Context, r formats.Reader, opts Options, target Targe
 		defer endMarker()
 	}
 
+	if !opts.DryRun {
+		rn.wantSpares = opts.connections() - 1
+	}
 	cn, mailboxes, err := rn.prepare(ctx, r, target)
+	more := rn.spares
 	if err == nil && stale {
 		err = rn.settle(ctx, cn)
-	}
-	var more *spares
-	if err == nil && !opts.DryRun {
-		more = rn.openSpares(ctx, opts.connections()-1)
 	}
 	if err == nil {
 		err = rn.retry(ctx, "create folders", func() error {
@@ -79,12 +79,7 @@ func upload(parent context.Context, r formats.Reader, opts Options, target Targe
 	// plan is final now.
 	rn.track()
 	workers := rn.newWorkers(cn)
-	defer func() {
-		for _, w := range workers {
-			w.dropConn()
-			w.dropBulk()
-		}
-	}()
+	defer closeWorkers(workers)
 	if given := more.hand(workers); opts.onSpares != nil {
 		opts.onSpares(given)
 	}
@@ -102,6 +97,7 @@ func upload(parent context.Context, r formats.Reader, opts Options, target Targe
 	rn.log.Debug("upload", "connections", len(active))
 
 	rn.led.phase(PhaseUpload)
+	rn.keepConns = !opts.DryRun
 	if err := rn.stream(ctx, r, active); err != nil && ctx.Err() == nil {
 		rn.fail(err)
 	}

@@ -34,11 +34,7 @@ func Verify(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 	}
 	rn.track()
 	workers := rn.newWorkers(cn)
-	defer func() {
-		for _, w := range workers {
-			w.dropConn()
-		}
-	}()
+	defer closeWorkers(workers)
 	rn.led.phase(PhaseVerify)
 	err = rn.eachMessage(ctx, r, func(m *formats.Message) error {
 		_, _, err := rn.admit(m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -90,6 +91,28 @@ func (w *worker) dropConn() {
 	}
 }
 
+// closeWorkers ends the run's connections, all at once: each idle one
+// says LOGOUT without waiting for the answer (the run is over; a round
+// trip per connection would only delay the report); one with commands in
+// flight is reset (see bulkConn.close).
+func closeWorkers(workers []*worker) {
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Go(func() {
+			if w.cn != nil {
+				w.cn.closeNow()
+				w.cn = nil
+			}
+			if w.bc != nil && (w.app == nil || w.app.pending() == 0) {
+				w.bc.closeNow()
+				w.bc = nil
+			}
+			w.dropBulk()
+		})
+	}
+	wg.Wait()
+}
+
 // dropBulk closes the bulk connection with a reset (see bulkConn.close).
 func (w *worker) dropBulk() {
 	if w.bc != nil {
@@ -128,7 +151,9 @@ func (w *worker) loop(ctx context.Context) {
 			j, w.redo = w.redo[0], w.redo[1:]
 		case closed:
 			if w.app.pending() == 0 {
-				w.app.close(true)
+				if !w.keepForVerify(ctx) {
+					w.app.close(true)
+				}
 				return
 			}
 			w.settle(ctx, w.app.wait(ctx))
@@ -168,6 +193,30 @@ func (w *worker) loop(ctx context.Context) {
 		}
 		w.settle(ctx, w.app.send(ctx, j))
 	}
+}
+
+// keepForVerify keeps the worker's connection for the verify pass when
+// one follows the upload (it reports true then): the pass goes on with
+// the connections the upload used, instead of logging them out and
+// opening new ones (each a handful of round trips: TCP, TLS, login,
+// COMPRESS). While other workers are still appending, the connection is
+// handed to go-imap at once (a round trip no one waits for); the last
+// worker leaves its own as it is, and the pass hands it over only if it
+// needs it (one folder needs one connection).
+func (w *worker) keepForVerify(ctx context.Context) bool {
+	last := w.rn.appending.Add(-1) == 0
+	if !w.rn.keepConns || !w.bc.alive() || w.cn != nil || ctx.Err() != nil {
+		return false
+	}
+	if last {
+		return true
+	}
+	bc := w.bc
+	w.bc = nil
+	if cn, err := w.rn.dial.toIMAP(ctx, bc); err == nil {
+		w.cn = cn
+	}
+	return true
 }
 
 // idle is called when messages are in flight: a job that is waiting is

@@ -174,8 +174,9 @@ type Client struct {
 	err      error          // why the connection ended
 	bye      string
 	mbox     Mailbox // what the selected mailbox said so far
-	// collecting takes untagged responses for List and Namespace.
-	collecting *collector
+	// collecting takes untagged responses for List and Namespace, by
+	// kind.
+	collecting map[string]*collector
 
 	z            *deflateConn // after COMPRESS
 	compressTag  string       // the COMPRESS command: its OK switches the reader
@@ -268,11 +269,20 @@ func NewStartTLS(ctx context.Context, conn net.Conn, cfg *tls.Config, opts Optio
 
 // NewLoggedIn starts a client on a connection another client has logged
 // in and left idle (no command in flight, nothing unread but what conn
-// still holds): it asks for the capabilities and is ready for Select.
-// Close closes conn.
-func NewLoggedIn(ctx context.Context, conn net.Conn, opts Options) (*Client, error) {
+// still holds), ready for Select. caps are the capabilities the server
+// announced in the authenticated state, as the other client learned
+// them; without them the client asks (a round trip, which on a distant
+// server is a noticeable wait before the first APPEND). Close closes
+// conn.
+func NewLoggedIn(ctx context.Context, conn net.Conn, opts Options, caps []string) (*Client, error) {
 	c := newClient(conn, opts)
 	go c.readLoop()
+	if len(caps) > 0 {
+		c.mu.Lock()
+		c.setCaps(strings.Join(caps, " "))
+		c.mu.Unlock()
+		return c, nil
+	}
 	if _, err := c.simple(ctx, "CAPABILITY", "CAPABILITY"); err != nil {
 		c.Close()
 		return nil, err
@@ -558,8 +568,8 @@ func (c *Client) handle(r *response) {
 
 // untagged records what an untagged response says. Call with c.mu held.
 func (c *Client) untagged(r *response) {
-	if c.collecting != nil && r.kind == c.collecting.kind {
-		c.collecting.f(r.text)
+	if col := c.collecting[r.kind]; col != nil {
+		col.f(r.text)
 		return
 	}
 	switch r.kind {
@@ -687,6 +697,27 @@ func quoted(s string) (string, bool) {
 // Select selects a mailbox (UTF-8 name; sent in modified UTF-7) for
 // APPEND: Dovecot charges much less per message into a selected mailbox.
 func (c *Client) Select(ctx context.Context, mailbox string) (*Mailbox, error) {
+	cmd, err := c.SelectNoWait(ctx, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cmd.Wait(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mb := c.mbox
+	mb.ReadOnly = cmd.resp.code == "READ-ONLY"
+	return &mb, nil
+}
+
+// SelectNoWait sends SELECT and returns without waiting for the answer,
+// which its command's Wait gives. An APPEND written next goes out in the
+// same flight and the server carries it out after the SELECT: the round
+// trip a SELECT would cost before the first APPEND is saved. APPEND names
+// its mailbox, so a refused SELECT costs the APPENDs only the server's
+// speed with a selected mailbox.
+func (c *Client) SelectNoWait(ctx context.Context, mailbox string) (*Command, error) {
 	name, ok := quoted(mutf7.Encode(mailbox))
 	if !ok {
 		return nil, fmt.Errorf("SELECT %q: name has characters IMAP cannot carry", mailbox)
@@ -694,15 +725,15 @@ func (c *Client) Select(ctx context.Context, mailbox string) (*Mailbox, error) {
 	c.mu.Lock()
 	c.mbox = Mailbox{Name: mailbox}
 	c.mu.Unlock()
-	r, err := c.simple(ctx, "SELECT", "SELECT "+name)
+	cmd := &Command{op: "SELECT", done: make(chan struct{}), Atomic: true}
+	err := c.write(ctx, cmd, func() error {
+		_, err := c.bw.WriteString("SELECT " + name)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	mb := c.mbox
-	mb.ReadOnly = r.code == "READ-ONLY"
-	return &mb, nil
+	return cmd, nil
 }
 
 // Logout says goodbye and closes the connection.
@@ -714,6 +745,18 @@ func (c *Client) Logout(ctx context.Context) error {
 	}
 	c.Close()
 	return err
+}
+
+// LogoutNoWait sends LOGOUT and closes the connection without waiting
+// for the answer: for the end of a run, when nothing is in flight and
+// the answer would only cost a round trip.
+func (c *Client) LogoutNoWait() {
+	cmd := &Command{op: "LOGOUT", done: make(chan struct{}), Atomic: true}
+	_ = c.write(context.Background(), cmd, func() error {
+		_, err := c.bw.WriteString("LOGOUT")
+		return err
+	})
+	c.Close()
 }
 
 // write writes one command under the write lock: the tag, what body

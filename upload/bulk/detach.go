@@ -29,7 +29,10 @@ var ErrDetached = errors.New("connection handed over to another client")
 // Then it yields the server's stream (inflated), and writes go to it
 // (deflated, each write flushed).
 //
-// No command may be in flight. Commands on the Client after Detach fail
+// No command may be in flight but those of StartList and StartNamespace:
+// sent before Detach's own command, they are answered before it, so they
+// are complete when Detach returns (one round trip for all of them).
+// Commands on the Client after Detach fail
 // with a LostError wrapping ErrDetached, and its Close leaves the
 // connection open: closing it is the next client's job. imapguard.New on
 // the returned connection guards the greeting and the stream; on an error
@@ -38,7 +41,12 @@ func (c *Client) Detach(ctx context.Context) (net.Conn, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.mu.Lock()
-	busy := len(c.pending) > 0
+	busy := false
+	for _, p := range c.pending {
+		// LIST and NAMESPACE (StartList, StartNamespace) may still be in
+		// flight: their answers come before Detach's own.
+		busy = busy || c.collecting[p.op] == nil
+	}
 	c.mu.Unlock()
 	if busy {
 		return nil, errors.New("detach: commands are in flight")

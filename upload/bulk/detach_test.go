@@ -152,7 +152,7 @@ func TestDovecotDetach(t *testing.T) {
 				t.Fatalf("guard Detach: %v", err)
 			}
 			ic.Close()
-			bc2, err := NewLoggedIn(ctx, ng, Options{})
+			bc2, err := NewLoggedIn(ctx, ng, Options{}, nil)
 			if err != nil {
 				t.Fatalf("NewLoggedIn: %v", err)
 			}

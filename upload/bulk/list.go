@@ -43,32 +43,50 @@ const maxFolders = 1 << 20
 // would fail the whole LIST on it, and one odd folder would stop every
 // run.
 func (c *Client) List(ctx context.Context, ref, pattern string, specialUse bool) ([]Folder, []Undecodable, error) {
-	r, err := quotedArg(ref)
+	lc, err := c.StartList(ctx, ref, pattern, specialUse)
 	if err != nil {
 		return nil, nil, err
 	}
+	return lc.Wait(ctx)
+}
+
+// ListCommand is a LIST sent and not yet waited for (StartList).
+type ListCommand struct {
+	c       *Client
+	cmd     *Command
+	folders []Folder
+	bad     []Undecodable
+	perr    error
+}
+
+// StartList sends LIST as List does, without waiting for the answer:
+// other commands may follow in the same flight (Detach's too). Wait
+// returns what List returns.
+func (c *Client) StartList(ctx context.Context, ref, pattern string, specialUse bool) (*ListCommand, error) {
+	r, err := quotedArg(ref)
+	if err != nil {
+		return nil, err
+	}
 	p, err := quotedArg(pattern)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	args := "LIST " + r + " " + p
 	if specialUse {
 		args += " RETURN (SPECIAL-USE)"
 	}
-	var folders []Folder
-	var bad []Undecodable
-	var perr error
-	_, err = c.collect(ctx, "LIST", args, func(text string) {
-		if perr != nil {
+	lc := &ListCommand{c: c}
+	lc.cmd, err = c.startCollect(ctx, "LIST", args, func(text string) {
+		if lc.perr != nil {
 			return
 		}
-		if len(folders)+len(bad) >= maxFolders {
-			perr = fmt.Errorf("%w: LIST: more than %d folders", ErrProtocol, maxFolders)
+		if len(lc.folders)+len(lc.bad) >= maxFolders {
+			lc.perr = fmt.Errorf("%w: LIST: more than %d folders", ErrProtocol, maxFolders)
 			return
 		}
 		f, err := parseListResponse(text)
 		if err != nil {
-			perr = err
+			lc.perr = err
 			return
 		}
 		name, ok := mutf7.Decode(f.Raw)
@@ -79,26 +97,67 @@ func (c *Client) List(ctx context.Context, ref, pattern string, specialUse bool)
 			// A server that sends UTF-8 without being asked to.
 			f.Name = f.Raw
 		default:
-			bad = append(bad, Undecodable{Raw: f.Raw, Reason: "not valid modified UTF-7 (RFC 3501 section 5.1.3)"})
+			lc.bad = append(lc.bad, Undecodable{Raw: f.Raw, Reason: "not valid modified UTF-7 (RFC 3501 section 5.1.3)"})
 			return
 		}
-		folders = append(folders, f)
+		lc.folders = append(lc.folders, f)
 	})
-	if err == nil {
-		err = perr
+	if err != nil {
+		return nil, err
 	}
-	return folders, bad, err
+	return lc, nil
+}
+
+// Wait waits for the answer and returns the folders, as List.
+func (lc *ListCommand) Wait(ctx context.Context) ([]Folder, []Undecodable, error) {
+	if _, err := lc.c.endCollect(ctx, "LIST", lc.cmd); err != nil {
+		return nil, nil, err
+	}
+	// The collector ran in the reader's goroutine, under the client's
+	// lock; endCollect took it after the answer.
+	lc.c.mu.Lock()
+	defer lc.c.mu.Unlock()
+	return lc.folders, lc.bad, lc.perr
 }
 
 // Namespace sends NAMESPACE (RFC 2342) and returns the first personal
 // namespace: its prefix ("INBOX." on many servers) and delimiter. ok is
 // false when the server lists none.
 func (c *Client) Namespace(ctx context.Context) (prefix string, delim rune, ok bool, err error) {
-	var text string
-	_, err = c.collect(ctx, "NAMESPACE", "NAMESPACE", func(t string) { text = t })
+	nc, err := c.StartNamespace(ctx)
 	if err != nil {
 		return "", 0, false, err
 	}
+	return nc.Wait(ctx)
+}
+
+// NamespaceCommand is a NAMESPACE sent and not yet waited for.
+type NamespaceCommand struct {
+	c    *Client
+	cmd  *Command
+	text string
+}
+
+// StartNamespace sends NAMESPACE without waiting for the answer (see
+// StartList); Wait returns what Namespace returns.
+func (c *Client) StartNamespace(ctx context.Context) (*NamespaceCommand, error) {
+	nc := &NamespaceCommand{c: c}
+	var err error
+	nc.cmd, err = c.startCollect(ctx, "NAMESPACE", "NAMESPACE", func(t string) { nc.text = t })
+	if err != nil {
+		return nil, err
+	}
+	return nc, nil
+}
+
+// Wait waits for the answer and parses it, as Namespace.
+func (nc *NamespaceCommand) Wait(ctx context.Context) (prefix string, delim rune, ok bool, err error) {
+	if _, err := nc.c.endCollect(ctx, "NAMESPACE", nc.cmd); err != nil {
+		return "", 0, false, err
+	}
+	nc.c.mu.Lock()
+	text := nc.text
+	nc.c.mu.Unlock()
 	p := &listParser{s: text}
 	if p.nil() {
 		return "", 0, false, nil
@@ -123,23 +182,50 @@ func (c *Client) Namespace(ctx context.Context) (prefix string, delim rune, ok b
 	return name, d, true, nil
 }
 
-// collect sends a command without literals, handing the text of each of
-// its untagged responses of kind to f (in the reader's goroutine, under
-// the client's lock: f must be quick and must not call the client).
-func (c *Client) collect(ctx context.Context, kind, args string, f func(text string)) (*response, error) {
+// startCollect sends a command without literals and without waiting for
+// its answer, handing the text of each of its untagged responses of kind
+// to f (in the reader's goroutine, under the client's lock: f must be
+// quick and must not call the client) until endCollect. Commands that
+// collect different kinds may be in flight together; two of one kind may
+// not (their responses could not be told apart).
+func (c *Client) startCollect(ctx context.Context, kind, args string, f func(text string)) (*Command, error) {
 	c.mu.Lock()
-	if c.collecting != nil {
+	if c.collecting[kind] != nil {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("%s: another command is collecting answers", kind)
 	}
-	c.collecting = &collector{kind: kind, f: f}
+	if c.collecting == nil {
+		c.collecting = map[string]*collector{}
+	}
+	c.collecting[kind] = &collector{kind: kind, f: f}
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.collecting = nil
-		c.mu.Unlock()
-	}()
-	return c.simple(ctx, kind, args)
+	cmd := &Command{op: kind, done: make(chan struct{}), Atomic: true}
+	err := c.write(ctx, cmd, func() error {
+		_, err := c.bw.WriteString(args)
+		return err
+	})
+	if err != nil {
+		c.stopCollect(kind)
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// endCollect waits for the answer of a command from startCollect and
+// stops collecting (also when ctx ended first).
+func (c *Client) endCollect(ctx context.Context, kind string, cmd *Command) (*response, error) {
+	defer c.stopCollect(kind)
+	if _, err := cmd.Wait(ctx); err != nil {
+		// Not cmd.resp: after ctx ended the reader may still be setting it.
+		return nil, err
+	}
+	return cmd.resp, nil
+}
+
+func (c *Client) stopCollect(kind string) {
+	c.mu.Lock()
+	delete(c.collecting, kind)
+	c.mu.Unlock()
 }
 
 // collector takes the untagged responses of one kind (see collect).
