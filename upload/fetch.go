@@ -17,7 +17,13 @@ import (
 func (cn *conn) selectFolder(name string, readOnly bool) (data *imap.SelectData, exists bool, err error) {
 	cn.selected = "" // a failed SELECT leaves nothing selected
 	cn.expect(cn.small())
-	data, err = cn.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
+	return cn.selected1(name, readOnly, cn.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly}))
+}
+
+// selected1 waits for a SELECT (or EXAMINE) of name and judges its
+// answer as selectFolder does.
+func (cn *conn) selected1(name string, readOnly bool, cmd *imapclient.SelectCommand) (data *imap.SelectData, exists bool, err error) {
+	data, err = cmd.Wait()
 	if err != nil {
 		if ie := serverError(err); ie != nil && ie.Type == imap.StatusResponseTypeNo && (ie.Code == imap.ResponseCodeNonExistent ||
 			strings.Contains(strings.ToLower(ie.Text), "exist") || strings.Contains(strings.ToLower(ie.Text), "no such")) {
@@ -31,25 +37,42 @@ func (cn *conn) selectFolder(name string, readOnly bool) (data *imap.SelectData,
 
 var headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
 
-// fetchSet learns what a folder holds: one FETCH 1:* (RFC822.SIZE
+// fetchSet learns what a folder holds: one UID FETCH 1:* (RFC822.SIZE
 // BODY.PEEK[HEADER]) hashed as it streams in; no message body is ever
-// fetched. withIDs keeps a Message-ID per fingerprint for reports.
+// fetched. withIDs keeps a Message-ID and the UIDs per fingerprint for
+// reports and the full check.
 func (cn *conn) fetchSet(ctx context.Context, name string, readOnly, withIDs bool) (*serverSet, *imap.SelectData, error) {
 	set := newServerSet()
 	if withIDs {
 		set.ids = map[Fingerprint]string{}
 		set.uids = map[Fingerprint][]imap.UID{}
 	}
-	data, exists, err := cn.selectFolder(name, readOnly)
-	if err != nil || !exists || data.NumMessages == 0 {
-		return set, data, err
-	}
-	cn.expect(cn.headerFetch(data.NumMessages))
-	cmd := cn.c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
-		UID:         withIDs,
+	// SELECT and the FETCH go in one flight: a UID FETCH 1:* is valid
+	// whatever the folder holds, even nothing. The FETCH's budget is set
+	// once the SELECT said how many messages there are (until then the
+	// flight's budget bounds what comes).
+	cn.selected = ""
+	cn.expect(cn.smallFlight(2))
+	sel := cn.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly})
+	cmd := cn.c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
+		UID:         true,
 		RFC822Size:  true,
 		BodySection: []*imap.FetchItemBodySection{headerSection},
 	})
+	data, exists, err := cn.selected1(name, readOnly, sel)
+	var n uint32
+	if data != nil {
+		n = data.NumMessages
+	}
+	cn.expect(cn.headerFetch(n))
+	if err != nil || !exists || n == 0 {
+		// The FETCH finds nothing, or is refused with the SELECT; a
+		// server that never finishes it is cut off all the same.
+		if cerr := cmd.Close(); err == nil && cerr != nil && !cn.alive() {
+			return nil, data, fmt.Errorf("fetch headers of %q: %w", name, cn.guardErr(cerr))
+		}
+		return set, data, err
+	}
 	if err := cn.collect(ctx, cmd, set); err != nil {
 		if ctx.Err() != nil {
 			return nil, data, ctx.Err()
