@@ -201,7 +201,9 @@ func (g *flightGate) wait(st *gateState) {
 // TestFlights: the commands that need no answer of each other go out
 // together, on every connection: NAMESPACE, LIST and the hand-over to
 // go-imap; each level of the folder tree's CREATEs and SUBSCRIBEs; a
-// bulk connection's SELECT and its first APPEND. The verify pass goes on
+// bulk connection's SELECT and its first APPEND; a folder's SELECT (or
+// EXAMINE) and its FETCH in the pre-scan and the verify pass. The verify
+// pass goes on
 // with the upload's connections: no connection logs in twice.
 func TestFlights(t *testing.T) {
 	srv, err := rehearsal.Start(rehearsal.Options{Logger: testLogger(t), TempDir: t.TempDir()})
@@ -224,6 +226,8 @@ func TestFlights(t *testing.T) {
 			`^T\d+ CREATE "x/y"$`, `^T\d+ SUBSCRIBE "x/y"$`},
 		[]string{`^T\d+ CREATE "a/b/c"$`, `^T\d+ SUBSCRIBE "a/b/c"$`},
 		[]string{`^B\d+ SELECT "a/b/c"$`, `^B\d+ APPEND "a/b/c"`},
+		[]string{`^T\d+ SELECT "`, `^T\d+ UID FETCH 1:\*`},
+		[]string{`^T\d+ EXAMINE "`, `^T\d+ UID FETCH 1:\*`},
 	)
 	opts := rehearsalOptions(t, srv)
 	host, port, _ := net.SplitHostPort(g.addr())
@@ -247,6 +251,10 @@ func TestFlights(t *testing.T) {
 	}
 	if g.seen[4] != rep.Connections {
 		t.Errorf("SELECT and APPEND together on %d connections, want all %d", g.seen[4], rep.Connections)
+	}
+	if g.seen[5] != 3 || g.seen[6] != 3 {
+		t.Errorf("SELECT and FETCH together for %d folders in the pre-scan and EXAMINE and FETCH for %d in the verify pass, want all 3 each",
+			g.seen[5], g.seen[6])
 	}
 	if srv.Logins() != rep.Connections {
 		t.Errorf("%d logins for %d connections: the verify pass (or a worker) logged in again", srv.Logins(), rep.Connections)
