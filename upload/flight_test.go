@@ -203,8 +203,8 @@ func (g *flightGate) wait(st *gateState) {
 // go-imap; each level of the folder tree's CREATEs and SUBSCRIBEs; a
 // bulk connection's SELECT and its first APPEND; a folder's SELECT (or
 // EXAMINE) and its FETCH in the pre-scan and the verify pass. The verify
-// pass goes on
-// with the upload's connections: no connection logs in twice.
+// pass goes on with the upload's connections: no connection logs in
+// twice.
 func TestFlights(t *testing.T) {
 	srv, err := rehearsal.Start(rehearsal.Options{Logger: testLogger(t), TempDir: t.TempDir()})
 	if err != nil {
