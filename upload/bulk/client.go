@@ -46,16 +46,10 @@ type Options struct {
 	// NoCompress keeps Login and Authenticate from turning on COMPRESS
 	// DEFLATE (RFC 4978), which they do when the server offers it.
 	NoCompress bool
-	// CompressLevel is the deflate level of what the client sends
-	// (compress/flate levels; 0 means DefaultCompressLevel).
+	// CompressLevel is the deflate level of the text the client sends
+	// (compress/flate levels); 0 chooses by the server's distance:
+	// DefaultCompressLevel near, DistantCompressLevel far (DistantRTT).
 	CompressLevel int
-}
-
-func (o *Options) compressLevel() int {
-	if o.CompressLevel == 0 {
-		return DefaultCompressLevel
-	}
-	return o.CompressLevel
 }
 
 func (o *Options) maxBatch() int {
@@ -180,6 +174,7 @@ type Client struct {
 
 	z            *deflateConn // after COMPRESS
 	compressTag  string       // the COMPRESS command: its OK switches the reader
+	compressSent time.Time    // when it was sent: its round trip chooses the level
 	detachTag    string       // Detach's command: the reader stops after its answer
 	detached     bool
 	loggedInHere bool // Login or Authenticate succeeded on this Client

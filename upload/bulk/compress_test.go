@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mailferry/internal/dovecottest"
 	"mailferry/internal/faultproxy"
@@ -491,4 +492,68 @@ func TestCompressMixedBuffer(t *testing.T) {
 	if limit := 0.8*float64(len(b64)) + 0.1*float64(len(text)); float64(wire.buf.Len()) > limit {
 		t.Errorf("%d bytes on the wire for %d of base64 and %d of repetitive text, want at most %.0f", wire.buf.Len(), len(b64), len(text), limit)
 	}
+}
+
+// TestCompressLevelByDistance: the text level follows the round trip of
+// the COMPRESS command: BestSpeed when the answer comes at once (a near
+// server), DistantCompressLevel when it takes DistantRTT or longer; an
+// explicit Options.CompressLevel wins either way.
+func TestCompressLevelByDistance(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration
+		opts  Options
+		want  int
+	}{
+		{"distant", 3 * DistantRTT, Options{}, DistantCompressLevel},
+		{"distant, level given", 3 * DistantRTT, Options{CompressLevel: 2}, 2},
+		{"level given", 0, Options{CompressLevel: 3}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := compressAfter(t, tc.delay, tc.opts)
+			c.mu.Lock()
+			got := c.z.level
+			c.mu.Unlock()
+			if got != tc.want {
+				t.Errorf("text level %d, want %d", got, tc.want)
+			}
+		})
+	}
+	// A near server: the level for a round trip shorter than DistantRTT
+	// (a test's own round trip may take longer on a loaded machine).
+	if got := (&Options{}).compressLevelFor(DistantRTT / 10); got != DefaultCompressLevel {
+		t.Errorf("near: level %d, want %d", got, DefaultCompressLevel)
+	}
+}
+
+// compressAfter logs in to a scripted server that answers COMPRESS after
+// delay and returns the client, compressing.
+func compressAfter(t *testing.T, delay time.Duration, opts Options) *Client {
+	t.Helper()
+	cc, sc := net.Pipe()
+	go func() {
+		defer sc.Close()
+		br := bufio.NewReader(sc)
+		io.WriteString(sc, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN COMPRESS=DEFLATE] hi\r\n")
+		readCmd(br)
+		io.WriteString(sc, "B1 OK [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] in\r\n")
+		if !strings.HasSuffix(readCmd(br), "COMPRESS DEFLATE") {
+			return
+		}
+		time.Sleep(delay)
+		io.WriteString(sc, "B2 OK DEFLATE active\r\n")
+		io.Copy(io.Discard, br)
+	}()
+	c, err := New(cc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(context.Background(), "u", "p"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Compressed() {
+		t.Fatal("not compressed")
+	}
+	return c
 }
