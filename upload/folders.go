@@ -23,6 +23,7 @@ import (
 func (rn *run) createFolders(ctx context.Context, cn *conn, mailboxes []*formats.Mailbox) error {
 	if rn.created == nil {
 		rn.created = map[string]bool{}
+		rn.empty = map[string]bool{}
 		rn.unusable = map[string]string{}
 		// The folders an earlier run created show what it learned about
 		// names (as verify and dry runs read them): plan with that, so that
@@ -91,7 +92,13 @@ func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[strin
 			case rn.facts.exists(name):
 				flight = append(flight, &folderStep{f: f, name: rn.spelling(name)})
 			case rn.write("CREATE", name):
-				flight = append(flight, &folderStep{f: f, name: name, create: true})
+				st := &folderStep{f: f, name: name, create: true}
+				if depth == len(f.Path) && rn.newFolder == nil && !probing(flight) {
+					// A folder messages go to: its SELECT in the same
+					// flight says what a new folder keeps (see prescan).
+					st.probe = true
+				}
+				flight = append(flight, st)
 			}
 		}
 		if !deeper {
@@ -104,6 +111,15 @@ func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[strin
 		for _, st := range flight {
 			if !st.create {
 				continue
+			}
+			if st.err == nil {
+				// Created now: it holds nothing (ALREADYEXISTS below
+				// may hold anything).
+				rn.empty[st.name] = true
+				if st.probe && st.selErr == nil && st.sel != nil {
+					rn.newFolder = st.sel
+					cn.selected, cn.readOnly = st.name, false
+				}
 			}
 			if ie := serverError(st.err); ie != nil && ie.Code == imap.ResponseCodeAlreadyExists {
 				st.err = nil
@@ -156,6 +172,19 @@ type folderStep struct {
 	err       error // the CREATE's answer
 	subscribe bool  // a SUBSCRIBE was sent behind it
 	subErr    error // its answer
+	probe     bool  // a SELECT was sent behind them
+	sel       *imap.SelectData
+	selErr    error
+}
+
+// probing reports whether a step of the flight selects its folder.
+func probing(flight []*folderStep) bool {
+	for _, st := range flight {
+		if st.probe {
+			return true
+		}
+	}
+	return false
 }
 
 // sendFolderSteps sends the flight's commands at once and waits for every
@@ -175,15 +204,25 @@ func (rn *run) sendFolderSteps(cn *conn, flight []*folderStep, subscribed map[st
 	if n == 0 {
 		return
 	}
+	for _, st := range flight {
+		if st.probe {
+			n++
+		}
+	}
 	cn.expect(cn.smallFlight(n))
 	creates := make([]*imapclient.Command, len(flight))
 	subs := make([]*imapclient.Command, len(flight))
+	var sel *imapclient.SelectCommand
 	for i, st := range flight {
 		if st.create {
 			creates[i] = cn.c.Create(st.name, nil)
 		}
 		if st.subscribe {
 			subs[i] = cn.c.Subscribe(st.name)
+		}
+		if st.probe {
+			cn.selected = ""
+			sel = cn.c.Select(st.name, nil)
 		}
 	}
 	for i, st := range flight {
@@ -192,6 +231,9 @@ func (rn *run) sendFolderSteps(cn *conn, flight []*folderStep, subscribed map[st
 		}
 		if subs[i] != nil {
 			st.subErr = subs[i].Wait()
+		}
+		if st.probe {
+			st.sel, st.selErr = sel.Wait()
 		}
 	}
 }
@@ -253,6 +295,12 @@ func (rn *run) prescan(ctx context.Context, w *worker, fs *folderState) error {
 		// Nothing was created: the folder is empty (and its name may be
 		// one the server refuses, which SELECT would answer with NO).
 		rn.led.prescanned(fs, newServerSet(), nil, readOnly)
+		return nil
+	}
+	if !readOnly && rn.empty[fs.server] && rn.newFolder != nil {
+		// Created by this run: nothing in it, and it keeps the flags a
+		// new folder keeps (the SELECT sent with the CREATEs said so).
+		rn.led.prescanned(fs, newServerSet(), rn.newFolder, readOnly)
 		return nil
 	}
 	return w.withConn(ctx, func(cn *conn) error {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"mailferry/formats"
 	"mailferry/upload/plan"
 )
@@ -33,6 +35,11 @@ type run struct {
 	// could not create under any name, with the reason.
 	created  map[string]bool
 	unusable map[string]string
+	// empty are the folders this run's CREATE made (not found there);
+	// newFolder is the SELECT answer of one of them: what a new folder
+	// keeps (PERMANENTFLAGS), for the pre-scan of the others.
+	empty     map[string]bool
+	newFolder *imap.SelectData
 	// notMail are the states of source folders that hold no mail, by
 	// their display path.
 	notMail map[string]*folderState
