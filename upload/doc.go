@@ -65,6 +65,19 @@
 //
 // Verification reads the server back with the same FETCH as the pre-scan.
 //
+// Round trips: on a distant server every wait for an answer costs a round
+// trip in which nothing moves, so commands that do not need each other's
+// answers go in one flight: NAMESPACE, LIST and the hand-over to go-imap
+// (discover.go); every CREATE and SUBSCRIBE of one level of the folder
+// tree, with one SELECT of a new folder whose PERMANENTFLAGS stand for all
+// the folders the run created (which hold nothing and are not
+// pre-scanned; folders.go); a folder's SELECT and its FETCH (fetch.go); a
+// bulk connection's SELECT and its first APPEND. The other connections are
+// opened as soon as the first has logged in and stay with the bulk
+// client; the verify pass goes on with the upload's connections, and the
+// run ends without waiting for the answers to LOGOUT. TestFlights checks
+// the flights against a gate that holds the server's answers back.
+//
 // Connections: go-imap v2 takes no context, so every connection is closed
 // when the run's context ends (APPENDs in flight get a few seconds to be
 // answered first, so that their outcome is known). go-imap's fixed

@@ -238,12 +238,12 @@ func (rn *run) laneFilter(lane int) func(Fingerprint) bool {
 	return func(k Fingerprint) bool { return rn.lanes <= 1 || rn.laneOf(k) == lane }
 }
 
-// spares are connections opened while the first one creates the folders
-// and pre-scans: each costs several round trips (TCP, TLS, greeting,
-// login, COMPRESS), which on a distant server add up to a noticeable
-// wait when they are opened only once the upload is about to start.
-// They are opened after the first login succeeded, so a wrong password
-// is tried once, not once per connection. A spare the server refuses
+// spares are connections opened while the first one learns the server,
+// creates the folders and pre-scans: each costs several round trips (TCP,
+// TLS, greeting, login, COMPRESS), which on a distant server add up to a
+// noticeable wait when they are opened only once the upload is about to
+// start. They are opened as soon as the first login succeeded (run.prepare),
+// so a wrong password is tried once, not once per connection. A spare the server refuses
 // (its limit of connections per user) is dropped without a word: the
 // connect pass that follows meets the limit again and says so.
 type spares struct {

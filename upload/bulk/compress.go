@@ -24,12 +24,14 @@ const DefaultCompressLevel = flate.BestSpeed
 // DistantCompressLevel is the level for text when the server is distant
 // (the COMPRESS command took DistantRTT or longer to be answered): over
 // the internet, and above all over a home uplink, the link is what the
-// upload waits for, and this level sends about a tenth fewer bytes of
-// text than BestSpeed for about 1.6 times its CPU
-// (BenchmarkCompressLevels), which is still several times faster than
-// such a link. Higher levels cost 4-15 times the CPU for a few percent
-// more. Base64 goes through Huffman codes alone at any level.
-const DistantCompressLevel = 5
+// upload waits for, and this level sends about 8% fewer bytes of text
+// than BestSpeed for about 1.4 times its CPU (BenchmarkCompressLevels),
+// still several times faster than such a link. Levels 5 and 6 save a
+// few percent more for 1.6-1.8 times the CPU, which took the client's
+// CPU per message to twice that of an upload without compression;
+// levels 7-9 cost 6-15 times. Base64 goes through Huffman codes alone at
+// any level.
+const DistantCompressLevel = 4
 
 // DistantRTT is the round trip from which the server counts as distant:
 // more than a local network's (well under a millisecond to a couple of
