@@ -12,9 +12,10 @@ import (
 // do.
 //
 // Every target folder is created (parents first) and subscribed. Before a
-// folder gets any message, one FETCH learns what it holds; only the source
-// messages not already there are appended (a folder is a multiset of
-// Fingerprints), so a re-run uploads nothing new. Messages go with their
+// folder that was there gets any message, one FETCH learns what it holds
+// (one the run created holds nothing); only the source messages not
+// already there are appended (a folder is a multiset of Fingerprints), so
+// a re-run uploads nothing new. Messages go with their
 // flags, keywords and received date; a message the server refuses is
 // quarantined and the run goes on; [OVERQUOTA] stops the run.
 //
@@ -30,8 +31,9 @@ func Upload(ctx context.Context, r formats.Reader, opts Options) (*Report, error
 }
 
 // upload runs the phases of an upload: prepare (connect, learn the
-// server, plan), create the folders, pre-scan them, connect every worker,
-// stream the source through the workers, verify.
+// server, plan; the other connections open meanwhile), create the
+// folders, pre-scan those that were there, connect every worker, stream
+// the source through the workers, verify on the same connections.
 func upload(parent context.Context, r formats.Reader, opts Options, target Target, rehearsal bool) (*Report, error) {
 	rn := newRun(opts, ModeUpload)
 	if rehearsal {
