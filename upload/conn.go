@@ -53,8 +53,19 @@ func (cn *conn) alive() bool {
 	}
 }
 
-// close logs out politely when the connection still works, then closes it.
-func (cn *conn) close() {
+// close logs out politely when the connection still works (LOGOUT and
+// its answer), then closes it.
+func (cn *conn) close() { cn.logout(true) }
+
+// closeNow says LOGOUT when the connection still works and closes it
+// without waiting for the answer: for the end of a run, when nothing
+// more is asked.
+func (cn *conn) closeNow() { cn.logout(false) }
+
+// logout sends LOGOUT, waits for its answer when asked to, and closes
+// the connection; a connection that does not take the command (or
+// answer it) within two seconds is closed all the same.
+func (cn *conn) logout(answer bool) {
 	if cn == nil {
 		return
 	}
@@ -63,28 +74,16 @@ func (cn *conn) close() {
 		cn.expect(cn.small())
 		done := make(chan struct{})
 		go func() {
-			_ = cn.c.Logout().Wait()
+			cmd := cn.c.Logout()
+			if answer {
+				_ = cmd.Wait()
+			}
 			close(done)
 		}()
 		select {
 		case <-done:
 		case <-time.After(2 * time.Second):
 		}
-	}
-	_ = cn.c.Close()
-}
-
-// closeNow says LOGOUT when the connection still works and closes it
-// without waiting for the answer: for the end of a run, when nothing
-// more is asked.
-func (cn *conn) closeNow() {
-	if cn == nil {
-		return
-	}
-	cn.stop()
-	if cn.alive() {
-		cn.expect(cn.small())
-		_ = cn.c.Logout()
 	}
 	_ = cn.c.Close()
 }
