@@ -150,8 +150,18 @@ func (bc *bulkConn) closeNow() {
 	}
 	bc.stop()
 	if bc.alive() {
-		// No reset after it: that would drop the LOGOUT still queued.
-		bc.c.LogoutNoWait()
+		// No reset after it: that would drop the LOGOUT still queued. A
+		// connection that does not take it within two seconds is closed
+		// all the same.
+		done := make(chan struct{})
+		go func() {
+			bc.c.LogoutNoWait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
 	}
 	_ = bc.c.Close()
 }
