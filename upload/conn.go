@@ -72,20 +72,31 @@ func (cn *conn) logout(answer bool) {
 	cn.stop()
 	if cn.alive() {
 		cn.expect(cn.small())
-		done := make(chan struct{})
-		go func() {
+		within(logoutWait, func() {
 			cmd := cn.c.Logout()
 			if answer {
 				_ = cmd.Wait()
 			}
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-		}
+		})
 	}
 	_ = cn.c.Close()
+}
+
+// logoutWait bounds the goodbye of a connection that is being closed.
+const logoutWait = 2 * time.Second
+
+// within runs f and waits for it at most d (the caller then closes what
+// f may still be blocked on).
+func within(d time.Duration, f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 // Budgets for the answers to go-imap's commands: a server that keeps
@@ -153,15 +164,7 @@ func (bc *bulkConn) closeNow() {
 		// No reset after it: that would drop the LOGOUT still queued. A
 		// connection that does not take it within two seconds is closed
 		// all the same.
-		done := make(chan struct{})
-		go func() {
-			bc.c.LogoutNoWait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-		}
+		within(logoutWait, bc.c.LogoutNoWait)
 	}
 	_ = bc.c.Close()
 }
@@ -199,7 +202,7 @@ func (bc *bulkConn) close(polite bool) {
 	}
 	bc.stop()
 	if polite && bc.alive() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), logoutWait)
 		_ = bc.c.Logout(ctx)
 		cancel()
 	}
