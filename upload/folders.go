@@ -75,7 +75,7 @@ func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[strin
 	seen := map[string]bool{}
 	for depth := 1; ; depth++ {
 		var flight []*folderStep
-		deeper := false
+		deeper, probe := false, rn.newFolder == nil
 		for _, f := range rn.plan.Folders {
 			if _, bad := rn.unusable[f.Server]; bad || len(f.Path) < depth {
 				continue
@@ -93,10 +93,10 @@ func (rn *run) createPlanned(ctx context.Context, cn *conn, subscribed map[strin
 				flight = append(flight, &folderStep{f: f, name: rn.spelling(name)})
 			case rn.write("CREATE", name):
 				st := &folderStep{f: f, name: name, create: true}
-				if depth == len(f.Path) && rn.newFolder == nil && !probing(flight) {
+				if probe && depth == len(f.Path) {
 					// A folder messages go to: its SELECT in the same
 					// flight says what a new folder keeps (see prescan).
-					st.probe = true
+					st.probe, probe = true, false
 				}
 				flight = append(flight, st)
 			}
@@ -177,37 +177,21 @@ type folderStep struct {
 	selErr    error
 }
 
-// probing reports whether a step of the flight selects its folder.
-func probing(flight []*folderStep) bool {
-	for _, st := range flight {
-		if st.probe {
-			return true
-		}
-	}
-	return false
-}
-
 // sendFolderSteps sends the flight's commands at once and waits for every
-// answer, read in order (st.err, st.subErr), so that the guard's count of
-// answers is complete before the next command is sent.
+// answer, read in order (st.err, st.subErr, st.sel), so that the guard's
+// count of answers is complete before the next command is sent.
 func (rn *run) sendFolderSteps(cn *conn, flight []*folderStep, subscribed map[string]bool) {
 	n := 0
 	for _, st := range flight {
 		st.subscribe = !subscribed[st.name] && rn.write("SUBSCRIBE", st.name)
-		if st.create {
-			n++
-		}
-		if st.subscribe {
-			n++
+		for _, sent := range []bool{st.create, st.subscribe, st.probe} {
+			if sent {
+				n++
+			}
 		}
 	}
 	if n == 0 {
 		return
-	}
-	for _, st := range flight {
-		if st.probe {
-			n++
-		}
 	}
 	cn.expect(cn.smallFlight(n))
 	creates := make([]*imapclient.Command, len(flight))

@@ -182,8 +182,9 @@ func (q *folderQueue) finish(fs *folderState, handBack bool) {
 }
 
 // connectAll opens a connection for every live worker that has none (of
-// either client), all at once; workers the server refuses for the user's limit retire (never
-// the last), so the lanes are the connections the server allows.
+// either client), all at once; workers the server refuses for the user's
+// limit retire (never the last), so the lanes are the connections the
+// server allows.
 func (rn *run) connectAll(ctx context.Context, workers []*worker) error {
 	ws := live(workers)
 	p := &pass{active: len(ws)}
@@ -242,10 +243,11 @@ func (rn *run) laneFilter(lane int) func(Fingerprint) bool {
 // creates the folders and pre-scans: each costs several round trips (TCP,
 // TLS, greeting, login, COMPRESS), which on a distant server add up to a
 // noticeable wait when they are opened only once the upload is about to
-// start. They are opened as soon as the first login succeeded (run.prepare),
-// so a wrong password is tried once, not once per connection. A spare the server refuses
-// (its limit of connections per user) is dropped without a word: the
-// connect pass that follows meets the limit again and says so.
+// start. They are opened as soon as the first login succeeded
+// (run.prepare), so a wrong password is tried once, not once per
+// connection. A spare the server refuses (its limit of connections per
+// user) is dropped without a word: the connect pass that follows meets
+// the limit again and says so.
 type spares struct {
 	ch chan *bulkConn
 	n  int

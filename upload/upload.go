@@ -15,9 +15,9 @@ import (
 // folder that was there gets any message, one FETCH learns what it holds
 // (one the run created holds nothing); only the source messages not
 // already there are appended (a folder is a multiset of Fingerprints), so
-// a re-run uploads nothing new. Messages go with their
-// flags, keywords and received date; a message the server refuses is
-// quarantined and the run goes on; [OVERQUOTA] stops the run.
+// a re-run uploads nothing new. Messages go with their flags, keywords
+// and received date; a message the server refuses is quarantined and the
+// run goes on; [OVERQUOTA] stops the run.
 //
 // The Report is always returned, also with an error. The error is nil when
 // everything arrived and verified; ErrVerify, ErrIncomplete, ErrAuth,
