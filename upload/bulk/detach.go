@@ -32,11 +32,10 @@ var ErrDetached = errors.New("connection handed over to another client")
 // No command may be in flight but those of StartList and StartNamespace:
 // sent before Detach's own command, they are answered before it, so they
 // are complete when Detach returns (one round trip for all of them).
-// Commands on the Client after Detach fail
-// with a LostError wrapping ErrDetached, and its Close leaves the
-// connection open: closing it is the next client's job. imapguard.New on
-// the returned connection guards the greeting and the stream; on an error
-// the connection is closed.
+// Commands on the Client after Detach fail with a LostError wrapping
+// ErrDetached, and its Close leaves the connection open: closing it is
+// the next client's job. imapguard.New on the returned connection guards
+// the greeting and the stream; on an error the connection is closed.
 func (c *Client) Detach(ctx context.Context) (net.Conn, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
