@@ -33,6 +33,8 @@ import (
 	"sort"
 	"time"
 	"unicode/utf16"
+
+	"mailferry/formats/pst/pstcrypt"
 )
 
 // Format is the file's layout.
@@ -998,23 +1000,9 @@ func sig(ib int64, bid uint64) uint16 {
 func (w *writer) encode(b []byte, bid uint64) {
 	switch w.opts.Crypt {
 	case CryptPermute:
-		for i, c := range b {
-			b[i] = encodeTable[c]
-		}
+		pstcrypt.Permute(b)
 	case CryptCyclic:
-		key := uint32(bid)
-		k := uint16(key ^ key>>16)
-		for i, c := range b {
-			c += byte(k)
-			c = encodeTable[c]
-			c += byte(k >> 8)
-			c = middleTable[c]
-			c -= byte(k >> 8)
-			c = decodeTable[c]
-			c -= byte(k)
-			b[i] = c
-			k++
-		}
+		pstcrypt.Cyclic(b, uint32(bid))
 	}
 }
 

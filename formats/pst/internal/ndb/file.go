@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"mailferry/formats/pst/pstcrypt"
 )
 
 // CorruptError says that a structure in the file is not what [MS-PST]
@@ -495,9 +497,9 @@ func (f *File) readBlock(be blockEntry) ([]byte, error) {
 	if !bid.Internal() {
 		switch f.Crypt {
 		case CryptPermute:
-			decodePermute(data)
+			pstcrypt.Unpermute(data)
 		case CryptCyclic:
-			cyclic(data, bid)
+			pstcrypt.Cyclic(data, uint32(bid))
 		}
 	}
 	return data, nil

@@ -1,10 +1,10 @@
-package ndb
+package pstcrypt
 
 // The substitution tables of [MS-PST] 5.1, used by both encodings: the
 // first is the permutation used to encode ("compressible" encoding, and
 // the first rotor of the cyclic one), the second a self-inverse table
 // (the cyclic encoding's middle rotor), the third the inverse of the
-// first (decoding). crypt_test.go checks those relations.
+// first (decoding). pstcrypt_test.go checks those relations.
 
 var encodeTable = [256]byte{
 	0x41, 0x36, 0x13, 0x62, 0xa8, 0x21, 0x6e, 0xbb, 0xf4, 0x16, 0xcc, 0x04, 0x7f, 0x64, 0xe8, 0x5d,
