@@ -115,6 +115,31 @@ func (l ledgerJSON) adds() bool {
 // filesLineRE is the accounting line printFiles writes.
 var filesLineRE = regexp.MustCompile(`(?m)^Files under .*: (\d+) \([^)]*\) = read as mail (\d+) \+ no mail (\d+) \+ not read (\d+)$`)
 
+// wantOutput reports each of wants that out, what a command printed (its
+// name in what), lacks.
+func wantOutput(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, out)
+		}
+	}
+}
+
+// uploadReport reads the report an upload wrote to path and checks that
+// its totals add up.
+func uploadReport(t *testing.T, path string) *upload.Report {
+	t.Helper()
+	rep := readReport(t, path)
+	if rep == nil {
+		t.Fatalf("no report at %s", path)
+	}
+	if err := rep.CheckTotals(); err != nil {
+		t.Errorf("report totals: %v", err)
+	}
+	return rep
+}
+
 // checkFilesLine asserts that out holds exactly one accounting line of the
 // files under a source, that it adds up, and that no warning says
 // otherwise; it returns the line's numbers (files, read, no mail, not
@@ -192,48 +217,30 @@ func TestHomeCopyScanUploadConvert(t *testing.T) {
 
 	text := runCLI(t, nil, "scan", home)
 	checkFilesLine(t, "scan", text.stdout)
-	for _, want := range []string{
+	wantOutput(t, "scan output", text.stdout,
 		"Found, but mailferry cannot read it:",
 		"Outlook data file (.pst, .ost), damaged",
 		fmt.Sprintf("Files under %s: 11 (", home),
 		"= read as mail 4 + no mail 4 + not read 3",
 		"! Documents/saved.txt (",
 		"! Documents/Exported/passwd.eml (",
-		"symbolic link to " + filepath.Join(outside, "passwd") + ", outside the source: not followed",
+		"symbolic link to "+filepath.Join(outside, "passwd")+", outside the source: not followed",
 		"what to do:",
 		"Not searched (hidden settings and caches of programs): .cache",
-	} {
-		if !strings.Contains(text.stdout, want) {
-			t.Errorf("scan output lacks %q:\n%s", want, text.stdout)
-		}
-	}
+	)
 
 	report := filepath.Join(t.TempDir(), "report.json")
 	up := runCLI(t, nil, "upload", home, "--report", report, "--quiet")
 	if up.code != exitIncomplete {
 		t.Fatalf("upload (rehearsal): exit %d, want %d\n%s\n%s", up.code, exitIncomplete, up.stdout, up.stderr)
 	}
-	for _, want := range []string{"Messages found: 5 = uploaded 5 + already on the server 0 + skipped 0 + quarantined 0",
-		"= read as mail 4 + no mail 4 + not read 3", "Not read (3):"} {
-		if !strings.Contains(up.stdout, want) {
-			t.Errorf("upload output lacks %q:\n%s", want, up.stdout)
-		}
-	}
+	wantOutput(t, "upload output", up.stdout, "Messages found: 5 = uploaded 5 + already on the server 0 + skipped 0 + quarantined 0",
+		"= read as mail 4 + no mail 4 + not read 3", "Not read (3):")
 	checkFilesLine(t, "upload", up.stdout)
 	if strings.Contains(up.stdout, "root:x:0:0") {
 		t.Errorf("the linked file was read")
 	}
-	b, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep upload.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.CheckTotals(); err != nil {
-		t.Errorf("report totals: %v", err)
-	}
+	rep := uploadReport(t, report)
 	if rep.Files == nil || rep.Files.Check() != nil || rep.Files.MailNotRead() != 3 {
 		t.Errorf("report files = %+v, want the ledger with 3 files not read", rep.Files)
 	}
@@ -297,12 +304,8 @@ func TestOnlyOtherStoresCLI(t *testing.T) {
 	if strings.Contains(res.stdout, "Total:") {
 		t.Errorf("scan shows totals of folders although none can be read:\n%s", res.stdout)
 	}
-	for _, want := range []string{"Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst, .ost), damaged", "what to do:",
-		"! Documents/saved.txt ("} {
-		if !strings.Contains(res.stdout, want) {
-			t.Errorf("scan output lacks %q:\n%s", want, res.stdout)
-		}
-	}
+	wantOutput(t, "scan output", res.stdout, "Outlook for Mac's mail database (Outlook for Mac)", "Outlook data file (.pst, .ost), damaged",
+		"what to do:", "! Documents/saved.txt (")
 	up := runCLI(t, nil, "upload", root)
 	if up.code != exitUsage || !strings.Contains(up.stderr, "what to do:") {
 		t.Errorf("upload: exit %d, stderr:\n%s", up.code, up.stderr)

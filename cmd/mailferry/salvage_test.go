@@ -38,14 +38,10 @@ func TestMboxLeadingTextSalvagedEverywhere(t *testing.T) {
 		t.Fatalf("scan: exit %d\n%s%s", scan.code, scan.stdout, scan.stderr)
 	}
 	checkFilesLine(t, "scan", scan.stdout)
-	for _, want := range []string{
+	wantOutput(t, "scan output", scan.stdout,
 		"Quarantined (kept, never uploaded): 3 (text before the first From_ line",
 		"= read as mail 4 + no mail 3 + not read 0",
-	} {
-		if !strings.Contains(scan.stdout, want) {
-			t.Errorf("scan output lacks %q:\n%s", want, scan.stdout)
-		}
-	}
+	)
 
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.json")
@@ -54,20 +50,8 @@ func TestMboxLeadingTextSalvagedEverywhere(t *testing.T) {
 		t.Fatalf("upload (rehearsal): exit %d, want %d\n%s\n%s", up.code, exitIncomplete, up.stdout, up.stderr)
 	}
 	checkFilesLine(t, "upload", up.stdout)
-	if want := "Messages found: 7 = uploaded 4 + already on the server 0 + skipped 0 + quarantined 3"; !strings.Contains(up.stdout, want) {
-		t.Errorf("upload output lacks %q:\n%s", want, up.stdout)
-	}
-	b, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep upload.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.CheckTotals(); err != nil {
-		t.Errorf("report totals: %v", err)
-	}
+	wantOutput(t, "upload output", up.stdout, "Messages found: 7 = uploaded 4 + already on the server 0 + skipped 0 + quarantined 3")
+	rep := uploadReport(t, report)
 	if rep.Files == nil || rep.Files.Check() != nil || rep.Files.MailNotRead() != 0 {
 		t.Errorf("report files = %+v, want a ledger that adds up with nothing left unread", rep.Files)
 	}
@@ -89,14 +73,10 @@ func TestMboxLeadingTextSalvagedEverywhere(t *testing.T) {
 		t.Fatalf("convert: exit %d, want %d\n%s\n%s", conv.code, exitIncomplete, conv.stdout, conv.stderr)
 	}
 	checkFilesLine(t, "convert", conv.stdout)
-	for _, want := range []string{
+	wantOutput(t, "convert output", conv.stdout,
 		"messages found 7 = written 4 + skipped 0 + not converted 3 + failed 0",
 		"= read as mail 4 + no mail 3 + not read 0",
-	} {
-		if !strings.Contains(conv.stdout, want) {
-			t.Errorf("convert output lacks %q:\n%s", want, conv.stdout)
-		}
-	}
+	)
 	ents, err := os.ReadDir(filepath.Join(out, "not-converted"))
 	if err != nil || len(ents) != 3 {
 		t.Errorf("not-converted/ holds %d files (%v), want 3", len(ents), err)
@@ -121,14 +101,10 @@ func TestMboxLeadingTextKeptInQuarantine(t *testing.T) {
 		t.Fatalf("upload: exit %d, want %d\n%s\n%s", res.code, exitIncomplete, res.stdout, res.stderr)
 	}
 	checkFilesLine(t, "upload", res.stdout)
-	for _, want := range []string{
+	wantOutput(t, "upload output", res.stdout,
 		"Messages found: 4 = uploaded 2 + already on the server 0 + skipped 0 + quarantined 2",
 		"= read as mail 2 + no mail 0 + not read 0",
-	} {
-		if !strings.Contains(res.stdout, want) {
-			t.Errorf("upload output lacks %q:\n%s", want, res.stdout)
-		}
-	}
+	)
 	var kept []string
 	filepath.WalkDir(quarantine, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -163,7 +139,7 @@ func TestGuidedShowsFilesNotRead(t *testing.T) {
 		t.Fatalf("guided run: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, exitIncomplete, res.stdout, res.stderr)
 	}
 	checkFilesLine(t, "guided run", res.stdout)
-	for _, want := range []string{
+	wantOutput(t, "the result", res.stdout,
 		"Messages found: 5 = uploaded 5 + already on the server 0 + skipped 0 + quarantined 0",
 		fmt.Sprintf("Files under %s: 11 (", home),
 		"= read as mail 4 + no mail 4 + not read 3",
@@ -171,22 +147,11 @@ func TestGuidedShowsFilesNotRead(t *testing.T) {
 		"! Documents/saved.txt (",
 		"what to do:",
 		"3 file(s) on this computer that hold or may hold mail were not read",
-	} {
-		if !strings.Contains(res.stdout, want) {
-			t.Errorf("the result lacks %q:\n%s", want, res.stdout)
-		}
-	}
+	)
 	if strings.Contains(res.stdout, "Done: all") {
 		t.Errorf("the result says done although files were not read:\n%s", res.stdout)
 	}
-	b, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep upload.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := uploadReport(t, report)
 	if rep.Files == nil || rep.Files.Check() != nil || rep.Files.MailNotRead() != 3 {
 		t.Errorf("report files = %+v, want the ledger with 3 files not read", rep.Files)
 	}
@@ -254,15 +219,11 @@ func TestMixedTreeEveryFileAccounted(t *testing.T) {
 	if n[3] != 2 {
 		t.Errorf("upload: %d files not read, want 2:\n%s", n[3], up.stdout)
 	}
-	if want := "Messages found: 9 = uploaded 8 + already on the server 0 + skipped 0 + quarantined 1"; !strings.Contains(up.stdout, want) {
-		t.Errorf("upload output lacks %q:\n%s", want, up.stdout)
-	}
+	wantOutput(t, "upload output", up.stdout, "Messages found: 9 = uploaded 8 + already on the server 0 + skipped 0 + quarantined 1")
 	conv := runCLI(t, nil, "convert", root, "--format", "eml", "--out", filepath.Join(t.TempDir(), "out"), "--quiet")
 	if conv.code != exitIncomplete {
 		t.Fatalf("convert: exit %d, want %d\n%s\n%s", conv.code, exitIncomplete, conv.stdout, conv.stderr)
 	}
 	checkFilesLine(t, "convert", conv.stdout)
-	if want := "messages found 9 = written 8 + skipped 0 + not converted 1 + failed 0"; !strings.Contains(conv.stdout, want) {
-		t.Errorf("convert output lacks %q:\n%s", want, conv.stdout)
-	}
+	wantOutput(t, "convert output", conv.stdout, "messages found 9 = written 8 + skipped 0 + not converted 1 + failed 0")
 }
