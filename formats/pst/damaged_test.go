@@ -320,8 +320,7 @@ func TestDamagedAttachment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, msgs := formatstest.Collect(t, r)
-			r.Close()
+			msgs := collect(t, r)
 			if len(msgs) != 1 || msgs[0].Skip != "" {
 				t.Fatalf("messages %+v, want the message read", msgs)
 			}

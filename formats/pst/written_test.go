@@ -423,8 +423,7 @@ func TestSubnodeTreeOfTwoLevels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, msgs := formatstest.Collect(t, r)
-			r.Close()
+			msgs := collect(t, r)
 			if len(msgs) != 1 || msgs[0].Skip != "" {
 				t.Fatalf("messages %+v, want one read", msgs)
 			}
